@@ -1,0 +1,194 @@
+"""What the emulator remembers: accounts, generations, files, scripted outcomes and faults, the log."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+
+from .ratelimit import RequestWindow
+from .validation import CreateRequest
+
+KeyState = Literal["active", "invalid", "revoked", "expired", "suspended"]
+Route = Literal["create", "get", "download", "files", "upload"]
+FaultKind = Literal["status", "slow", "drop", "refuse", "malformed_json", "wrong_shape", "truncate", "corrupt"]
+ROUTES: tuple[Route, ...] = ("create", "get", "download", "files", "upload")
+FAULT_KINDS: tuple[FaultKind, ...] = (
+    "status",
+    "slow",
+    "drop",
+    "refuse",
+    "malformed_json",
+    "wrong_shape",
+    "truncate",
+    "corrupt",
+)
+FAILURE_CODES = (
+    "content_moderated",
+    "generation_failed",
+    "budget_exhausted",
+    "output_not_found",
+    "image_too_large",
+    "unsupported_format",
+    "corrupt_input",
+    "invalid_request",
+    "rate_limited",
+)
+RETRYABLE_FAILURES = ("generation_failed", "output_not_found", "rate_limited")
+REFUNDED_FAILURES = ("content_moderated", "generation_failed", "output_not_found")  # [old]
+FAILURE_REASONS = {  # [guess] the texts; the codes are the contract's
+    "content_moderated": "The request was blocked by content moderation.",
+    "generation_failed": "The model failed to produce an image. Retrying may succeed.",
+    "budget_exhausted": "The account's spending budget is exhausted.",
+    "output_not_found": "The generated output could not be found in storage.",
+    "image_too_large": "An input image is too large to process.",
+    "unsupported_format": "An input image is in an unsupported format.",
+    "corrupt_input": "An input image could not be decoded.",
+    "invalid_request": "The request could not be processed as given.",
+    "rate_limited": "Upstream capacity was exceeded before the job could run.",
+}
+# Prices in micro-dollars [doc]; layering is not priced in the contract [guess: as an edit].
+BASE_PRICE = {
+    ("uni-1", "image"): 40_400,
+    ("uni-1", "image_edit"): 43_400,
+    ("uni-1", "layering"): 43_400,
+    ("uni-1-max", "image"): 100_000,
+    ("uni-1-max", "image_edit"): 103_000,
+}
+PRICE_PER_REF = 3_000
+
+
+@dataclass
+class Account:
+    """One API key and everything that counts against it."""
+
+    fingerprint: str
+    state: KeyState = "active"
+    credits_micro: int | None = None
+    """Balance in micro-dollars; None is unlimited."""
+    spent_micro: int = 0
+    window: RequestWindow = field(default_factory=RequestWindow)
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """An image input after it was fetched or decoded."""
+
+    field: str
+    origin: Literal["url", "data", "generation_id", "file_id"]
+    media_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Output:
+    """One rendered output, kept for downloads and `generation_id` chaining."""
+
+    data: bytes
+    media_type: str
+    name: str
+    layer: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a scripted generation ends: its latency and, if it fails, the failure code."""
+
+    latency: float | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+
+
+@dataclass
+class Generation:
+    id: str
+    owner: str
+    request: CreateRequest
+    created_at: float
+    started_at: float
+    finished_at: float
+    """`math.inf` for a job that never finishes."""
+    output_format: str
+    size: tuple[int, int]
+    output_names: tuple[str, ...]
+    units: int
+    price_micro: int
+    inputs: tuple[InputImage, ...]
+    failure_code: str | None = None
+    failure_reason: str | None = None
+    outputs: tuple[Output, ...] | None = None
+    render_lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    def state(self, now: float) -> str:
+        if now < self.started_at:
+            return "queued"
+        if now < self.finished_at:
+            return "processing"
+        return "failed" if self.failure_code else "completed"
+
+    def unfinished(self, now: float) -> bool:
+        return now < self.finished_at or math.isinf(self.finished_at)
+
+
+@dataclass
+class StoredFile:
+    id: str
+    owner: str
+    created_at: float
+    mime_type: str
+    size_bytes: int
+    purpose: str
+    filename: str | None
+    user_id: str | None
+    expires_at: float | None
+    content: bytes | None = None
+    completed_at: float | None = None
+    ready_at: float | None = None
+    failure_reason: str | None = None
+    deleted_at: float | None = None
+
+    def state(self, now: float) -> str:
+        if self.deleted_at is not None:
+            return "deleted"
+        if self.ready_at is None or now < self.ready_at:
+            return "pending"
+        return "failed" if self.failure_reason else "ready"
+
+
+@dataclass
+class Fault:
+    """One scripted misbehaviour, consumed by the next request on its route."""
+
+    route: Route
+    kind: FaultKind
+    status: int = 502
+    detail: str | None = None
+    retry_after: int | None = None
+    delay: float = 0.0
+    created: bool = True
+    """For `create`: whether the generation is made before the fault hits (an outcome the client
+    cannot know). Status faults default to not creating (set in `Emulator.inject`)."""
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as the emulator saw it, without the API key."""
+
+    at: float
+    method: str
+    path: str
+    query: str
+    host: str
+    route: str
+    headers: dict[str, str]
+    key_fingerprint: str | None
+    """A short hash of the Bearer key (see `fingerprint()`), never the key."""
+    authorization_sent: bool
+    body: Any
+    body_bytes: int
+    status: int
+    request_id: str
+    fault: str | None = None
+    generation_id: str | None = None
