@@ -307,7 +307,9 @@ class Emulator:
         )
         self._generations[generation.id] = generation
         account.window.entries.append((now, units))
-        return self.generation_json(generation), success_headers(account.window, now=now, rpm=config.rpm)
+        # The 201 always shows the job just queued, even one that will be done at once.
+        created: dict[str, Any] = {**self.generation_json(generation), "state": "queued", "output": []}
+        return created, success_headers(account.window, now=now, rpm=config.rpm)
 
     def _plan_outputs(
         self, request: CreateRequest, inputs: list[InputImage], sizes: list[tuple[int, int] | None]

@@ -46,14 +46,22 @@ def serve(config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 4010, 
     config = dataclasses.replace(config, api_base_url=api_base, storage_base_url=storage_base)
     emulator = Emulator(config, clock=Clock(frozen=False))
 
-    logging.getLogger("uvicorn.error").addFilter(_HideEmulatedDrops())
-    server = uvicorn.Server(uvicorn.Config(emulator.app, log_level="warning", lifespan="off"))
-    out.write(
+    banner = (
         "Luma Agents API emulator (Ctrl-C to stop)\n"
         f"  LUMA_BASE_URL={api_base}\n"
         f"  LUMA_AGENTS_API_KEY={SUGGESTED_KEY}\n"
         f"  storage: {storage_base}   admin: {api_base.removesuffix('/v1')}/_emulator/\n"
         f"  latency {config.latency:g} s, {config.rpm} requests/min, {config.concurrency} concurrent jobs per key\n"
     )
-    out.flush()
-    server.run(sockets=[sock])
+
+    class AnnouncingServer(uvicorn.Server):
+        """Prints the banner once serving, when Ctrl-C already means a clean shutdown."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                out.write(banner)
+                out.flush()
+
+    logging.getLogger("uvicorn.error").addFilter(_HideEmulatedDrops())
+    AnnouncingServer(uvicorn.Config(emulator.app, log_level="warning", lifespan="off")).run(sockets=[sock])

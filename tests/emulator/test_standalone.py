@@ -126,4 +126,5 @@ def test_ctrl_c_stops_the_server_cleanly(standalone: Standalone) -> None:
     standalone.process.send_signal(signal.SIGINT)
     assert standalone.process.wait(timeout=10) == 0
     assert standalone.process.stderr is not None
-    assert "Traceback" not in standalone.process.stderr.read()
+    err = standalone.process.stderr.read()
+    assert "Traceback" not in err, err
