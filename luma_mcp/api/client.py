@@ -1,0 +1,261 @@
+"""`LumaClient`: the Luma Agents API over one shared `httpx2.AsyncClient`.
+
+Retry policy (DESIGN.md, CONTRACT.md "No idempotency"):
+- GET is retried on 429, 5xx, unreadable bodies and connection errors, with exponential backoff
+  that honours `Retry-After`, within the caller's deadline.
+- POST is retried only where nothing can have been queued: a 429, or a connection that failed
+  before the request went out. Any other failure after sending is `OutcomeUnknownError`, never
+  retried: the API has no idempotency key, so a second POST could pay for a second image.
+Every attempt carries a fresh `X-Request-Id`, which is logged and put in errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+import httpx2
+from pydantic import ValidationError
+
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    MissingApiKeyError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ServerError,
+)
+from .http import SharedHttpClient
+from .models import Generation, GenerationRequest
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://agents.lumalabs.ai/v1"
+POLL_INTERVAL = 2.0
+"""Seconds between GETs while waiting; the API asks for 2–5 s."""
+
+STATUS_HINTS = {
+    400: "Change the arguments as the detail says.",
+    401: "Check LUMA_AGENTS_API_KEY (Luma keys start with luma-api-).",
+    402: "Add credits to the Luma account; nothing was charged.",
+    403: "The Luma account cannot generate right now; check it in the Luma dashboard.",
+    413: "Use a smaller image: 50 MB at most, under 4 MB recommended.",
+    502: "The Luma service is unavailable upstream; try again in a few seconds.",
+    503: "The API cannot fetch image URLs right now; pass the image as a local path or base64 data instead.",
+}
+
+
+class Timekeeper(Protocol):
+    """Where the client reads time and waits: the system's, or a test's virtual clock."""
+
+    def monotonic(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class SystemTime:
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await anyio.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    """Tries per request, the first included."""
+    base_delay: float = 0.5
+    """Backoff before the second try; doubles each time, with jitter."""
+    max_delay: float = 8.0
+    max_retry_after: float = 20.0
+    """The longest `Retry-After` waited out inside one call; a longer one is reported instead."""
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """What one try produced: an error to raise or retry, and how long the server asked us to wait."""
+
+    error: Exception
+    retryable: bool
+    retry_after: float | None = None
+
+
+class LumaClient:
+    """Create and read generations. Holds no connection of its own: `http` is shared and owned by
+    the server's lifespan, and carries the key only on requests to `base_url`."""
+
+    def __init__(
+        self,
+        http: SharedHttpClient,
+        *,
+        api_key: str | None,
+        base_url: str = DEFAULT_BASE_URL,
+        retry: RetryPolicy | None = None,
+        timekeeper: Timekeeper | None = None,
+        user_agent: str = "luma-agents-mcp",
+    ) -> None:
+        self._http = http
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._retry = retry or RetryPolicy()
+        self.time: Timekeeper = timekeeper or SystemTime()
+        self._user_agent = user_agent
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self._api_key)
+
+    async def create(self, request: GenerationRequest) -> Generation:
+        """Submit a generation; returns it queued. Raises `OutcomeUnknownError` rather than risk a
+        second charge when the answer is lost."""
+        return await self._call("POST", "/generations", json=request.payload(), idempotent=False)
+
+    async def get(self, generation_id: str, *, deadline: float | None = None) -> Generation:
+        """The generation's current state, with fresh output URLs when completed."""
+        return await self._call("GET", f"/generations/{generation_id}", idempotent=True, deadline=deadline)
+
+    async def poll(
+        self,
+        generation: Generation | str,
+        *,
+        max_wait: float,
+        on_update: Callable[[Generation], Awaitable[None]] | None = None,
+        interval: float = POLL_INTERVAL,
+    ) -> Generation:
+        """GET every `interval` until the job is completed or failed, or `max_wait` passes; returns
+        the last state seen. Given a `Generation` just created, it waits before the first GET."""
+        deadline = self.time.monotonic() + max_wait
+        current = generation if isinstance(generation, Generation) else None
+        generation_id = generation.id if isinstance(generation, Generation) else generation
+        while True:
+            if current is not None:
+                if current.terminal:
+                    return current
+                remaining = deadline - self.time.monotonic()
+                if remaining <= 0:
+                    return current
+                await self.time.sleep(min(interval, remaining))
+            current = await self.get(generation_id, deadline=deadline)
+            if on_update is not None:
+                await on_update(current)
+
+    # ------------------------------------------------------------------ internals
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        json: dict[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> Generation:
+        if not self._api_key:
+            raise MissingApiKeyError
+        for attempt in range(1, self._retry.attempts + 1):
+            outcome = await self._attempt(method, path, json=json, idempotent=idempotent)
+            if isinstance(outcome, Generation):
+                return outcome
+            if not outcome.retryable or attempt == self._retry.attempts:
+                raise outcome.error
+            delay = self._delay(attempt, outcome.retry_after)
+            if deadline is not None and self.time.monotonic() + delay > deadline:
+                raise outcome.error
+            if not idempotent and delay > self._retry.max_retry_after:
+                raise outcome.error
+            logger.warning("%s %s: %s; retrying in %.1f s", method, path, outcome.error, delay)
+            await self.time.sleep(delay)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        backoff = min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
+        return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not secrecy
+
+    async def _attempt(
+        self, method: str, path: str, *, json: dict[str, Any] | None, idempotent: bool
+    ) -> Generation | _Attempt:
+        request_id = str(uuid.uuid4())
+        headers = {
+            "Authorization": f"Bearer {self._api_key}",
+            "X-Request-Id": request_id,
+            "Accept": "application/json",
+            "User-Agent": self._user_agent,
+        }
+        url = self._base_url + path
+        try:
+            client = await self._http.get()
+            response = await client.request(method, url, json=json, headers=headers)
+        except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+            # The request never left: safe to retry even a POST.
+            error = APIConnectionError(
+                f"Could not reach the Luma API at {self._base_url}: {exc}", request_id=request_id
+            )
+            return _Attempt(error, retryable=True)
+        except httpx2.TransportError as exc:
+            logger.warning("%s %s: no answer (%s), request id %s", method, path, type(exc).__name__, request_id)
+            if not idempotent:
+                return _Attempt(_outcome_unknown(f"the connection failed ({type(exc).__name__})", request_id), False)
+            error = APIConnectionError(
+                f"The Luma API did not answer ({type(exc).__name__}: {exc})", request_id=request_id
+            )
+            return _Attempt(error, retryable=True)
+
+        answered_id = response.headers.get("x-request-id") or request_id
+        logger.info("%s %s → %d (request id %s)", method, path, response.status_code, answered_id)
+        if response.is_success:
+            try:
+                return Generation.model_validate_json(response.content)
+            except ValidationError:
+                if not idempotent:
+                    return _Attempt(_outcome_unknown("its answer could not be read", answered_id), False)
+                error = APIConnectionError("The Luma API sent an answer that could not be read", request_id=answered_id)
+                return _Attempt(error, retryable=True)
+        return self._status_error(response, answered_id, idempotent=idempotent)
+
+    def _status_error(self, response: httpx2.Response, request_id: str, *, idempotent: bool) -> _Attempt:
+        status = response.status_code
+        detail = _detail(response)
+        retry_after = _retry_after(response)
+        if status == 429:
+            return _Attempt(RateLimitError(detail, request_id=request_id, retry_after=retry_after), True, retry_after)
+        hint = STATUS_HINTS.get(status, "")
+        if status >= 500:
+            error = ServerError(status, detail, request_id=request_id, hint=hint)
+            # A 5xx to a POST may come after the job was queued: only GETs are retried.
+            return _Attempt(error, retryable=idempotent, retry_after=retry_after)
+        return _Attempt(APIStatusError(status, detail, request_id=request_id, hint=hint), retryable=False)
+
+
+def _outcome_unknown(what: str, request_id: str) -> OutcomeUnknownError:
+    return OutcomeUnknownError(
+        f"The generation request was sent but {what}, so it may or may not have been queued (and charged). "
+        "It was not sent again, to avoid paying twice. The API cannot list generations, so if it was queued "
+        "its id is unknown; send the request again only if you accept that risk",
+        request_id=request_id,
+    )
+
+
+def _detail(response: httpx2.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:300] or response.reason_phrase
+    detail = body.get("detail") if isinstance(body, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+    return detail if isinstance(detail, str) else str(body)[:300]  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _retry_after(response: httpx2.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
