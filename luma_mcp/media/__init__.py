@@ -1,0 +1,1 @@
+"""Bytes in and out: image inputs for requests, finished outputs to disk and previews."""
