@@ -1,1 +1,3 @@
-"""luma-agents-mcp: an MCP server for the Luma Agents API (uni-1, uni-1-max)."""
+"""luma-agents-mcp: an MCP server for image generation and editing with the Luma Agents API."""
+
+__version__ = "0.1.0"

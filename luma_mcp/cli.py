@@ -1,14 +1,33 @@
-"""Command line: parse arguments, then run one of the modes. Nothing else lives here."""
+"""Command line: parse arguments into `Settings`, then run one mode. Nothing else lives here.
+
+luma-agents-mcp [--emulator] [setting flags]   serve MCP over stdio (what MCP clients launch)
+luma-agents-mcp demo ["prompt"]                a real MCP client session against --emulator
+luma-agents-mcp emulator [--port 4010]         the API emulator on a port, for any client
+"""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sys
 from collections.abc import Sequence
 
+from .config import ConfigError, Settings
 
-def _emulator_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
+
+def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
+    for source in Settings.sources():
+        if source.flag is None:
+            continue
+        help_text = f"{source.doc} (env {source.env})".replace("%", "%%")
+        if Settings.model_fields[source.name].annotation is bool:
+            parser.add_argument(source.flag, dest=source.name, action="store_true", default=None, help=help_text)
+        else:
+            parser.add_argument(source.flag, dest=source.name, default=None, metavar="VALUE", help=help_text)
+
+
+def _add_emulator_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:  # pyright: ignore[reportPrivateUsage]
     emulator = commands.add_parser(
         "emulator",
         help="serve the Luma Agents API emulator on a port, for any client (official SDKs included)",
@@ -46,6 +65,22 @@ def _emulator_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="luma-agents-mcp",
+        description="MCP server for image generation and editing with the Luma Agents API. "
+        "Without a command it serves MCP over stdio, as MCP clients launch it.",
+    )
+    _add_setting_flags(parser)
+    commands = parser.add_subparsers(dest="command", metavar="{demo,emulator}")
+    demo = commands.add_parser(
+        "demo", help="run a real MCP client session against the server with --emulator, and show the result"
+    )
+    demo.add_argument("prompt", nargs="?", default="A red fox curled up in fresh snow at dawn, soft golden light")
+    _add_emulator_command(commands)
+    return parser
+
+
 def _run_emulator(args: argparse.Namespace) -> int:
     from .emulator.config import EmulatorConfig
     from .emulator.standalone import serve
@@ -71,19 +106,42 @@ def _run_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="luma-agents-mcp",
-        description="MCP server for image generation and editing with the Luma Agents API.",
-    )
-    commands = parser.add_subparsers(dest="command")
-    _emulator_parser(commands)
-    return parser
+def _configure_logging(level: str) -> None:
+    # stdout carries the MCP protocol: every log line goes to stderr.
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx2", "httpcore2", "httpx", "httpcore"):
+        # Their INFO lines print output URLs, whose signatures grant an hour of access.
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _given_flags(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The setting flags given on this command line, to pass on to a server we spawn."""
+    return [
+        (source.flag, str(getattr(args, source.name)))
+        for source in Settings.sources()
+        if source.flag and getattr(args, source.name, None) is not None
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "emulator":
         return _run_emulator(args)
-    sys.stderr.write("The MCP server itself is not built yet; `luma-agents-mcp emulator` is.\n")
-    return 2
+    if args.command == "demo":
+        import anyio
+
+        from .demo import run_demo
+
+        passed = [f"{flag}={value}" for flag, value in _given_flags(args) if flag != "--emulator"]
+        return anyio.run(run_demo, args.prompt, passed)
+    try:
+        settings = Settings.load({name: value for name, value in vars(args).items() if name != "command"})
+    except ConfigError as exc:
+        sys.stderr.write(f"luma-agents-mcp: {exc}\n")
+        return 2
+    _configure_logging(settings.log_level)
+    from .server import build_server
+
+    with contextlib.suppress(KeyboardInterrupt):
+        build_server(settings).run()
+    return 0

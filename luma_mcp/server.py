@@ -1,0 +1,71 @@
+"""`build_server(settings)`: the MCP server. Its lifespan owns the one HTTP client every call shares."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import httpx2
+from mcp.server import MCPServer
+
+from . import __version__
+from .api import LumaClient, SharedHttpClient, Timekeeper
+from .config import Settings
+from .runner import GenerationRunner
+from .tools import AppState, build_tools
+
+EMULATOR_KEY = "luma-api-emulator"
+
+INSTRUCTIONS = """\
+Generate and edit images with the Luma Agents API (models uni-1 and uni-1-max).
+- generate_image makes an image from a prompt. It returns a preview you can see, the saved file's \
+path, a download link and a generation_id.
+- Images take 30–60 s. If a call returns before the image is ready, call wait_for_generation with \
+its generation_id (repeat until completed); nothing is lost and nothing is charged twice.
+- To change a result, call edit_image with source {"generation_id": "<id>"}; chain edits the same way.
+- get_generation looks a generation up again: fresh download link, and the file saved if it was not.
+- Every generate_image or edit_image call is a new paid image: do not repeat one just to check on it.\
+"""
+
+
+def build_server(
+    settings: Settings,
+    *,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    timekeeper: Timekeeper | None = None,
+) -> MCPServer[AppState]:
+    """The server. `transport` and `timekeeper` are for tests (an emulator and its clock)."""
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
+        base_url, api_key, http_transport = settings.base_url, settings.api_key, transport
+        key = api_key.get_secret_value() if api_key else None
+        if settings.emulator and transport is None:
+            from .emulator import Clock, Emulator, EmulatorConfig
+
+            emulator = Emulator(EmulatorConfig(latency=settings.emulator_latency), clock=Clock(frozen=False))
+            base_url, key, http_transport = emulator.base_url, EMULATOR_KEY, emulator.transport()
+        timeout = httpx2.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout))
+
+        def open_client() -> httpx2.AsyncClient:
+            return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
+
+        async with SharedHttpClient(open_client) as http:
+            client = LumaClient(
+                http,
+                api_key=key,
+                base_url=base_url,
+                timekeeper=timekeeper,
+                user_agent=f"luma-agents-mcp/{__version__}",
+            )
+            yield AppState(settings, GenerationRunner(client, http, settings))
+
+    return MCPServer(
+        "luma-agents-mcp",
+        title="Luma Agents",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        website_url="https://github.com/luma-agents-mcp/luma-agents-mcp",
+        lifespan=lifespan,
+        tools=build_tools(settings),
+    )

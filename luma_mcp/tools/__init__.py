@@ -1,0 +1,68 @@
+"""The MCP tools: argument models (`arguments`), results (`results`), functions (`handlers`),
+and their registration with flat input schemas (`flat`)."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver.tools import Tool
+from mcp_types import ToolAnnotations
+
+from ..config import Settings
+from . import handlers
+from .flat import model_tool
+from .handlers import AppState
+
+GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+LOOKS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+
+
+def build_tools(settings: Settings) -> list[Tool]:
+    wait = f"{settings.wait_seconds:g} s"
+    return [
+        model_tool(
+            handlers.generate_image,
+            name="generate_image",
+            title="Generate image",
+            description=(
+                "Create an image from a text prompt with Luma's uni-1 models. Returns a preview you can see, "
+                f"the path of the saved file, a download link and a generation_id. Waits up to {wait}; if the "
+                "image is not ready by then it returns the generation_id: call wait_for_generation with it. "
+                "Each call is a new paid image (uni-1 about $0.04, uni-1-max about $0.10)."
+            ),
+            annotations=GENERATES,
+        ),
+        model_tool(
+            handlers.edit_image,
+            name="edit_image",
+            title="Edit image",
+            description=(
+                "Change an existing image following a text instruction; the result keeps the source's size. "
+                'The source is usually an earlier result, {"generation_id": "..."}, or a URL or base64 data. '
+                "Returns like generate_image, and is paid like it (uni-1 about $0.04)."
+            ),
+            annotations=GENERATES,
+        ),
+        model_tool(
+            handlers.get_generation,
+            name="get_generation",
+            title="Get generation",
+            description=(
+                "Look up a generation by generation_id: its state and, once completed, the saved file, a preview "
+                "and a fresh download link (links expire after an hour). Starts no new job and costs nothing."
+            ),
+            annotations=LOOKS,
+        ),
+        model_tool(
+            handlers.wait_for_generation,
+            name="wait_for_generation",
+            title="Wait for generation",
+            description=(
+                "Wait for a generation to finish, then return it as get_generation does. Use it when "
+                "generate_image or edit_image returned before the image was ready. Returns when the wait ends "
+                "even if the job is still running; call it again then."
+            ),
+            annotations=LOOKS,
+        ),
+    ]
+
+
+__all__ = ["AppState", "build_tools"]

@@ -1,0 +1,105 @@
+"""Tool arguments: each model is the tool's `inputSchema`, and validates a call before any request.
+
+Field descriptions are one short sentence, written for a model choosing arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ..api.models import (
+    MAX_EDIT_IMAGE_REFS,
+    MAX_IMAGE_REFS,
+    MAX_PROMPT_CHARS,
+    PORTRAIT_RATIOS,
+    AspectRatio,
+    Model,
+    OutputFormat,
+    Style,
+)
+from ..media.inputs import UUID, ImageInput
+
+MAX_WAIT_SECONDS = 600
+
+ModelArg = Annotated[Model, Field(description="uni-1 (default) or uni-1-max (higher quality, about 2.5× the price).")]
+StyleArg = Annotated[Style, Field(description="auto (default) or manga; manga needs a portrait aspect_ratio or none.")]
+OutputFormatArg = Annotated[OutputFormat | None, Field(description="png or jpeg; leave out to let the model choose.")]
+GenerationIdArg = Annotated[
+    str, Field(pattern=UUID.pattern, description="The generation_id returned by generate_image or edit_image.")
+]
+
+
+class ToolArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GenerateImageArgs(ToolArguments):
+    """Arguments of generate_image."""
+
+    prompt: str = Field(
+        min_length=1,
+        max_length=MAX_PROMPT_CHARS,
+        description="What to draw: subject, setting, lighting, style and mood (1–6000 characters).",
+    )
+    model: ModelArg = "uni-1"
+    aspect_ratio: AspectRatio | None = Field(
+        None, description="Shape of the image, e.g. 16:9 or 2:3; leave out to let the model choose."
+    )
+    style: StyleArg = "auto"
+    output_format: OutputFormatArg = None
+    web_search: bool = Field(False, description="Look up real-world references first (landmarks, products); slower.")
+    image_ref: list[ImageInput] = Field(
+        default_factory=list[ImageInput],
+        max_length=MAX_IMAGE_REFS,
+        description="Up to 9 reference images to guide content, style or composition.",
+    )
+
+    @model_validator(mode="after")
+    def _manga_is_portrait(self) -> GenerateImageArgs:
+        if self.style == "manga" and self.aspect_ratio is not None and self.aspect_ratio not in PORTRAIT_RATIOS:
+            raise ValueError(
+                f"style manga needs a portrait aspect_ratio ({', '.join(PORTRAIT_RATIOS)}) or none; "
+                f"got {self.aspect_ratio}"
+            )
+        return self
+
+
+class EditImageArgs(ToolArguments):
+    """Arguments of edit_image."""
+
+    prompt: str = Field(
+        min_length=1,
+        max_length=MAX_PROMPT_CHARS,
+        description="The change to make, e.g. 'make it night, add falling snow' (1–6000 characters).",
+    )
+    source: ImageInput = Field(
+        description='The image to edit, e.g. {"generation_id": "<id of an earlier result>"} or {"url": "https://..."}.'
+    )
+    image_ref: list[ImageInput] = Field(
+        default_factory=list[ImageInput],
+        max_length=MAX_EDIT_IMAGE_REFS,
+        description="Up to 8 more images to draw from (the source takes the ninth slot).",
+    )
+    model: ModelArg = "uni-1"
+    style: StyleArg = "auto"
+    output_format: OutputFormatArg = None
+
+
+class GetGenerationArgs(ToolArguments):
+    """Arguments of get_generation."""
+
+    generation_id: GenerationIdArg
+
+
+class WaitForGenerationArgs(ToolArguments):
+    """Arguments of wait_for_generation."""
+
+    generation_id: GenerationIdArg
+    timeout_seconds: float | None = Field(
+        None,
+        ge=1,
+        le=MAX_WAIT_SECONDS,
+        description="Longest wait in seconds; leave out for the server's default, which fits the client's time limit.",
+    )

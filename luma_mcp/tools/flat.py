@@ -1,0 +1,113 @@
+"""Tools whose arguments are one pydantic model, published *flat*: `inputSchema` is exactly the
+model's JSON schema (top-level `prompt`, `aspect_ratio`, …), where the SDK would nest it under the
+parameter's name. The SDK's machinery (context injection, output schema, error wrapping) is kept;
+only the argument model and the published schema are swapped, and invalid arguments get a message
+that names each field and the fix."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, get_type_hints
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+
+class ModelTool(Tool):
+    """A `Tool` taking one argument model, flat."""
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        # Validate first to phrase the errors ourselves; the SDK validates again (cheaply) below.
+        try:
+            self.fn_metadata.validate_arguments(arguments)
+        except ValidationError as exc:
+            raise ToolError(describe_invalid(self.name, exc, list(self.parameters.get("properties", {})))) from exc
+        return await super().run(arguments, context, convert_result)
+
+
+def model_tool(
+    fn: Callable[..., Any],
+    *,
+    name: str,
+    title: str,
+    description: str,
+    annotations: ToolAnnotations,
+) -> ModelTool:
+    """Wrap `fn(args: SomeModel, ctx: Context)` as a tool whose schema is `SomeModel`'s, flat."""
+    hints = get_type_hints(fn, include_extras=True)
+    params = [
+        (param, hints[param])
+        for param in inspect.signature(fn).parameters
+        if isinstance(hints.get(param), type)
+        and issubclass(hints[param], BaseModel)
+        and not issubclass(hints[param], Context)
+    ]
+    assert len(params) == 1, f"{fn.__name__} must take exactly one pydantic model argument"
+    param, model = params[0]
+
+    def model_dump_one_level(self: BaseModel) -> dict[str, Any]:
+        return {param: self}
+
+    # The model's own fields and validators, plus what the SDK expects of an argument model.
+    flat = type(model.__name__, (model, ArgModelBase), {"model_dump_one_level": model_dump_one_level})
+    tool = ModelTool.from_function(fn, name=name, title=title, description=description, annotations=annotations)
+    tool.fn_metadata = tool.fn_metadata.model_copy(update={"arg_model": flat})
+    tool.parameters = model.model_json_schema()
+    assert isinstance(tool, ModelTool)
+    return tool
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(error: ErrorDetails, known: list[str]) -> str:
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    match kind:
+        case "missing":
+            return "is required"
+        case "extra_forbidden":
+            return (
+                f"is not an argument here; use only: {', '.join(known)}"
+                if len(error["loc"]) == 1
+                else "is not a known field"
+            )
+        case "value_error":
+            return error["msg"].removeprefix("Value error, ")
+        case "literal_error":
+            return f"must be one of {ctx.get('expected')} (got {_shown(value)})"
+        case "string_too_short":
+            return f"must be at least {ctx.get('min_length')} character(s) long (got {len(str(value))})"
+        case "string_too_long":
+            return f"must be at most {ctx.get('max_length')} characters long (got {len(str(value))})"
+        case "string_pattern_mismatch":
+            return f"must be a UUID like d290f1ee-6c54-4b01-90e6-d701748f0851 (got {_shown(value)})"
+        case "too_long":
+            return f"takes at most {ctx.get('max_length')} items (got {ctx.get('actual_length')})"
+        case "model_type" | "dict_type":
+            return 'must be an object, e.g. {"url": "https://..."} or {"generation_id": "..."}'
+        case _:
+            return f"{error['msg'][0].lower()}{error['msg'][1:]} (got {_shown(value)})"
+
+
+def describe_invalid(tool: str, exc: ValidationError, fields: list[str]) -> str:
+    """`Invalid arguments for generate_image; nothing was sent:` and one line per problem."""
+    lines = [f"Invalid arguments for {tool}; nothing was sent:"]
+    for error in exc.errors(include_url=False):
+        where = _where(error["loc"])
+        lines.append(f"- {where}: {_explain(error, fields)}" if where else f"- {_explain(error, fields)}")
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""The tool functions: each takes its argument model and the request context, and delegates."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult
+
+from ..api import GenerationRequest, LumaError
+from ..config import Settings
+from ..runner import GenerationRunner
+from .arguments import EditImageArgs, GenerateImageArgs, GetGenerationArgs, WaitForGenerationArgs
+from .results import GenerationResult, tool_result
+
+Result = Annotated[CallToolResult, GenerationResult]
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What the server's lifespan hands every tool call."""
+
+    settings: Settings
+    runner: GenerationRunner
+
+
+@contextmanager
+def reported_as_tool_errors() -> Generator[None]:
+    """API failures become tool errors the model can read and act on (status, detail, request id)."""
+    try:
+        yield
+    except LumaError as exc:
+        raise ToolError(str(exc)) from exc
+
+
+async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Result:
+    request = GenerationRequest(
+        prompt=args.prompt,
+        model=args.model,
+        aspect_ratio=args.aspect_ratio,
+        style=args.style,
+        output_format=args.output_format,
+        web_search=args.web_search,
+        image_ref=tuple(image.to_ref() for image in args.image_ref),
+    )
+    with reported_as_tool_errors():
+        report = await ctx.request_context.lifespan_context.runner.run(request, ctx.report_progress)
+    return tool_result(report, tool="generate_image", failure_is_error=True)
+
+
+async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
+    request = GenerationRequest(
+        prompt=args.prompt,
+        model=args.model,
+        type="image_edit",
+        style=args.style,
+        output_format=args.output_format,
+        source=args.source.to_ref(),
+        image_ref=tuple(image.to_ref() for image in args.image_ref),
+    )
+    with reported_as_tool_errors():
+        report = await ctx.request_context.lifespan_context.runner.run(request, ctx.report_progress)
+    return tool_result(report, tool="edit_image", failure_is_error=True)
+
+
+async def get_generation(args: GetGenerationArgs, ctx: Context[AppState]) -> Result:
+    with reported_as_tool_errors():
+        report = await ctx.request_context.lifespan_context.runner.fetch(args.generation_id)
+    return tool_result(report, tool="get_generation")
+
+
+async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState]) -> Result:
+    state = ctx.request_context.lifespan_context
+    max_wait = args.timeout_seconds if args.timeout_seconds is not None else state.settings.wait_seconds
+    with reported_as_tool_errors():
+        report = await state.runner.wait(args.generation_id, max_wait, ctx.report_progress)
+    return tool_result(report, tool="wait_for_generation")

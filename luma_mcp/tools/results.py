@@ -1,0 +1,184 @@
+"""What every tool returns: a `GenerationResult` as structured content (its schema is the tools'
+`outputSchema`), plus content for the model and the user: a short text, a preview image, and links
+to the saved file and the download URL. Image bytes appear only in the preview, never in
+structured content."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Literal
+
+from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
+from pydantic import BaseModel, Field
+
+from ..runner import FinishedOutput, Report
+
+FAILURE_ADVICE = {
+    "content_moderated": "Moderation blocked it: rephrase the prompt or use other input images.",
+    "budget_exhausted": "The account's budget is spent: add credits before trying again.",
+    "image_too_large": "An input image is too large: use a smaller one.",
+    "unsupported_format": "An input image has an unsupported format: use PNG, JPEG, WebP or a still GIF.",
+    "corrupt_input": "An input image could not be decoded: use another file.",
+    "invalid_request": "The request cannot be processed as given: change it.",
+}
+
+
+class LayerInfo(BaseModel):
+    index: int = Field(description="Position of the layer, 0 at the back.")
+    label: str = Field(description="What the layer holds, e.g. background.")
+    description: str = Field(description="A longer description of the layer.")
+    alpha_hint: str = Field(description="Edge transparency: soft, hard or none.")
+
+
+class OutputInfo(BaseModel):
+    """One image of a generation."""
+
+    index: int = Field(description="Position among the generation's outputs, from 0.")
+    url: str = Field(description="Download URL; it expires, get_generation gives a fresh one.")
+    url_expires_at: str | None = Field(description="When url stops working (UTC, ISO 8601).")
+    path: str | None = Field(description="Where the image was saved on this machine, if it was.")
+    media_type: str | None = Field(description="MIME type of the saved image.")
+    width: int | None = Field(description="Width in pixels.")
+    height: int | None = Field(description="Height in pixels.")
+    size_bytes: int | None = Field(description="Size of the saved file in bytes.")
+    layer: LayerInfo | None = Field(None, description="For layering: what this layer holds.")
+    error: str | None = Field(None, description="Why the image was not saved, if it was not.")
+
+
+class GenerationResult(BaseModel):
+    """Where a generation stands, and what to do next."""
+
+    generation_id: str = Field(description="Id to wait on, look up, or edit from (source: {generation_id}).")
+    state: Literal["queued", "processing", "completed", "failed"] = Field(description="Where the job is.")
+    model: str = Field(description="The model that made it.")
+    type: str = Field(description="image, image_edit or layering.")
+    prompt: str | None = Field(description="The prompt, when this server submitted it.")
+    created_at: str = Field(description="When the job was submitted (UTC, ISO 8601).")
+    outputs: list[OutputInfo] = Field(description="The finished images; empty until completed.")
+    failure_code: str | None = Field(description="Why it failed, as the API's code.")
+    failure_reason: str | None = Field(description="Why it failed, in words.")
+    retryable: bool | None = Field(description="For a failure: may the same request succeed if sent again.")
+    waited_seconds: float | None = Field(description="How long this call waited for the job.")
+    next_step: str = Field(description="What to do next.")
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _output_info(finished: FinishedOutput) -> OutputInfo:
+    layer = finished.output.layer
+    saved, preview = finished.saved, finished.preview
+    return OutputInfo(
+        index=finished.index,
+        url=finished.output.url,
+        url_expires_at=_iso(finished.output.url_expires_at),
+        path=str(saved.path) if saved else None,
+        media_type=saved.media_type if saved else None,
+        width=preview.source_width if preview else None,
+        height=preview.source_height if preview else None,
+        size_bytes=saved.size_bytes if saved else None,
+        layer=LayerInfo(**layer.model_dump()) if layer else None,
+        error=finished.error,
+    )
+
+
+def _next_step(report: Report, tool: str) -> str:
+    generation = report.generation
+    gid = generation.id
+    match generation.state:
+        case "completed":
+            if any(o.saved is None for o in report.outputs):
+                return f"Some images were not saved; call get_generation with generation_id {gid} to try again."
+            edit = f'call edit_image with source {{"generation_id": "{gid}"}}'
+            return f"Show the user the saved image. To change it, {edit}."
+        case "failed":
+            if generation.retryable:
+                return f"This failure is transient: call {tool} again with the same arguments."
+            advice = FAILURE_ADVICE.get(generation.failure_code or "", "Change the request before trying again.")
+            return f"Sending the same request again will not help. {advice}"
+        case _:
+            return f"Call wait_for_generation with generation_id {gid}; the job keeps running and nothing is lost."
+
+
+def generation_result(report: Report, *, tool: str) -> GenerationResult:
+    generation = report.generation
+    return GenerationResult(
+        generation_id=generation.id,
+        state=generation.state,
+        model=generation.model,
+        type=generation.type,
+        prompt=report.prompt,
+        created_at=generation.created_at,
+        outputs=[_output_info(o) for o in report.outputs],
+        failure_code=generation.failure_code,
+        failure_reason=generation.failure_reason,
+        retryable=generation.retryable,
+        waited_seconds=None if report.waited_seconds is None else round(report.waited_seconds, 1),
+        next_step=_next_step(report, tool),
+    )
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
+
+
+def _summary(result: GenerationResult) -> str:
+    gid = result.generation_id
+    if result.state == "failed":
+        return f"Generation {gid} failed ({result.failure_code}): {result.failure_reason}\n{result.next_step}"
+    if result.state != "completed":
+        waited = f" after {result.waited_seconds:g} s" if result.waited_seconds is not None else ""
+        return f"Generation {gid} is still {result.state}{waited}.\n{result.next_step}"
+    lines = [f"Generation {gid} completed."]
+    for output in result.outputs:
+        label = f"Image {output.index + 1}" + (f" ({output.layer.label})" if output.layer else "")
+        if output.path:
+            format_name = (output.media_type or "").removeprefix("image/").upper()
+            lines.append(
+                f"{label}: {output.width}×{output.height} {format_name}, {_size(output.size_bytes or 0)}, "
+                f"saved to {output.path}"
+            )
+        else:
+            lines.append(f"{label}: not saved ({output.error}); download it from {output.url}")
+    lines.append(result.next_step)
+    return "\n".join(lines)
+
+
+def tool_result(report: Report, *, tool: str, failure_is_error: bool = False) -> CallToolResult:
+    """The whole answer of a tool: structured result, text, previews and links.
+
+    `failure_is_error`: for the generating tools a failed job is a failed call; for the tools that
+    only look, it is a successful report of a failure."""
+    result = generation_result(report, tool=tool)
+    structured = result.model_dump(mode="json")
+    content: list[ContentBlock] = [
+        TextContent(text=_summary(result)),
+        TextContent(text=result.model_dump_json(exclude_none=True)),
+    ]
+    for finished, info in zip(report.outputs, result.outputs, strict=True):
+        if finished.preview is not None:
+            content.append(
+                ImageContent(
+                    data=base64.b64encode(finished.preview.data).decode(), mime_type=finished.preview.media_type
+                )
+            )
+        if finished.saved is not None:
+            content.append(
+                ResourceLink(
+                    uri=finished.saved.path.as_uri(),
+                    name=finished.saved.path.name,
+                    title="Saved image",
+                    mime_type=finished.saved.media_type,
+                    size=finished.saved.size_bytes,
+                )
+            )
+        expiry = f" (expires {info.url_expires_at})" if info.url_expires_at else ""
+        content.append(
+            ResourceLink(
+                uri=info.url, name=f"output-{info.index + 1}", title=f"Download link{expiry}", mime_type=info.media_type
+            )
+        )
+    is_error = failure_is_error and result.state == "failed"
+    return CallToolResult(content=content, structured_content=structured, is_error=is_error)

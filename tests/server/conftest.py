@@ -1,0 +1,61 @@
+"""The MCP server in-process, against the emulator, on the emulator's clock (no real waiting)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from mcp.server import MCPServer
+
+from luma_mcp.config import Settings
+from luma_mcp.emulator import Clock, Emulator
+from luma_mcp.server import build_server
+from luma_mcp.tools import AppState
+
+from ..helpers import KEY
+
+
+class VirtualTime:
+    """The client's `Timekeeper` on the emulator's clock: waiting jumps time instead of sleeping."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def monotonic(self) -> float:
+        return self.clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.clock.skip(seconds)
+
+
+@pytest.fixture
+def output_dir(tmp_path: Path) -> Path:
+    return tmp_path / "images"
+
+
+@pytest.fixture
+def settings(emulator: Emulator, output_dir: Path) -> Settings:
+    return Settings(api_key=KEY, base_url=emulator.base_url, output_dir=output_dir)  # pyright: ignore[reportArgumentType]
+
+
+def make_server(settings: Settings, emulator: Emulator) -> MCPServer[AppState]:
+    return build_server(settings, transport=emulator.transport(), timekeeper=VirtualTime(emulator.clock))
+
+
+@pytest.fixture
+def server(settings: Settings, emulator: Emulator) -> MCPServer[AppState]:
+    return make_server(settings, emulator)
+
+
+@pytest.fixture(params=["auto", "legacy"], ids=["2026-07-28", "2025-11-25"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """Both protocol eras the SDK speaks: the new discover handshake and the initialize one."""
+    return request.param
+
+
+@pytest.fixture
+async def client(server: MCPServer[AppState], mode: str) -> AsyncIterator[Client]:
+    async with Client(server, mode=mode, raise_exceptions=True) as connected:  # pyright: ignore[reportArgumentType]
+        yield connected

@@ -1,0 +1,111 @@
+"""API failures surface as tool errors with the status, the API's `detail` and the request id."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from mcp import Client
+from mcp_types import TextContent
+from pydantic import SecretStr
+
+from luma_mcp.config import Settings
+from luma_mcp.emulator import Emulator
+
+from ..helpers import KEY
+from .conftest import make_server
+
+pytestmark = pytest.mark.anyio
+
+GID = "d290f1ee-6c54-4b01-90e6-d701748f0851"
+
+
+def error_text(result: object) -> str:
+    assert getattr(result, "is_error", False), result
+    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))  # type: ignore[attr-defined]
+
+
+def request_id_in(text: str) -> str:
+    match = re.search(r"request id ([0-9a-f-]{36})", text)
+    assert match, text
+    return match.group(1)
+
+
+async def test_400_from_the_api_carries_detail_and_request_id(client: Client, emulator: Emulator) -> None:
+    emulator.inject("create", "status", status=400, detail="Unknown model: uni-1")
+    text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
+    assert "Luma API error 400: Unknown model: uni-1" in text
+    assert request_id_in(text) == emulator.requests_to("create")[0].request_id
+
+
+async def test_401_says_to_check_the_key(settings: Settings, emulator: Emulator) -> None:
+    emulator.set_key("luma-api-revoked", "revoked")
+    server = make_server(settings.model_copy(update={"api_key": SecretStr("luma-api-revoked")}), emulator)
+    async with Client(server) as client:
+        text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
+    assert "Luma API error 401: API key has been revoked" in text
+    assert "LUMA_AGENTS_API_KEY" in text
+    assert request_id_in(text)
+
+
+async def test_402_says_nothing_was_charged(client: Client, emulator: Emulator) -> None:
+    emulator.set_key(KEY, credits_usd=0)
+    text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
+    assert "Luma API error 402: Insufficient credits. Please add credits to continue." in text
+    assert "nothing was charged" in text
+
+
+async def test_404_for_an_unknown_generation(client: Client, emulator: Emulator) -> None:
+    text = error_text(await client.call_tool("get_generation", {"generation_id": GID}))
+    assert "Luma API error 404: Generation not found" in text
+    assert request_id_in(text) == emulator.requests_to("get")[0].request_id
+
+
+async def test_429_on_create_with_a_long_retry_after_is_reported_not_waited(client: Client, emulator: Emulator) -> None:
+    emulator.configure(rpm=1)
+    await client.call_tool("generate_image", {"prompt": "first"})
+    text = error_text(await client.call_tool("generate_image", {"prompt": "second"}))
+    assert "Luma API error 429: Rate limit exceeded" in text
+    assert "Nothing was queued or charged" in text
+    assert re.search(r"Try again in \d+ s", text)
+    assert len(emulator.requests_to("create")) == 2  # the limited one was not repeated
+
+
+async def test_429_on_create_with_a_short_retry_after_is_retried(client: Client, emulator: Emulator) -> None:
+    emulator.inject("create", "status", status=429, retry_after=2)
+    result = await client.call_tool("generate_image", {"prompt": "x"})
+    assert not result.is_error
+    creates = emulator.requests_to("create")
+    assert [r.status for r in creates] == [429, 201]
+    assert creates[1].at - creates[0].at >= 2  # Retry-After honoured
+    assert len(emulator.generation_ids()) == 1
+
+
+async def test_502_on_create_is_not_retried_and_reported(client: Client, emulator: Emulator) -> None:
+    emulator.inject("create", "status", status=502)
+    text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
+    assert "Luma API error 502: Upstream service unavailable" in text
+    assert request_id_in(text) == emulator.requests_to("create")[0].request_id
+    assert len(emulator.requests_to("create")) == 1  # a POST whose outcome is unclear is never repeated
+
+
+async def test_502_while_waiting_is_retried(client: Client, emulator: Emulator) -> None:
+    emulator.inject("get", "status", status=502, count=2)
+    result = await client.call_tool("generate_image", {"prompt": "x"})
+    assert not result.is_error
+    assert [r.status for r in emulator.requests_to("get")][:3] == [502, 502, 200]
+
+
+async def test_a_dropped_create_is_not_sent_twice(client: Client, emulator: Emulator) -> None:
+    emulator.inject("create", "drop")  # the job was queued; the answer was lost
+    text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
+    assert "may or may not have been queued" in text
+    assert "not sent again" in text
+    assert len(emulator.requests_to("create")) == 1
+
+
+async def test_a_refused_connection_is_retried_because_nothing_was_sent(client: Client, emulator: Emulator) -> None:
+    emulator.inject("create", "refuse")
+    result = await client.call_tool("generate_image", {"prompt": "x"})
+    assert not result.is_error
+    assert len(emulator.generation_ids()) == 1
