@@ -1,0 +1,73 @@
+"""The README, server.json and the package agree with the code."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import luma_mcp
+from luma_mcp.config import Settings
+from luma_mcp.tools import build_tools
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+SERVER_JSON = json.loads((ROOT / "server.json").read_text())
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+REGISTRY_SCHEMA = ROOT.parent / "shared" / "mcp" / "server.schema.json"
+
+
+def _table_after(heading: str) -> list[list[str]]:
+    section = README.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[1:]]  # header skipped
+
+
+def test_the_tools_table_lists_exactly_the_tools_with_their_read_only_hint() -> None:
+    rows = {row[0].strip("`"): row for row in _table_after("Tools")}
+    tools = {tool.name: tool for tool in build_tools(Settings())}
+    assert set(rows) == set(tools)
+    for name, tool in tools.items():
+        assert tool.annotations is not None
+        read_only = rows[name][2].startswith("yes")
+        assert read_only == bool(tool.annotations.read_only_hint), name
+
+
+def test_the_settings_table_lists_every_setting_with_its_flag() -> None:
+    rows = {row[0].strip("`"): row[1].strip("`") or None for row in _table_after("Settings")}
+    assert rows == {source.env: source.flag for source in Settings.sources()}
+
+
+def test_the_readme_quick_start_is_two_commands() -> None:
+    quick_start = README.split("## Quick start\n", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in quick_start.strip().splitlines()]
+    assert commands == ["uv run luma-agents-mcp demo", "uv run pytest"]
+
+
+def test_versions_agree() -> None:
+    version = PYPROJECT["project"]["version"]
+    assert luma_mcp.__version__ == version
+    assert SERVER_JSON["version"] == version
+    assert [package["version"] for package in SERVER_JSON["packages"]] == [version]
+
+
+def test_the_registry_name_is_claimed_in_the_readme() -> None:
+    assert re.search(rf"mcp-name: {re.escape(SERVER_JSON['name'])}\b", README)
+
+
+def test_server_json_env_vars_are_real_settings() -> None:
+    known = {source.env for source in Settings.sources()}
+    declared = {var["name"] for package in SERVER_JSON["packages"] for var in package["environmentVariables"]}
+    assert declared <= known
+
+
+def test_server_json_is_valid_for_the_registry() -> None:
+    if not REGISTRY_SCHEMA.exists():
+        pytest.skip(f"the registry schema is read from {REGISTRY_SCHEMA}, beside the project (as in CI)")
+    schema = json.loads(REGISTRY_SCHEMA.read_text())
+    assert SERVER_JSON["$schema"] == schema["$id"]
+    jsonschema.validate(SERVER_JSON, schema)
