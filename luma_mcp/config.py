@@ -55,6 +55,7 @@ class Settings(BaseModel):
         flag="--output-dir",
         doc="Where finished images are saved. Default: `~/Pictures/luma-agents` "
         "(or `~/luma-agents` without a Pictures folder).",
+        validate_default=True,  # the default is computed by the validator below
     )
     wait_seconds: float = _setting(
         35.0,
@@ -139,6 +140,7 @@ class Settings(BaseModel):
                 values[source.name], origin[source.name] = flags[source.name], source.flag or source.name
             elif environ.get(source.env, "") != "":
                 values[source.name], origin[source.name] = environ[source.env], source.env
+        values.setdefault("output_dir", default_output_dir(environ))
         try:
             return cls(**values)
         except ValidationError as exc:

@@ -119,6 +119,9 @@ class GenerationRunner:
                 except (OutputError, OSError) as exc:
                     error = str(exc)
                     logger.warning("could not save %s output %d: %s", generation.id, index, exc)
+                except Exception as exc:  # a paid image's id and URL must reach the caller, whatever broke
+                    error = f"unexpected error while saving ({type(exc).__name__})"
+                    logger.exception("could not save %s output %d", generation.id, index)
             preview = await self._preview(image.path) if image is not None else None
             results.append(FinishedOutput(index, output, image, preview, error))
         if all(r.saved is not None for r in results):

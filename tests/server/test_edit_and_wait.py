@@ -131,3 +131,23 @@ async def test_preview_is_small_even_for_a_full_size_output(settings: Settings, 
     assert len(raw) < 700_000
     assert Image.open(io.BytesIO(raw)).size == (1024, 1024)
     assert structured(result)["outputs"][0]["width"] == 2048
+
+
+async def test_when_saving_fails_the_id_and_link_still_come_back(
+    settings: Settings, emulator: Emulator, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the output directory should be")
+    server = make_server(settings.model_copy(update={"output_dir": blocked}), emulator)
+    async with Client(server) as client:
+        result = await client.call_tool("generate_image", {"prompt": "a fox"})
+        assert not result.is_error  # the image exists; only the local copy is missing
+        data = structured(result)
+        [output] = data["outputs"]
+        assert (data["state"], output["path"]) == ("completed", None)
+        assert output["error"]
+        assert output["url"].startswith("http")
+        assert "get_generation" in data["next_step"]
+        blocked.unlink()  # the folder can be made now: looking again saves the image
+        again = structured(await client.call_tool("get_generation", {"generation_id": data["generation_id"]}))
+    assert Path(again["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])
