@@ -12,17 +12,20 @@ Every attempt carries a fresh `X-Request-Id`, which is logged and put in errors.
 from __future__ import annotations
 
 import logging
+import math
 import random
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 import httpx2
 from pydantic import ValidationError
 
+from ..config import DEFAULT_BASE_URL
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -36,9 +39,10 @@ from .models import Generation, GenerationRequest
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://agents.lumalabs.ai/v1"
 POLL_INTERVAL = 2.0
 """Seconds between GETs while waiting; the API asks for 2–5 s."""
+GET_GRACE = 3.0
+"""How long past a wait's deadline its last GET may take before it is abandoned."""
 
 STATUS_HINTS = {
     400: "Change the arguments as the detail says.",
@@ -47,7 +51,7 @@ STATUS_HINTS = {
     403: "The Luma account cannot generate right now; check it in the Luma dashboard.",
     413: "Use a smaller image: 50 MB at most, under 4 MB recommended.",
     502: "The Luma service is unavailable upstream; try again in a few seconds.",
-    503: "The API cannot fetch image URLs right now; pass the image as a local path or base64 data instead.",
+    503: "The API cannot fetch image URLs right now; pass the image as base64 data instead.",
 }
 
 
@@ -112,26 +116,28 @@ class LumaClient:
     def has_key(self) -> bool:
         return bool(self._api_key)
 
-    async def create(self, request: GenerationRequest) -> Generation:
+    async def create(self, request: GenerationRequest, *, deadline: float | None = None) -> Generation:
         """Submit a generation; returns it queued. Raises `OutcomeUnknownError` rather than risk a
-        second charge when the answer is lost."""
-        return await self._call("POST", "/generations", json=request.payload(), idempotent=False)
+        second charge when the answer is lost. Retries (429) stop at `deadline`."""
+        return await self._call("POST", "/generations", json=request.payload(), idempotent=False, deadline=deadline)
 
     async def get(self, generation_id: str, *, deadline: float | None = None) -> Generation:
-        """The generation's current state, with fresh output URLs when completed."""
+        """The generation's current state, with fresh output URLs when completed. Retries stop at
+        `deadline`."""
         return await self._call("GET", f"/generations/{generation_id}", idempotent=True, deadline=deadline)
 
     async def poll(
         self,
         generation: Generation | str,
         *,
-        max_wait: float,
+        deadline: float,
         on_update: Callable[[Generation], Awaitable[None]] | None = None,
         interval: float = POLL_INTERVAL,
     ) -> Generation:
-        """GET every `interval` until the job is completed or failed, or `max_wait` passes; returns
-        the last state seen. Given a `Generation` just created, it waits before the first GET."""
-        deadline = self.time.monotonic() + max_wait
+        """GET every `interval` until the job is completed or failed, or `deadline` (on this client's
+        clock) passes; returns the last state seen. Given a `Generation` just created, it waits
+        before the first GET. A GET still unanswered `GET_GRACE` seconds past the deadline is
+        abandoned (reads are safe to abandon)."""
         current = generation if isinstance(generation, Generation) else None
         generation_id = generation.id if isinstance(generation, Generation) else generation
         while True:
@@ -142,7 +148,14 @@ class LumaClient:
                 if remaining <= 0:
                     return current
                 await self.time.sleep(min(interval, remaining))
-            current = await self.get(generation_id, deadline=deadline)
+            fresh: Generation | None = None
+            with anyio.move_on_after(max(0.0, deadline - self.time.monotonic()) + GET_GRACE):
+                fresh = await self.get(generation_id, deadline=deadline)
+            if fresh is None:
+                if current is None:
+                    raise APIConnectionError("The Luma API did not answer in time")
+                return current
+            current = fresh
             if on_update is not None:
                 await on_update(current)
 
@@ -159,16 +172,18 @@ class LumaClient:
     ) -> Generation:
         if not self._api_key:
             raise MissingApiKeyError
+        if not self._api_key.isprintable() or " " in self._api_key:
+            raise MissingApiKeyError(unusable=True)
         for attempt in range(1, self._retry.attempts + 1):
             outcome = await self._attempt(method, path, json=json, idempotent=idempotent)
             if isinstance(outcome, Generation):
                 return outcome
             if not outcome.retryable or attempt == self._retry.attempts:
                 raise outcome.error
+            if outcome.retry_after is not None and outcome.retry_after > self._retry.max_retry_after:
+                raise outcome.error  # a long wait is the caller's to decide, with the time it has
             delay = self._delay(attempt, outcome.retry_after)
             if deadline is not None and self.time.monotonic() + delay > deadline:
-                raise outcome.error
-            if not idempotent and delay > self._retry.max_retry_after:
                 raise outcome.error
             logger.warning("%s %s: %s; retrying in %.1f s", method, path, outcome.error, delay)
             await self.time.sleep(delay)
@@ -196,18 +211,22 @@ class LumaClient:
             response = await client.request(method, url, json=json, headers=headers)
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             # The request never left: safe to retry even a POST.
-            error = APIConnectionError(
-                f"Could not reach the Luma API at {self._base_url}: {exc}", request_id=request_id
+            message = f"Could not reach the Luma API at {self._base_url} ({type(exc).__name__})"
+            return _Attempt(APIConnectionError(message, request_id=request_id), retryable=True)
+        except (httpx2.LocalProtocolError, httpx2.UnsupportedProtocol, httpx2.InvalidURL) as exc:
+            # Refused before sending; its text would quote the headers, so only its kind is named.
+            message = (
+                f"The request could not be sent ({type(exc).__name__}): check LUMA_BASE_URL, and "
+                "LUMA_AGENTS_API_KEY for stray spaces or characters"
             )
-            return _Attempt(error, retryable=True)
-        except httpx2.TransportError as exc:
+            return _Attempt(APIConnectionError(message, request_id=request_id), retryable=False)
+        except httpx2.RequestError as exc:
             logger.warning("%s %s: no answer (%s), request id %s", method, path, type(exc).__name__, request_id)
             if not idempotent:
-                return _Attempt(_outcome_unknown(f"the connection failed ({type(exc).__name__})", request_id), False)
-            error = APIConnectionError(
-                f"The Luma API did not answer ({type(exc).__name__}: {exc})", request_id=request_id
-            )
-            return _Attempt(error, retryable=True)
+                error = OutcomeUnknownError(f"the connection failed ({type(exc).__name__})", request_id=request_id)
+                return _Attempt(error, retryable=False)
+            message = f"The Luma API did not answer ({type(exc).__name__})"
+            return _Attempt(APIConnectionError(message, request_id=request_id), retryable=True)
 
         answered_id = response.headers.get("x-request-id") or request_id
         logger.info("%s %s → %d (request id %s)", method, path, response.status_code, answered_id)
@@ -216,9 +235,9 @@ class LumaClient:
                 return Generation.model_validate_json(response.content)
             except ValidationError:
                 if not idempotent:
-                    return _Attempt(_outcome_unknown("its answer could not be read", answered_id), False)
-                error = APIConnectionError("The Luma API sent an answer that could not be read", request_id=answered_id)
-                return _Attempt(error, retryable=True)
+                    return _unreadable_creation(response, answered_id)
+                message = "The Luma API sent an answer that could not be read"
+                return _Attempt(APIConnectionError(message, request_id=answered_id), retryable=True)
         return self._status_error(response, answered_id, idempotent=idempotent)
 
     def _status_error(self, response: httpx2.Response, request_id: str, *, idempotent: bool) -> _Attempt:
@@ -228,34 +247,55 @@ class LumaClient:
         if status == 429:
             return _Attempt(RateLimitError(detail, request_id=request_id, retry_after=retry_after), True, retry_after)
         hint = STATUS_HINTS.get(status, "")
+        if status >= 500 and not idempotent and not (status == 503 and "ingestion" in detail.lower()):
+            # A 5xx to a create may come after the job was queued (URL ingestion fails before).
+            error = OutcomeUnknownError(f"the API answered {status} ({detail})", request_id=request_id, status=status)
+            return _Attempt(error, retryable=False)
         if status >= 500:
             error = ServerError(status, detail, request_id=request_id, hint=hint)
-            # A 5xx to a POST may come after the job was queued: only GETs are retried.
             return _Attempt(error, retryable=idempotent, retry_after=retry_after)
         return _Attempt(APIStatusError(status, detail, request_id=request_id, hint=hint), retryable=False)
 
 
-def _outcome_unknown(what: str, request_id: str) -> OutcomeUnknownError:
-    return OutcomeUnknownError(
-        f"The generation request was sent but {what}, so it may or may not have been queued (and charged). "
-        "It was not sent again, to avoid paying twice. The API cannot list generations, so if it was queued "
-        "its id is unknown; send the request again only if you accept that risk",
-        request_id=request_id,
-    )
+GENERATION_ID = re.compile(r'"id"\s*:\s*"([0-9A-Fa-f-]{36})"')
+
+
+def _unreadable_creation(response: httpx2.Response, request_id: str) -> Generation | _Attempt:
+    """A 2xx to a create means the job was queued and charged: recover its id if the body shows it."""
+    found = GENERATION_ID.search(response.text)
+    if found:
+        logger.warning("create answered an unreadable body; recovered generation id %s", found.group(1))
+        return Generation(id=found.group(1), state="queued")
+    what = f"its answer (HTTP {response.status_code}, so it was queued) could not be read to learn its id"
+    return _Attempt(OutcomeUnknownError(what, request_id=request_id), retryable=False)
 
 
 def _detail(response: httpx2.Response) -> str:
+    """The API's `detail`: a string, or FastAPI's list of `{loc, msg}` made readable."""
     try:
-        body = response.json()
+        body: Any = response.json()
     except ValueError:
         return response.text.strip()[:300] or response.reason_phrase
-    detail = body.get("detail") if isinstance(body, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-    return detail if isinstance(detail, str) else str(body)[:300]  # pyright: ignore[reportUnknownArgumentType]
+    detail: Any = cast("dict[str, Any]", body).get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts: list[str] = []
+        for item in cast("list[Any]", detail):
+            if isinstance(item, dict):
+                entry = cast("dict[str, Any]", item)
+                location = cast("list[Any]", entry.get("loc") or [])
+                where = ".".join(str(p) for p in location if p != "body")
+                parts.append(f"{where}: {entry.get('msg')}" if where else str(entry.get("msg")))
+        if parts:
+            return "; ".join(parts)[:300]
+    return repr(cast(object, body))[:300]
 
 
 def _retry_after(response: httpx2.Response) -> float | None:
     value = response.headers.get("retry-after", "")
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None

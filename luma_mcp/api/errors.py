@@ -1,12 +1,13 @@
-"""Errors of the Luma Agents API client. Each message says what happened and what to do.
+"""Errors of the Luma Agents API client. Each message says what happened and what to do; none
+quotes an HTTP library's own text (it can hold request headers, the key among them).
 
-LumaError
-├── MissingApiKeyError         no key configured; nothing was sent
-├── APIConnectionError         no usable answer (connection failed, timed out, body unreadable)
-│   └── OutcomeUnknownError    a create was sent but its answer was lost: it may have been queued
-└── APIStatusError             the API answered with an error status (`status`, `detail`, `request_id`)
-    ├── RateLimitError         429; nothing was queued (`retry_after`)
-    └── ServerError            5xx
+    LumaError
+    ├── MissingApiKeyError      no usable key configured; nothing was sent
+    ├── APIConnectionError      no usable answer to a request that is safe to repeat
+    ├── OutcomeUnknownError     a create was sent and may have been queued: not resent (no double charge)
+    └── APIStatusError          the API answered an error status (`status`, `detail`, `request_id`)
+        ├── RateLimitError      429; nothing was queued (`retry_after`)
+        └── ServerError         5xx
 """
 
 from __future__ import annotations
@@ -17,28 +18,50 @@ class LumaError(Exception):
 
 
 class MissingApiKeyError(LumaError):
-    def __init__(self) -> None:
+    def __init__(self, *, unusable: bool = False) -> None:
+        problem = (
+            "The Luma Agents API key has spaces or control characters in it, so it cannot be sent"
+            if unusable
+            else "No Luma Agents API key is set"
+        )
         super().__init__(
-            "No Luma Agents API key is set. Set LUMA_AGENTS_API_KEY in this MCP server's environment "
+            f"{problem}. Set LUMA_AGENTS_API_KEY in this MCP server's environment "
             '(the "env" block of your MCP client config), or start the server with --emulator to try it offline.'
         )
 
 
+def _with_id(text: str, request_id: str | None) -> str:
+    return f"{text} (request id {request_id})" if request_id else text
+
+
 class APIConnectionError(LumaError):
     def __init__(self, message: str, *, request_id: str | None = None) -> None:
-        super().__init__(message if request_id is None else f"{message} (request id {request_id})")
+        super().__init__(_with_id(message, request_id))
         self.request_id = request_id
 
 
-class OutcomeUnknownError(APIConnectionError):
-    """Not retried on purpose: a second POST could create (and charge) a second generation."""
+class OutcomeUnknownError(LumaError):
+    """The API has no idempotency key, so a second POST could create (and charge) a second image."""
+
+    def __init__(self, what: str, *, request_id: str | None, status: int | None = None) -> None:
+        super().__init__(
+            _with_id(
+                f"The generation request was sent but {what}, so it may have been queued (and charged). "
+                "It was not sent again, to avoid paying twice. The API cannot list generations: if the user "
+                "accepts the risk of a second charge, send it again",
+                request_id,
+            )
+        )
+        self.request_id = request_id
+        self.status = status
 
 
 class APIStatusError(LumaError):
     def __init__(self, status: int, detail: str, *, request_id: str | None, hint: str = "") -> None:
         text = f"Luma API error {status}: {detail}"
-        text += f" {hint}" if hint else ""
-        super().__init__(f"{text} (request id {request_id})" if request_id else text)
+        if hint:
+            text += f"{'' if text.endswith(('.', '!', '?')) else '.'} {hint}"
+        super().__init__(_with_id(text, request_id))
         self.status = status
         self.detail = detail
         self.request_id = request_id

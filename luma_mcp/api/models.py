@@ -30,14 +30,6 @@ MAX_INPUT_BYTES = 52_428_800  # 50 MB decoded, per image
 
 RETRYABLE_FAILURES: frozenset[str] = frozenset({"generation_failed", "output_not_found", "rate_limited"})
 """Failure codes after which the same request may succeed; the others need a change first."""
-KNOWN_FAILURES: frozenset[str] = RETRYABLE_FAILURES | {
-    "content_moderated",
-    "budget_exhausted",
-    "image_too_large",
-    "unsupported_format",
-    "corrupt_input",
-    "invalid_request",
-}
 
 
 class ImageRef(BaseModel):

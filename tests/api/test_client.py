@@ -64,6 +64,7 @@ class Recorder:
 
 
 def client_for(handler: Handler, *, key: str | None = "luma-api-k", time: FakeTime | None = None) -> LumaClient:
+    # MockTransport holds no connections: the client needs no closing.
     http = SharedHttpClient(lambda: httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
     return LumaClient(http, api_key=key, base_url=BASE, timekeeper=time or FakeTime())
 
@@ -118,7 +119,7 @@ async def test_get_honours_retry_after() -> None:
 
 async def test_get_gives_up_after_its_attempts_naming_the_request_id() -> None:
     recorder = Recorder(*[err(503, "down", **{"X-Request-Id": f"req-{i}"}) for i in range(4)])
-    with pytest.raises(ServerError, match=r"Luma API error 503: down .*\(request id req-3\)"):
+    with pytest.raises(ServerError, match=r"Luma API error 503: down\. .*\(request id req-3\)"):
         await client_for(recorder).get(GID)
     assert len(recorder.requests) == 4
 
@@ -143,7 +144,7 @@ async def test_get_retries_stop_at_the_deadline() -> None:
 )
 async def test_create_is_never_resent_when_its_outcome_is_unknown(failure: Exception) -> None:
     recorder = Recorder(failure, ok(generation(), 201))
-    with pytest.raises(OutcomeUnknownError, match="may or may not have been queued"):
+    with pytest.raises(OutcomeUnknownError, match="may have been queued"):
         await client_for(recorder).create(REQUEST)
     assert len(recorder.requests) == 1
 
@@ -155,12 +156,52 @@ async def test_create_with_an_unreadable_answer_is_not_resent() -> None:
     assert len(recorder.requests) == 1
 
 
-async def test_create_is_not_resent_after_a_5xx() -> None:
+async def test_a_5xx_to_a_create_is_an_unknown_outcome_and_not_resent() -> None:
     recorder = Recorder(err(502, "Upstream service unavailable"), ok(generation(), 201))
-    with pytest.raises(ServerError) as raised:
+    with pytest.raises(
+        OutcomeUnknownError, match=r"answered 502 \(Upstream service unavailable\).*not sent again"
+    ) as raised:
         await client_for(recorder).create(REQUEST)
     assert raised.value.status == 502
     assert len(recorder.requests) == 1
+
+
+async def test_a_503_url_ingestion_failure_to_a_create_is_reported_as_such() -> None:
+    recorder = Recorder(err(503, "Image URL ingestion unavailable"))
+    with pytest.raises(ServerError, match="pass the image as base64 data instead"):
+        await client_for(recorder).create(REQUEST)
+
+
+async def test_a_201_with_an_unreadable_body_keeps_the_id_it_shows() -> None:
+    body = json.dumps(generation())
+    recorder = Recorder(httpx2.Response(201, content=body[: len(body) // 2].encode()))
+    created = await client_for(recorder).create(REQUEST)
+    assert (created.id, created.state) == (GID, "queued")
+
+
+async def test_a_201_without_a_readable_id_says_it_was_queued() -> None:
+    recorder = Recorder(httpx2.Response(201, json={"status": "ok"}))
+    with pytest.raises(OutcomeUnknownError, match="so it was queued"):
+        await client_for(recorder).create(REQUEST)
+    assert len(recorder.requests) == 1
+
+
+async def test_a_key_that_cannot_be_sent_is_not_quoted() -> None:
+    recorder = Recorder()
+    http = SharedHttpClient(lambda: httpx2.AsyncClient(transport=httpx2.MockTransport(recorder)))
+    client = LumaClient(http, api_key="luma-api-secret\n", base_url=BASE, timekeeper=FakeTime())
+    with pytest.raises(MissingApiKeyError, match="spaces or control characters") as raised:
+        await client.get(GID)
+    assert "luma-api-secret" not in str(raised.value)
+    assert recorder.requests == []
+
+
+async def test_a_long_retry_after_on_a_get_is_reported_not_slept() -> None:
+    time = FakeTime()
+    recorder = Recorder(err(503, "down", **{"Retry-After": "120"}))
+    with pytest.raises(ServerError):
+        await client_for(recorder, time=time).get(GID)
+    assert time.sleeps == []
 
 
 async def test_create_is_resent_when_the_connection_never_opened() -> None:
@@ -227,7 +268,7 @@ async def test_poll_waits_before_the_first_get_and_stops_when_finished() -> None
 
     recorder = Recorder(ok(generation("processing")), ok(generation("completed")))
     final = await client_for(recorder, time=time).poll(
-        Generation.model_validate(generation()), max_wait=60, on_update=on_update
+        Generation.model_validate(generation()), deadline=60, on_update=on_update
     )
     assert final.state == "completed"
     assert seen == ["processing", "completed"]
@@ -237,7 +278,7 @@ async def test_poll_waits_before_the_first_get_and_stops_when_finished() -> None
 async def test_poll_returns_the_last_state_when_the_wait_ends() -> None:
     time = FakeTime()
     recorder = Recorder(*[ok(generation("processing")) for _ in range(10)])
-    final = await client_for(recorder, time=time).poll(GID, max_wait=5)
+    final = await client_for(recorder, time=time).poll(GID, deadline=5)
     assert final.state == "processing"
     assert sum(time.sleeps) == pytest.approx(5)  # 2 + 2 + 1: never past the deadline
     assert len(recorder.requests) == 4
