@@ -57,8 +57,9 @@ def _add_emulator_command(commands: argparse._SubParsersAction[argparse.Argument
     emulator.add_argument(
         "--fetch-urls",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="fetch url image inputs over the network (default on)",
+        default=None,
+        help="fetch url image inputs over the network (default: on when bound to loopback, where it cannot "
+        "be used to make this machine fetch for others)",
     )
     emulator.add_argument(
         "--storage-url", default=None, help="base URL for output links (default: this server as localhost)"
@@ -98,7 +99,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         weights=weights,
         api_keys=frozenset(args.api_key) if args.api_key else None,
-        fetch_urls=args.fetch_urls,
+        fetch_urls=args.fetch_urls if args.fetch_urls is not None else args.host in ("127.0.0.1", "localhost", "::1"),
         **({"storage_base_url": args.storage_url} if args.storage_url else {}),
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
@@ -146,11 +147,16 @@ def build_app(emulator: Emulator) -> Starlette:
         """The answer a fault makes of what would have been `status` + `payload`."""
         match fault.kind:
             case "status":
-                if fault.retry_after is not None or fault.status == 429:
-                    headers["Retry-After"] = str(fault.retry_after or 1)
                 from .service import DEFAULT_STATUS_DETAIL
 
                 detail = fault.detail or DEFAULT_STATUS_DETAIL.get(fault.status, "Emulated fault")
+                if fault.retry_after is not None or fault.status == 429:
+                    headers["Retry-After"] = str(fault.retry_after or 1)
+                if fault.status == 429 and detail == "Rate limit exceeded":  # the contract's RPM 429 headers
+                    now = emulator.clock.now()
+                    reset = str(math.ceil(now + (fault.retry_after or 1)))
+                    rpm = str(emulator.config.rpm)
+                    headers |= {"X-RateLimit-Limit": rpm, "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
                 return JSONResponse({"detail": detail}, status_code=fault.status, headers=headers)
             case "malformed_json":
                 text = json.dumps(payload)

@@ -23,7 +23,7 @@ from . import presign, render
 from .clock import Clock
 from .config import EmulatorConfig
 from .errors import ApiError
-from .media import check_image, decode_base64
+from .media import MAX_IMAGE_BYTES, check_image, decode_base64
 from .ratelimit import check_limits, success_headers
 from .state import (
     BASE_PRICE,
@@ -452,7 +452,7 @@ class Emulator:
             fetched = await _fetch_remote(field, url)
         if fetched.status != 200:
             raise ApiError(422, f"{field}: failed to fetch URL (HTTP {fetched.status})")
-        if len(fetched.data) > 52_428_800:
+        if len(fetched.data) > MAX_IMAGE_BYTES:
             raise ApiError(413, f"{field}: image exceeds 50 MB limit")
         return fetched.data, fetched.content_type
 
@@ -688,12 +688,19 @@ class Emulator:
 async def _fetch_remote(field: str, url: str) -> RegisteredUrl:
     import httpx2
 
+    body = bytearray()
     try:
-        async with httpx2.AsyncClient(timeout=10.0, follow_redirects=True) as client:
-            response = await client.get(url)
+        async with (
+            httpx2.AsyncClient(timeout=10.0, follow_redirects=True) as client,
+            client.stream("GET", url) as response,
+        ):
+            async for chunk in response.aiter_bytes():
+                body.extend(chunk)
+                if len(body) > MAX_IMAGE_BYTES:
+                    raise ApiError(413, f"{field}: image exceeds 50 MB limit")
     except httpx2.HTTPError:
         raise ApiError(422, f"{field}: failed to fetch URL (connection error)") from None  # [guess]
-    return RegisteredUrl(response.status_code, response.headers.get("content-type", ""), response.content)
+    return RegisteredUrl(response.status_code, response.headers.get("content-type", ""), bytes(body))
 
 
 def _s3_error(status: int, code: str, message: str) -> StorageAnswer:

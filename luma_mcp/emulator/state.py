@@ -36,7 +36,6 @@ FAILURE_CODES = (
     "invalid_request",
     "rate_limited",
 )
-RETRYABLE_FAILURES = ("generation_failed", "output_not_found", "rate_limited")
 REFUNDED_FAILURES = ("content_moderated", "generation_failed", "output_not_found")  # [old]
 FAILURE_REASONS = {  # [guess] the texts; the codes are the contract's
     "content_moderated": "The request was blocked by content moderation.",
