@@ -4,14 +4,18 @@ once; the CLI's flags and the README's table are checked against this model."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 DEFAULT_BASE_URL = "https://agents.lumalabs.ai/v1"
+
+PreviewMode = Literal["auto", "full", "none"]
 
 
 class ConfigError(Exception):
@@ -54,7 +58,7 @@ class Settings(BaseModel):
         env="LUMA_MCP_OUTPUT_DIR",
         flag="--output-dir",
         doc="Where finished images are saved. Default: `~/Pictures/luma-agents` "
-        "(or `~/luma-agents` without a Pictures folder).",
+        "(`~/luma-agents` without a Pictures folder; with --emulator, a temporary folder).",
         validate_default=True,  # the default is computed by the validator below
     )
     wait_seconds: float = _setting(
@@ -66,13 +70,20 @@ class Settings(BaseModel):
         ge=0,
         le=600,
     )
-    preview_max_edge: int = _setting(
-        1024,
-        env="LUMA_MCP_PREVIEW_MAX_EDGE",
-        flag="--preview-max-edge",
-        doc="Long edge, in pixels, of the preview image returned to the model (the saved file is full size).",
-        ge=64,
-        le=1568,
+    preview: PreviewMode = _setting(
+        "auto",
+        env="LUMA_MCP_PREVIEW",
+        flag="--preview",
+        doc="Inline previews for the model: auto (long edge ≤ 1024 px), full (≤ 1568 px) or none (paths "
+        "and links only). All previews of a result share 700 KB. Tools take a `preview` argument too.",
+    )
+    max_download_mb: float = _setting(
+        50,
+        env="LUMA_MCP_MAX_DOWNLOAD_MB",
+        flag="--max-download-mb",
+        doc="Largest image download accepted, in MB; a bigger one is refused, its link kept.",
+        gt=0,
+        le=1024,
     )
     http_timeout: float = _setting(
         30.0,
@@ -108,13 +119,25 @@ class Settings(BaseModel):
     def _expand_output_dir(cls, value: Any) -> Any:
         if value is None or value == "":
             return default_output_dir()
-        return Path(str(value)).expanduser()
+        return Path(str(value)).expanduser().resolve()  # not relative to whatever folder the host starts us in
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _strip_key(cls, value: Any) -> Any:
+        # Keys pasted into JSON configs often carry a trailing space or newline.
+        return value.strip() or None if isinstance(value, str) else value
 
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")):
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError("must be an http(s) URL ending in /v1, e.g. https://agents.lumalabs.ai/v1")
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1") or parts.hostname.endswith((".test", ".localhost"))
+        if parts.scheme == "http" and not local:
+            raise ValueError(
+                "must use https: over http the API key would travel in clear (http is for local emulators)"
+            )
         return value.rstrip("/")
 
     @field_validator("log_level", mode="before")
@@ -140,9 +163,10 @@ class Settings(BaseModel):
                 values[source.name], origin[source.name] = flags[source.name], source.flag or source.name
             elif environ.get(source.env, "") != "":
                 values[source.name], origin[source.name] = environ[source.env], source.env
+        output_given = "output_dir" in values
         values.setdefault("output_dir", default_output_dir(environ))
         try:
-            return cls(**values)
+            settings = cls(**values)
         except ValidationError as exc:
             problems: list[str] = []
             for error in exc.errors():
@@ -151,6 +175,10 @@ class Settings(BaseModel):
                 shown = "<hidden>" if name == "api_key" else repr(values.get(name))
                 problems.append(f"{where}={shown}: {error['msg']}")
             raise ConfigError("Invalid setting: " + "; ".join(problems)) from None
+        if settings.emulator and not output_given:
+            # Stand-in images do not belong in the user's pictures.
+            settings = settings.model_copy(update={"output_dir": Path(tempfile.gettempdir()) / "luma-agents-emulator"})
+        return settings
 
 
 @dataclass(frozen=True)

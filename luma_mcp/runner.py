@@ -1,5 +1,10 @@
 """`GenerationRunner`: a generation from request to saved file. Submit, wait within a budget
-while reporting progress, then download, save and preview each output, once per generation."""
+while reporting progress, then download and save each output once, keep the history, and preview.
+
+Nothing paid for is lost: a completed image is saved (in a temporary folder if the chosen one
+cannot be written), a download that drops is tried again, an expired link is refreshed, and when
+saving fails anyway the result still carries the generation id and a working link.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,19 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 
-from .api import Generation, GenerationOutput, GenerationRequest, LumaClient, SharedHttpClient
-from .config import Settings
-from .media.outputs import OutputError, Preview, SavedImage, download, file_created, make_preview, output_stem
+from .api import (
+    Generation,
+    GenerationOutput,
+    GenerationRequest,
+    ImageRef,
+    LumaClient,
+    LumaError,
+    SharedHttpClient,
+)
+from .config import PreviewMode, Settings
+from .history import History, HistoryEntry, InputRecord, SavedFile
+from .media.outputs import OutputError, OutputFolder, SavedImage, download, file_created, output_stem
+from .media.previews import Preview, make_previews
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +46,7 @@ class FinishedOutput:
 
     index: int
     output: GenerationOutput
-    saved: SavedImage | None
+    saved: SavedFile | None
     preview: Preview | None
     error: str | None = None
     """Why it was not saved (the URL still works for an hour; `get_generation` tries again)."""
@@ -45,92 +60,226 @@ class Report:
     prompt: str | None
     outputs: tuple[FinishedOutput, ...] = ()
     waited_seconds: float | None = None
+    warnings: tuple[str, ...] = ()
+
+
+def _input_records(request: GenerationRequest) -> list[InputRecord]:
+    refs: list[tuple[str, ImageRef]] = [("source", request.source)] if request.source else []
+    refs += [(f"image_ref[{i}]", ref) for i, ref in enumerate(request.image_ref)]
+    records: list[InputRecord] = []
+    for field, ref in refs:
+        if ref.data is not None:
+            records.append(InputRecord(field=field, kind="data", media_type=ref.media_type))
+        else:
+            kind, value = next((k, v) for k, v in (("url", ref.url), ("generation_id", ref.generation_id),
+                                                   ("file_id", ref.file_id)) if v is not None)  # fmt: skip
+            records.append(InputRecord(field=field, kind=kind, value=value))
+    return records
 
 
 class GenerationRunner:
-    def __init__(self, client: LumaClient, http: SharedHttpClient, settings: Settings) -> None:
+    def __init__(
+        self,
+        client: LumaClient,
+        http: SharedHttpClient,
+        settings: Settings,
+        *,
+        on_saved: Callable[[HistoryEntry], None] | None = None,
+    ) -> None:
         self._client = client
         self._http = http
         self._settings = settings
-        self._prompts: dict[str, str] = {}
-        self._saved: dict[str, tuple[SavedImage, ...]] = {}
+        self._folder = OutputFolder(settings.output_dir)
+        self.history = History([self._folder.preferred, self._folder.fallback])
+        self._on_saved = on_saved
         self._locks: dict[str, anyio.Lock] = {}
 
-    async def run(self, request: GenerationRequest, progress: Progress = no_progress) -> Report:
-        """Submit `request` and wait up to the configured budget for the image."""
-        generation = await self._client.create(request)
-        self._prompts[generation.id] = request.prompt
+    async def run(
+        self, request: GenerationRequest, progress: Progress = no_progress, *, preview: PreviewMode | None = None
+    ) -> Report:
+        """Submit `request` and wait for the image, all within the configured budget (the host
+        drops calls that run longer, and a dropped call loses the id of a job already paid for)."""
+        deadline = self._client.time.monotonic() + self._settings.wait_seconds
+        generation = await self._client.create(request, deadline=deadline)
         logger.info("generation %s queued (%s, %s)", generation.id, request.model, request.type)
+        entry = HistoryEntry(
+            generation_id=generation.id,
+            prompt=request.prompt,
+            model=request.model,
+            type=request.type,
+            aspect_ratio=request.aspect_ratio,
+            style=request.style,
+            output_format=request.output_format,
+            created_at=generation.created_at,
+            inputs=_input_records(request),
+        )
+        await self._record(entry)
         await progress(0, self._settings.wait_seconds, f"Queued as {generation.id}")
-        return await self._wait(generation, self._settings.wait_seconds, progress)
+        return await self._wait(generation, deadline, progress, preview)
 
-    async def fetch(self, generation_id: str) -> Report:
+    async def fetch(self, generation_id: str, *, preview: PreviewMode | None = None) -> Report:
         """One look at a generation; a completed one is saved (if it was not yet) and previewed."""
-        return await self._finish(await self._client.get(generation_id), waited=None)
+        deadline = self._client.time.monotonic() + self._settings.wait_seconds
+        return await self._finish(await self._client.get(generation_id, deadline=deadline), None, preview)
 
-    async def wait(self, generation_id: str, max_wait: float, progress: Progress = no_progress) -> Report:
+    async def wait(
+        self,
+        generation_id: str,
+        max_wait: float,
+        progress: Progress = no_progress,
+        *,
+        preview: PreviewMode | None = None,
+    ) -> Report:
         """Poll until the generation is finished or `max_wait` passes."""
-        return await self._wait(generation_id, max_wait, progress)
+        return await self._wait(generation_id, self._client.time.monotonic() + max_wait, progress, preview)
 
-    async def _wait(self, generation: Generation | str, max_wait: float, progress: Progress) -> Report:
+    async def _wait(
+        self, generation: Generation | str, deadline: float, progress: Progress, preview: PreviewMode | None
+    ) -> Report:
         clock = self._client.time
         started = clock.monotonic()
+        max_wait = max(deadline - started, 0.0)
         last = 0.0
+        seen: Generation | None = generation if isinstance(generation, Generation) else None
 
         async def on_update(current: Generation) -> None:
-            nonlocal last
+            nonlocal last, seen
+            seen = current
             elapsed = clock.monotonic() - started
             # Strictly increasing (the protocol asks it), and below the total kept for "completed".
             last = max(min(elapsed, 0.99 * max_wait), last + 0.001)
             await progress(last, max_wait, f"{current.state.capitalize()} · {elapsed:.0f} s of up to {max_wait:.0f} s")
 
-        final = await self._client.poll(generation, max_wait=max_wait, on_update=on_update)
+        try:
+            final = await self._client.poll(generation, deadline=deadline, on_update=on_update)
+        except LumaError as exc:
+            if seen is None:
+                raise
+            # The job exists and may well finish: hand it off with what we know, never lose its id.
+            logger.warning("lost the API while waiting for %s: %s", seen.id, exc)
+            note = f"The API stopped answering while waiting ({exc}); the job may still finish."
+            return await self._finish(seen, clock.monotonic() - started, preview, (note,))
         waited = clock.monotonic() - started
         if final.state == "completed":
             await progress(max(max_wait, last + 0.001), max_wait, "Completed · saving the image")
-        return await self._finish(final, waited=waited)
+        return await self._finish(final, waited, preview)
 
-    async def _finish(self, generation: Generation, *, waited: float | None) -> Report:
-        prompt = self._prompts.get(generation.id)
-        if generation.state != "completed":
-            return Report(generation, prompt, waited_seconds=waited)
-        lock = self._locks.setdefault(generation.id, anyio.Lock())
-        async with lock:  # two looks at once must not save the same image twice
-            outputs = await self._save_all(generation, prompt)
-        return Report(generation, prompt, outputs, waited)
+    async def _finish(
+        self,
+        generation: Generation,
+        waited: float | None,
+        preview: PreviewMode | None,
+        notes: tuple[str, ...] = (),
+    ) -> Report:
+        known = await self.history.get(generation.id) or HistoryEntry(generation_id=generation.id)
+        entry = known.model_copy(
+            update={
+                "state": generation.state,
+                "failure_code": generation.failure_code,
+                "model": generation.model or known.model,
+                "type": generation.type,
+                "created_at": generation.created_at or known.created_at,
+            }
+        )
+        warnings = list(notes)
+        if generation.state == "completed":
+            lock = self._locks.setdefault(generation.id, anyio.Lock())
+            async with lock:  # two looks at once must not save the same image twice
+                entry, errors, warning = await self._save_missing(generation, entry)
+            warnings += [warning] if warning else []
+        else:
+            errors = {}
+            if entry.state != known.state or known.recorded_at == "":
+                await self._record(entry)
+        files = {f.index: f for f in entry.files}
+        paths: list[Path | None] = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
+        previews = await anyio.to_thread.run_sync(make_previews, paths, preview or self._settings.preview)
+        outputs = tuple(
+            FinishedOutput(i, output, files.get(i), previews[i], errors.get(i))
+            for i, output in enumerate(generation.output)
+        )
+        return Report(generation, entry.prompt, outputs, waited, tuple(warnings))
 
-    async def _save_all(self, generation: Generation, prompt: str | None) -> tuple[FinishedOutput, ...]:
-        saved = self._saved.get(generation.id)
-        results: list[FinishedOutput] = []
-        for index, output in enumerate(generation.output):
-            image = saved[index] if saved is not None else None
-            error = None
-            if image is None:
-                stem = output_stem(
-                    created=file_created(generation.created_at),
-                    prompt=prompt,
-                    generation_id=generation.id,
-                    index=index,
-                )
-                try:
-                    http = await self._http.get()
-                    image = await download(http, output.url, self._settings.output_dir, stem)
-                    logger.info("saved %s output %d to %s", generation.id, index, image.path)
-                except (OutputError, OSError) as exc:
-                    error = str(exc)
-                    logger.warning("could not save %s output %d: %s", generation.id, index, exc)
-                except Exception as exc:  # a paid image's id and URL must reach the caller, whatever broke
-                    error = f"unexpected error while saving ({type(exc).__name__})"
-                    logger.exception("could not save %s output %d", generation.id, index)
-            preview = await self._preview(image.path) if image is not None else None
-            results.append(FinishedOutput(index, output, image, preview, error))
-        if all(r.saved is not None for r in results):
-            self._saved[generation.id] = tuple(r.saved for r in results if r.saved is not None)
-        return tuple(results)
+    async def _record(self, entry: HistoryEntry) -> None:
+        folder, _ = await self._folder.writable()
+        if folder is not None:
+            await self.history.record(entry, folder)
 
-    async def _preview(self, path: Path) -> Preview | None:
-        try:
-            return await anyio.to_thread.run_sync(lambda: make_preview(path, max_edge=self._settings.preview_max_edge))
-        except OSError as exc:  # Pillow raises OSError subclasses for unreadable images
-            logger.warning("no preview for %s: %s", path, exc)
-            return None
+    async def _save_missing(
+        self, generation: Generation, entry: HistoryEntry
+    ) -> tuple[HistoryEntry, dict[int, str], str | None]:
+        """Download the outputs not on disk yet; the updated entry, errors per output, a warning."""
+        on_disk = await anyio.to_thread.run_sync(lambda: {f.index: f for f in entry.files if Path(f.path).is_file()})
+        missing = [i for i in range(len(generation.output)) if i not in on_disk]
+        if not missing:
+            return entry, {}, None
+        folder, warning = await self._folder.writable()
+        if folder is None:
+            return entry, dict.fromkeys(missing, warning or "no folder can be written"), warning
+        errors: dict[int, str] = {}
+        current = generation
+        for index in missing:
+            stem = output_stem(
+                created=file_created(generation.created_at),
+                prompt=entry.prompt,
+                generation_id=generation.id,
+                index=index,
+            )
+            try:
+                current, saved = await self._download(current, index, folder, stem)
+            except OutputError as exc:
+                errors[index] = str(exc)
+                logger.warning("could not save %s output %d: %s", generation.id, index, exc)
+                continue
+            except Exception as exc:  # a paid image's id and URL must reach the caller, whatever broke
+                errors[index] = f"unexpected error while saving ({type(exc).__name__})"
+                logger.exception("could not save %s output %d", generation.id, index)
+                continue
+            layer = generation.output[index].layer
+            on_disk[index] = SavedFile(
+                index=index,
+                path=str(saved.path),
+                media_type=saved.media_type,
+                size_bytes=saved.size_bytes,
+                sha256=saved.sha256,
+                width=saved.width,
+                height=saved.height,
+                label=layer.label if layer else None,
+            )
+            logger.info("saved %s output %d to %s", generation.id, index, saved.path)
+        entry = entry.model_copy(update={"files": [on_disk[i] for i in sorted(on_disk)]})
+        await self.history.record(entry, folder)
+        if self._on_saved is not None and on_disk:
+            self._on_saved(entry)
+        return entry, errors, warning
+
+    async def _download(
+        self, generation: Generation, index: int, folder: Path, stem: str
+    ) -> tuple[Generation, SavedImage]:
+        """Download one output: once more if the connection drops or the bytes come damaged, and
+        after a GET for a fresh link if the link was refused (expired)."""
+        http = await self._http.get()
+        max_bytes = int(self._settings.max_download_mb * 1024 * 1024)
+        tried_again = refreshed = False
+        while True:
+            try:
+                saved = await download(http, generation.output[index].url, folder, stem, max_bytes=max_bytes)
+            except OutputError as exc:
+                if exc.retry == "again" and not tried_again:
+                    tried_again = True
+                    logger.warning("download of %s output %d failed (%s); trying again", generation.id, index, exc)
+                    continue
+                if exc.retry == "refresh" and not refreshed:
+                    refreshed = True
+                    logger.warning(
+                        "download link of %s output %d refused (%s); asking for a fresh one", generation.id, index, exc
+                    )
+                    try:
+                        fresh = await self._client.get(generation.id)
+                    except LumaError as refresh_error:
+                        raise OutputError(f"{exc}, and no fresh link could be had: {refresh_error}") from refresh_error
+                    if fresh.state == "completed" and index < len(fresh.output):
+                        generation = fresh
+                        continue
+                raise
+            return generation, saved

@@ -11,10 +11,13 @@ from mcp.server import MCPServer
 from . import __version__
 from .api import LumaClient, SharedHttpClient, Timekeeper
 from .config import Settings
+from .resources import ImageCatalog, register_templates
 from .runner import GenerationRunner
 from .tools import AppState, build_tools
 
 EMULATOR_KEY = "luma-api-emulator"
+LISTED_AT_START = 100
+"""Saved images from earlier runs listed as resources (all stay readable by URI)."""
 
 INSTRUCTIONS = """\
 Generate and edit images with the Luma Agents API (models uni-1 and uni-1-max).
@@ -37,7 +40,7 @@ def build_server(
     """The server. `transport` and `timekeeper` are for tests (an emulator and its clock)."""
 
     @asynccontextmanager
-    async def lifespan(_: MCPServer[AppState]) -> AsyncGenerator[AppState]:
+    async def lifespan(server: MCPServer[AppState]) -> AsyncGenerator[AppState]:
         base_url, api_key, http_transport = settings.base_url, settings.api_key, transport
         key = api_key.get_secret_value() if api_key else None
         if settings.emulator and transport is None:
@@ -58,9 +61,13 @@ def build_server(
                 timekeeper=timekeeper,
                 user_agent=f"luma-agents-mcp/{__version__}",
             )
-            yield AppState(settings, GenerationRunner(client, http, settings))
+            catalog = ImageCatalog(server)
+            runner = GenerationRunner(client, http, settings, on_saved=catalog.add)
+            for entry in reversed(await runner.history.recent(limit=LISTED_AT_START)):
+                catalog.add(entry)
+            yield AppState(settings, runner)
 
-    return MCPServer(
+    server = MCPServer(
         "luma-agents-mcp",
         title="Luma Agents",
         version=__version__,
@@ -69,3 +76,5 @@ def build_server(
         lifespan=lifespan,
         tools=build_tools(settings),
     )
+    register_templates(server)
+    return server

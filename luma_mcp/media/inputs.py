@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..api.models import MAX_INPUT_BYTES, ImageRef
-from .outputs import sniff_media_type
+from .sniff import sniff_media_type
 
 MediaType = Literal["image/png", "image/jpeg", "image/webp", "image/gif"]
 KINDS = ("url", "data", "generation_id", "file_id")
@@ -23,15 +23,15 @@ class ImageInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str | None = Field(None, description="Public http(s) URL of the image.")
+    url: str | None = Field(default=None, description="Public http(s) URL of the image.")
     data: str | None = Field(
-        None, description="The image as base64 (or a data: URI); set media_type unless it is a data: URI."
+        default=None, description="The image as base64 (or a data: URI); set media_type unless it is a data: URI."
     )
-    media_type: MediaType | None = Field(None, description="MIME type of data.")
+    media_type: MediaType | None = Field(default=None, description="MIME type of data.")
     generation_id: str | None = Field(
-        None, description="generation_id of an earlier result from these tools, to use its image."
+        default=None, description="generation_id of an earlier result from these tools, to use its image."
     )
-    file_id: str | None = Field(None, description="id of an image uploaded with the Luma Files API.")
+    file_id: str | None = Field(default=None, description="id of an image uploaded with the Luma Files API.")
 
     @model_validator(mode="after")
     def _one_kind(self) -> ImageInput:

@@ -1,4 +1,5 @@
-"""Finished images: download (streamed, capped, checked), save under a browsable name, preview.
+"""Finished images to disk: download (streamed, capped, checked), browsable names, a folder that
+falls back to a temporary one rather than lose an image.
 
 Downloads never carry the API key: they go to the storage host with the URL's own signature.
 Pillow is imported inside the functions that need it, to keep the server's start-up fast.
@@ -7,26 +8,36 @@ Pillow is imported inside the functions that need it, to keep the server's start
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import anyio
 import anyio.to_thread
 import httpx2
 
-MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
-PREVIEW_BUDGET_BYTES = 700_000
-"""An inline preview's ceiling: Claude Desktop refuses results over 1 MB, and base64 adds a third."""
+from .sniff import sniff_media_type
+
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
+
+Retry = Literal["refresh", "again", "no"]
 
 
 class OutputError(Exception):
-    """A finished image could not be downloaded or saved; the message says which and why."""
+    """A finished image could not be downloaded or saved; the message says which and why.
+
+    `retry` says what may help: `refresh` the URL (it expired or was refused), download `again`
+    (the connection dropped or the bytes came damaged), or nothing (`no`)."""
+
+    def __init__(self, message: str, *, retry: Retry = "no") -> None:
+        super().__init__(message)
+        self.retry: Retry = retry
 
 
 @dataclass(frozen=True)
@@ -37,35 +48,12 @@ class SavedImage:
     media_type: str
     size_bytes: int
     sha256: str
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A small rendition of an output, for the model to look at."""
-
-    data: bytes
-    media_type: str
     width: int
     height: int
-    source_width: int
-    source_height: int
-
-
-def sniff_media_type(head: bytes) -> str | None:
-    """PNG, JPEG, WebP or GIF from the first bytes; None for anything else."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "image/gif"
-    return None
 
 
 def slug(text: str, max_length: int = 48) -> str:
-    """Lowercase ASCII words joined by `-`: safe in a file name on every OS."""
+    """Lowercase ASCII words joined by `-`: safe in a file name on every OS, never empty."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", ascii_text.lower())
     result = ""
@@ -78,9 +66,63 @@ def slug(text: str, max_length: int = 48) -> str:
 
 
 def output_stem(*, created: datetime, prompt: str | None, generation_id: str, index: int) -> str:
-    """`2026-11-24_red-fox-in-the-snow_d290f1ee_1`: date, prompt, short id, output number."""
+    """`2026-11-24_red-fox-in-the-snow_d290f1ee_1`: date, prompt, short id, output number.
+    Every part is sanitised, and the date comes first, so no name can climb out of the folder or
+    be a reserved device name (CON, NUL, …) on Windows."""
     short_id = re.sub(r"[^0-9a-f]", "", generation_id.lower())[:8] or "unknown"
     return f"{created.astimezone(UTC):%Y-%m-%d}_{slug(prompt or 'image')}_{short_id}_{index + 1}"
+
+
+def file_created(created_at: str) -> datetime:
+    """The API's `created_at`, or now if it is missing or unreadable."""
+    try:
+        parsed = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class OutputFolder:
+    """The configured output folder, or a temporary one when it cannot be written."""
+
+    def __init__(self, preferred: Path) -> None:
+        self.preferred = preferred
+        self.fallback = Path(tempfile.gettempdir()) / f"luma-agents-mcp-{_user_id()}"
+
+    async def writable(self) -> tuple[Path | None, str | None]:
+        """The folder to save in now (None if none can be written), and a warning when it is not
+        the preferred one."""
+        return await anyio.to_thread.run_sync(self._writable)
+
+    def _writable(self) -> tuple[Path | None, str | None]:
+        try:
+            _probe(self.preferred)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+        else:
+            return self.preferred, None
+        try:
+            _probe(self.fallback)
+        except OSError as exc:
+            return None, (
+                f"Neither {self.preferred} ({reason}) nor {self.fallback} ({exc.strerror}) can be written: "
+                "nothing was saved, use the download link within the hour and fix LUMA_MCP_OUTPUT_DIR."
+            )
+        return self.fallback, (
+            f"{self.preferred} cannot be written ({reason}), so images were saved in {self.fallback}. "
+            "Temporary folders get cleaned: move them somewhere safe, and fix LUMA_MCP_OUTPUT_DIR."
+        )
+
+
+def _user_id() -> str:
+    getuid = getattr(os, "getuid", None)
+    return str(getuid()) if getuid else os.environ.get("USERNAME", "user")
+
+
+def _probe(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
 
 
 def _reserve(directory: Path, stem: str, extension: str) -> Path:
@@ -96,79 +138,70 @@ def _reserve(directory: Path, stem: str, extension: str) -> Path:
     raise OutputError(f"No free file name for {stem} in {directory}")
 
 
-async def download(
-    http: httpx2.AsyncClient, url: str, directory: Path, stem: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES
-) -> SavedImage:
+def _check_decodes(path: Path) -> tuple[int, int]:
+    """Pixel size, after checking the file decodes (PNG chunk CRCs, JPEG markers)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            size = image.size
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise OutputError(f"The downloaded image is damaged ({exc})", retry="again") from exc
+    return size
+
+
+async def download(http: httpx2.AsyncClient, url: str, directory: Path, stem: str, *, max_bytes: int) -> SavedImage:
     """Stream `url` into `directory/stem.<ext>`, the extension taken from the bytes themselves.
-    Disk work goes through worker threads, so other calls keep flowing meanwhile."""
+
+    Checked on the way: the status, the size cap, magic bytes against the declared type, the MD5
+    when the storage's ETag is one, and that the result decodes. Disk work runs in worker threads,
+    so other calls keep flowing meanwhile."""
     folder = anyio.Path(directory)
-    await folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{stem}.part"
-    digest = hashlib.sha256()
+    digest, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - MD5 only to compare with S3's ETag
     size = 0
     media_type: str | None = None
     try:
         async with http.stream("GET", url, headers={"Accept": "image/*"}) as response:
+            if response.status_code in (403, 404):
+                raise OutputError(f"The image link answered HTTP {response.status_code}", retry="refresh")
             if response.status_code != 200:
-                raise OutputError(f"The image download answered HTTP {response.status_code}")
+                raise OutputError(f"The image link answered HTTP {response.status_code}", retry="again")
             declared = int(response.headers.get("content-length") or 0)
             if declared > max_bytes:
                 raise OutputError(f"The image is {declared} bytes, over the {max_bytes}-byte download cap")
+            declared_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            etag = PLAIN_MD5_ETAG.match(response.headers.get("etag", ""))
             async with await anyio.open_file(partial, "wb") as file:
                 async for chunk in response.aiter_bytes(chunk_size=65536):
                     if media_type is None:
-                        media_type = sniff_media_type(chunk[:16])
-                        if media_type is None:
-                            raise OutputError("The download is not a PNG, JPEG, WebP or GIF image")
+                        media_type = _checked_type(chunk[:16], declared_type)
                     size += len(chunk)
                     if size > max_bytes:
                         raise OutputError(f"The image exceeds the {max_bytes}-byte download cap")
                     digest.update(chunk)
+                    md5.update(chunk)
                     await file.write(chunk)
         if media_type is None:
-            raise OutputError("The download was empty")
+            raise OutputError("The download was empty", retry="again")
+        if etag and etag.group(1) != md5.hexdigest():
+            raise OutputError("The downloaded bytes do not match the storage's checksum", retry="again")
+        width, height = await anyio.to_thread.run_sync(_check_decodes, Path(partial))
         path = await anyio.to_thread.run_sync(_reserve, directory, stem, EXTENSIONS[media_type])
         await partial.replace(path)
     except httpx2.HTTPError as exc:
-        raise OutputError(f"The image download failed ({type(exc).__name__}: {exc})") from exc
+        raise OutputError(f"The image download failed ({type(exc).__name__}: {exc})", retry="again") from exc
     finally:
-        await partial.unlink(missing_ok=True)
-    return SavedImage(path, media_type, size, digest.hexdigest())
+        with anyio.CancelScope(shield=True):  # a cancelled call must not leave a .part file behind
+            await partial.unlink(missing_ok=True)
+    return SavedImage(path, media_type, size, digest.hexdigest(), width, height)
 
 
-def make_preview(path: Path, *, max_edge: int, budget: int = PREVIEW_BUDGET_BYTES) -> Preview:
-    """A JPEG (WebP where there is transparency) with the long edge at most `max_edge`, shrunk
-    in quality and then size until it fits `budget` bytes. Blocking: run it in a worker thread."""
-    from PIL import Image
-
-    with Image.open(path) as source:
-        source_size = source.size
-        source.draft("RGB", (max_edge, max_edge))  # JPEG decodes at a reduced scale: much faster
-        image = source.convert("RGBA" if _has_alpha(source) else "RGB")
-    image.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
-    fmt, media_type = ("WEBP", "image/webp") if image.mode == "RGBA" else ("JPEG", "image/jpeg")
-    quality = 85
-    while True:
-        buffer = io.BytesIO()
-        image.save(buffer, fmt, quality=quality)
-        data = buffer.getvalue()
-        if len(data) <= budget or max(image.size) <= 64:
-            return Preview(data, media_type, image.width, image.height, *source_size)
-        if quality > 50:
-            quality -= 15
-        else:
-            image.thumbnail((int(image.width * 0.75), int(image.height * 0.75)), Image.Resampling.LANCZOS)
-
-
-def _has_alpha(image: object) -> bool:
-    mode = getattr(image, "mode", "")
-    info = getattr(image, "info", {})
-    return mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in info)
-
-
-def file_created(created_at: str) -> datetime:
-    """The API's `created_at`, or now if it is missing or unreadable."""
-    try:
-        return datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.now(UTC)
+def _checked_type(head: bytes, declared: str) -> str:
+    actual = sniff_media_type(head)
+    if actual is None:
+        raise OutputError("The download is not a PNG, JPEG, WebP or GIF image")
+    if declared.startswith("image/") and declared.replace("image/jpg", "image/jpeg") != actual:
+        raise OutputError(f"The download says it is {declared} but its bytes are {actual}")
+    return actual

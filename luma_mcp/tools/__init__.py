@@ -62,6 +62,17 @@ def build_tools(settings: Settings) -> list[Tool]:
             ),
             annotations=LOOKS,
         ),
+        model_tool(
+            handlers.list_generations,
+            name="list_generations",
+            title="List generations",
+            description=(
+                "List the images this server has made (they survive restarts), most recent first, optionally only "
+                "those whose prompt contains some words. Use it to find an earlier image's generation_id, e.g. to "
+                "edit 'the fox from yesterday'."
+            ),
+            annotations=LOOKS,
+        ),
     ]
 
 

@@ -19,6 +19,7 @@ from ..api.models import (
     OutputFormat,
     Style,
 )
+from ..config import PreviewMode
 from ..media.inputs import UUID, ImageInput
 
 MAX_WAIT_SECONDS = 600
@@ -26,6 +27,12 @@ MAX_WAIT_SECONDS = 600
 ModelArg = Annotated[Model, Field(description="uni-1 (default) or uni-1-max (higher quality, about 2.5× the price).")]
 StyleArg = Annotated[Style, Field(description="auto (default) or manga; manga needs a portrait aspect_ratio or none.")]
 OutputFormatArg = Annotated[OutputFormat | None, Field(description="png or jpeg; leave out to let the model choose.")]
+PreviewArg = Annotated[
+    PreviewMode | None,
+    Field(
+        description="Inline preview: auto (≤ 1024 px), full (≤ 1568 px) or none; leave out for the server's setting."
+    ),
+]
 GenerationIdArg = Annotated[
     str, Field(pattern=UUID.pattern, description="The generation_id returned by generate_image or edit_image.")
 ]
@@ -55,6 +62,7 @@ class GenerateImageArgs(ToolArguments):
         max_length=MAX_IMAGE_REFS,
         description="Up to 9 reference images to guide content, style or composition.",
     )
+    preview: PreviewArg = None
 
     @model_validator(mode="after")
     def _manga_is_portrait(self) -> GenerateImageArgs:
@@ -85,12 +93,14 @@ class EditImageArgs(ToolArguments):
     model: ModelArg = "uni-1"
     style: StyleArg = "auto"
     output_format: OutputFormatArg = None
+    preview: PreviewArg = None
 
 
 class GetGenerationArgs(ToolArguments):
     """Arguments of get_generation."""
 
     generation_id: GenerationIdArg
+    preview: PreviewArg = None
 
 
 class WaitForGenerationArgs(ToolArguments):
@@ -101,5 +111,17 @@ class WaitForGenerationArgs(ToolArguments):
         None,
         ge=1,
         le=MAX_WAIT_SECONDS,
-        description="Longest wait in seconds; leave out for the server's default, which fits the client's time limit.",
+        description="Longest wait in seconds; leave out for the server's default (Claude Desktop stops at ~45 s).",
     )
+    preview: PreviewArg = None
+
+
+class ListGenerationsArgs(ToolArguments):
+    """Arguments of list_generations."""
+
+    query: str | None = Field(
+        default=None,
+        max_length=500,
+        description="Words the prompt must contain, e.g. 'red fox'; leave out to list everything.",
+    )
+    limit: int = Field(default=10, ge=1, le=100, description="How many to return, most recent first (1–100).")

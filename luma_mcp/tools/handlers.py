@@ -14,8 +14,14 @@ from mcp_types import CallToolResult
 from ..api import GenerationRequest, LumaError
 from ..config import Settings
 from ..runner import GenerationRunner
-from .arguments import EditImageArgs, GenerateImageArgs, GetGenerationArgs, WaitForGenerationArgs
-from .results import GenerationResult, tool_result
+from .arguments import (
+    EditImageArgs,
+    GenerateImageArgs,
+    GetGenerationArgs,
+    ListGenerationsArgs,
+    WaitForGenerationArgs,
+)
+from .results import GenerationList, GenerationResult, list_result, tool_result
 
 Result = Annotated[CallToolResult, GenerationResult]
 
@@ -48,7 +54,9 @@ async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Res
         image_ref=tuple(image.to_ref() for image in args.image_ref),
     )
     with reported_as_tool_errors():
-        report = await ctx.request_context.lifespan_context.runner.run(request, ctx.report_progress)
+        report = await ctx.request_context.lifespan_context.runner.run(
+            request, ctx.report_progress, preview=args.preview
+        )
     return tool_result(report, tool="generate_image", failure_is_error=True)
 
 
@@ -63,13 +71,15 @@ async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
         image_ref=tuple(image.to_ref() for image in args.image_ref),
     )
     with reported_as_tool_errors():
-        report = await ctx.request_context.lifespan_context.runner.run(request, ctx.report_progress)
+        report = await ctx.request_context.lifespan_context.runner.run(
+            request, ctx.report_progress, preview=args.preview
+        )
     return tool_result(report, tool="edit_image", failure_is_error=True)
 
 
 async def get_generation(args: GetGenerationArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
-        report = await ctx.request_context.lifespan_context.runner.fetch(args.generation_id)
+        report = await ctx.request_context.lifespan_context.runner.fetch(args.generation_id, preview=args.preview)
     return tool_result(report, tool="get_generation")
 
 
@@ -77,5 +87,12 @@ async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState
     state = ctx.request_context.lifespan_context
     max_wait = args.timeout_seconds if args.timeout_seconds is not None else state.settings.wait_seconds
     with reported_as_tool_errors():
-        report = await state.runner.wait(args.generation_id, max_wait, ctx.report_progress)
+        report = await state.runner.wait(args.generation_id, max_wait, ctx.report_progress, preview=args.preview)
     return tool_result(report, tool="wait_for_generation")
+
+
+async def list_generations(
+    args: ListGenerationsArgs, ctx: Context[AppState]
+) -> Annotated[CallToolResult, GenerationList]:
+    entries = await ctx.request_context.lifespan_context.runner.history.recent(query=args.query, limit=args.limit)
+    return list_result(entries, query=args.query)

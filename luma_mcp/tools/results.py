@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import base64
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
+from ..history import HistoryEntry, image_uri
 from ..runner import FinishedOutput, Report
 
 FAILURE_ADVICE = {
@@ -42,8 +44,8 @@ class OutputInfo(BaseModel):
     width: int | None = Field(description="Width in pixels.")
     height: int | None = Field(description="Height in pixels.")
     size_bytes: int | None = Field(description="Size of the saved file in bytes.")
-    layer: LayerInfo | None = Field(None, description="For layering: what this layer holds.")
-    error: str | None = Field(None, description="Why the image was not saved, if it was not.")
+    layer: LayerInfo | None = Field(default=None, description="For layering: what this layer holds.")
+    error: str | None = Field(default=None, description="Why the image was not saved, if it was not.")
 
 
 class GenerationResult(BaseModel):
@@ -61,6 +63,7 @@ class GenerationResult(BaseModel):
     retryable: bool | None = Field(description="For a failure: may the same request succeed if sent again.")
     waited_seconds: float | None = Field(description="How long this call waited for the job.")
     next_step: str = Field(description="What to do next.")
+    warnings: list[str] = Field(description="Things the user should know, e.g. images saved in a temporary folder.")
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -69,15 +72,15 @@ def _iso(timestamp: float | None) -> str | None:
 
 def _output_info(finished: FinishedOutput) -> OutputInfo:
     layer = finished.output.layer
-    saved, preview = finished.saved, finished.preview
+    saved = finished.saved
     return OutputInfo(
         index=finished.index,
         url=finished.output.url,
         url_expires_at=_iso(finished.output.url_expires_at),
-        path=str(saved.path) if saved else None,
+        path=saved.path if saved else None,
         media_type=saved.media_type if saved else None,
-        width=preview.source_width if preview else None,
-        height=preview.source_height if preview else None,
+        width=saved.width if saved else None,
+        height=saved.height if saved else None,
         size_bytes=saved.size_bytes if saved else None,
         layer=LayerInfo(**layer.model_dump()) if layer else None,
         error=finished.error,
@@ -89,6 +92,11 @@ def _next_step(report: Report, tool: str) -> str:
     gid = generation.id
     match generation.state:
         case "completed":
+            if not report.outputs:
+                return (
+                    f"The job completed without an image (the API lost it; such jobs are refunded). "
+                    f"Call get_generation with generation_id {gid} in a moment; if still empty, call {tool} again."
+                )
             if any(o.saved is None for o in report.outputs):
                 return f"Some images were not saved; call get_generation with generation_id {gid} to try again."
             edit = f'call edit_image with source {{"generation_id": "{gid}"}}'
@@ -117,6 +125,7 @@ def generation_result(report: Report, *, tool: str) -> GenerationResult:
         retryable=generation.retryable,
         waited_seconds=None if report.waited_seconds is None else round(report.waited_seconds, 1),
         next_step=_next_step(report, tool),
+        warnings=list(report.warnings),
     )
 
 
@@ -142,6 +151,7 @@ def _summary(result: GenerationResult) -> str:
             )
         else:
             lines.append(f"{label}: not saved ({output.error}); download it from {output.url}")
+    lines += [f"Warning: {warning}" for warning in result.warnings]
     lines.append(result.next_step)
     return "\n".join(lines)
 
@@ -165,11 +175,21 @@ def tool_result(report: Report, *, tool: str, failure_is_error: bool = False) ->
                 )
             )
         if finished.saved is not None:
+            path = Path(finished.saved.path)
             content.append(
                 ResourceLink(
-                    uri=finished.saved.path.as_uri(),
-                    name=finished.saved.path.name,
+                    uri=path.as_uri(),
+                    name=path.name,
                     title="Saved image",
+                    mime_type=finished.saved.media_type,
+                    size=finished.saved.size_bytes,
+                )
+            )
+            content.append(  # the same file, readable through MCP (resources/read) by any client
+                ResourceLink(
+                    uri=image_uri(result.generation_id, finished.saved),
+                    name=path.name,
+                    title="Saved image (MCP resource)",
                     mime_type=finished.saved.media_type,
                     size=finished.saved.size_bytes,
                 )
@@ -182,3 +202,34 @@ def tool_result(report: Report, *, tool: str, failure_is_error: bool = False) ->
         )
     is_error = failure_is_error and result.state == "failed"
     return CallToolResult(content=content, structured_content=structured, is_error=is_error)
+
+
+class GenerationList(BaseModel):
+    """Generations this server has made, most recent first."""
+
+    generations: list[HistoryEntry] = Field(description="Each with its prompt, state and saved files.")
+    next_step: str = Field(description="What to do next.")
+
+
+def list_result(entries: list[HistoryEntry], *, query: str | None) -> CallToolResult:
+    """The answer of list_generations: the entries as structured content and as lines of text."""
+    if entries:
+        next_step = (
+            'To change one, call edit_image with source {"generation_id": "<its id>"}; '
+            "get_generation shows it again with a preview."
+        )
+    else:
+        next_step = "Nothing matches; try fewer words." if query else "Nothing made yet: call generate_image."
+    listing = GenerationList(generations=entries, next_step=next_step)
+    lines = [f"{len(entries)} generation(s)" + (f" matching {query!r}" if query else "") + ", most recent first:"]
+    for entry in entries:
+        files = ", ".join(f.path for f in entry.files) or "(not saved)"
+        prompt = (entry.prompt or "")[:80]
+        lines.append(
+            f"- {entry.created_at or '?'} {entry.generation_id} {entry.state} {entry.model}: {prompt!r} → {files}"
+        )
+    lines.append(next_step)
+    return CallToolResult(
+        content=[TextContent(text="\n".join(lines))],
+        structured_content=listing.model_dump(mode="json"),
+    )

@@ -113,7 +113,7 @@ async def test_without_a_key_the_tools_list_and_calls_say_how_to_set_it(
 ) -> None:
     server = make_server(settings.model_copy(update={"api_key": None}), emulator)
     async with Client(server, mode=mode) as client:  # pyright: ignore[reportArgumentType]
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == 5
         result = await client.call_tool("generate_image", {"prompt": "a cat"})
     assert result.is_error
     text = blocks(result, TextContent)[0].text
@@ -133,11 +133,13 @@ async def test_preview_is_small_even_for_a_full_size_output(settings: Settings, 
     assert structured(result)["outputs"][0]["width"] == 2048
 
 
-async def test_when_saving_fails_the_id_and_link_still_come_back(
-    settings: Settings, emulator: Emulator, tmp_path: Path
+async def test_when_no_folder_can_be_written_the_id_and_link_still_come_back(
+    settings: Settings, emulator: Emulator, tmp_path: Path, temporary_folder: Path
 ) -> None:
     blocked = tmp_path / "not-a-directory"
     blocked.write_text("a file where the output directory should be")
+    temporary_folder.rmdir()
+    temporary_folder.write_text("and one where the temporary folder should be")
     server = make_server(settings.model_copy(update={"output_dir": blocked}), emulator)
     async with Client(server) as client:
         result = await client.call_tool("generate_image", {"prompt": "a fox"})
@@ -145,9 +147,10 @@ async def test_when_saving_fails_the_id_and_link_still_come_back(
         data = structured(result)
         [output] = data["outputs"]
         assert (data["state"], output["path"]) == ("completed", None)
-        assert output["error"]
+        assert "nothing was saved" in output["error"]
         assert output["url"].startswith("http")
         assert "get_generation" in data["next_step"]
+        assert data["warnings"]
         blocked.unlink()  # the folder can be made now: looking again saves the image
         again = structured(await client.call_tool("get_generation", {"generation_id": data["generation_id"]}))
     assert Path(again["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])

@@ -54,7 +54,7 @@ async def test_a_client_over_stdio_lists_generates_and_fetches(tmp_path: Path, m
 
 async def test_without_a_key_it_starts_lists_and_explains(tmp_path: Path) -> None:
     async with Client(server_params(tmp_path)) as client:
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == 5
         result = await client.call_tool("generate_image", {"prompt": "x"})
     assert result.is_error
     text = "".join(b.text for b in result.content if isinstance(b, TextContent))

@@ -6,8 +6,14 @@ import pytest
 from mcp import Client
 
 from luma_mcp.server import INSTRUCTIONS
-from luma_mcp.tools.arguments import EditImageArgs, GenerateImageArgs, GetGenerationArgs, WaitForGenerationArgs
-from luma_mcp.tools.results import GenerationResult
+from luma_mcp.tools.arguments import (
+    EditImageArgs,
+    GenerateImageArgs,
+    GetGenerationArgs,
+    ListGenerationsArgs,
+    WaitForGenerationArgs,
+)
+from luma_mcp.tools.results import GenerationList, GenerationResult
 
 pytestmark = pytest.mark.anyio
 
@@ -16,10 +22,11 @@ MODELS = {
     "edit_image": EditImageArgs,
     "get_generation": GetGenerationArgs,
     "wait_for_generation": WaitForGenerationArgs,
+    "list_generations": ListGenerationsArgs,
 }
 
 
-async def test_the_four_tools_publish_their_argument_models_flat(client: Client) -> None:
+async def test_the_tools_publish_their_argument_models_flat(client: Client) -> None:
     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
     assert set(tools) == set(MODELS)
     for name, model in MODELS.items():
@@ -39,7 +46,8 @@ async def test_every_field_is_described_for_the_model(client: Client) -> None:
 
 async def test_results_are_published_as_the_output_schema(client: Client) -> None:
     for tool in (await client.list_tools()).tools:
-        assert tool.output_schema == GenerationResult.model_json_schema()
+        expected = GenerationList if tool.name == "list_generations" else GenerationResult
+        assert tool.output_schema == expected.model_json_schema()
 
 
 async def test_annotations_say_which_tools_generate_and_which_only_look(client: Client) -> None:
@@ -53,7 +61,7 @@ async def test_annotations_say_which_tools_generate_and_which_only_look(client: 
             False,
             True,
         )
-    for name in ("get_generation", "wait_for_generation"):
+    for name in ("get_generation", "wait_for_generation", "list_generations"):
         hints = tools[name].annotations
         assert hints is not None
         assert hints.read_only_hint is True

@@ -62,3 +62,41 @@ def test_the_key_is_never_echoed_in_an_error() -> None:
         Settings.load({}, {"LUMA_AGENTS_API_KEY": "luma-api-secret", "LUMA_MCP_WAIT_SECONDS": "x"})
     assert "luma-api-secret" not in str(raised.value)
     assert "luma-api-secret" not in repr(Settings.load({}, {"LUMA_AGENTS_API_KEY": "luma-api-secret"}))
+
+
+def test_a_pasted_key_loses_its_stray_whitespace() -> None:
+    settings = Settings.load({}, {"LUMA_AGENTS_API_KEY": " luma-api-abc\n"})
+    assert settings.api_key is not None
+    assert settings.api_key.get_secret_value() == "luma-api-abc"
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://agents.lumalabs.ai/v1", True),
+        ("http://127.0.0.1:4010/v1", True),
+        ("http://localhost:4010/v1", True),
+        ("http://api.luma-emulator.test/v1", True),
+        ("http://agents.lumalabs.ai/v1", False),
+        ("ftp://agents.lumalabs.ai/v1", False),
+    ],
+)
+def test_the_key_never_goes_over_plain_http_to_a_remote_host(url: str, accepted: bool) -> None:
+    if accepted:
+        assert Settings.load({}, {"LUMA_BASE_URL": url}).base_url == url
+    else:
+        with pytest.raises(ConfigError, match="LUMA_BASE_URL"):
+            Settings.load({}, {"LUMA_BASE_URL": url})
+
+
+def test_a_relative_output_dir_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Settings.load({"output_dir": "pictures"}, {}).output_dir == tmp_path / "pictures"
+
+
+def test_the_emulator_saves_its_stand_ins_apart_unless_told_otherwise(tmp_path: Path) -> None:
+    emulated = Settings.load({"emulator": True}, {"HOME": str(tmp_path)})
+    assert not emulated.output_dir.is_relative_to(tmp_path)
+    assert emulated.output_dir.name == "luma-agents-emulator"
+    chosen = Settings.load({"emulator": True, "output_dir": str(tmp_path / "x")}, {"HOME": str(tmp_path)})
+    assert chosen.output_dir == tmp_path / "x"

@@ -1,0 +1,162 @@
+"""`History`: what this server has made, kept in the output folder so it survives restarts.
+
+Each generation's metadata (prompt, model, ratio, id, created_at, the inputs, the saved files) is one
+JSON object per line in `<output dir>/.luma-agents/history.jsonl`; a later line for the same id
+replaces an earlier one. Why a log beside the images rather than PNG text chunks or sidecar files:
+it works the same for PNG and JPEG, leaves the saved bytes exactly as the API served them, keeps the
+pictures folder free of clutter, and gives `list_generations` one file to search.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import anyio.to_thread
+from pydantic import BaseModel, Field, ValidationError
+
+logger = logging.getLogger(__name__)
+
+HISTORY_FILE = Path(".luma-agents") / "history.jsonl"
+
+
+class InputRecord(BaseModel):
+    """An image input, as far as it can be named (never its bytes)."""
+
+    field: str = Field(description="Where it was given: source or image_ref[i].")
+    kind: str = Field(description="url, data, generation_id or file_id.")
+    value: str | None = Field(default=None, description="The URL, generation_id or file_id; None for inline data.")
+    media_type: str | None = Field(default=None, description="The media type of inline data.")
+
+
+class SavedFile(BaseModel):
+    """An output written to disk."""
+
+    index: int = Field(description="Position among the generation's outputs, from 0.")
+    path: str = Field(description="Where it was saved.")
+    media_type: str = Field(description="MIME type of the file.")
+    size_bytes: int = Field(description="Size in bytes.")
+    sha256: str = Field(description="SHA-256 of the bytes, as the API served them.")
+    width: int | None = Field(default=None, description="Width in pixels.")
+    height: int | None = Field(default=None, description="Height in pixels.")
+    label: str | None = Field(default=None, description="For layering: what the layer holds.")
+
+
+def image_uri(generation_id: str, saved: SavedFile) -> str:
+    """The MCP resource URI of a saved image (see `resources.py`)."""
+    extension = {"image/jpeg": "jpg"}.get(saved.media_type, saved.media_type.removeprefix("image/"))
+    return f"luma://generations/{generation_id}/images/{saved.index}.{extension}"
+
+
+class HistoryEntry(BaseModel):
+    """One generation this server submitted or fetched."""
+
+    generation_id: str = Field(description="Id to look up, wait on, or edit from (source: {generation_id}).")
+    prompt: str | None = Field(default=None, description="The prompt, when this server submitted it.")
+    model: str = Field(default="", description="The model that made it.")
+    type: str = Field(default="image", description="image, image_edit or layering.")
+    aspect_ratio: str | None = Field(default=None, description="The ratio asked for; None if the model chose.")
+    style: str | None = Field(default=None, description="auto or manga.")
+    output_format: str | None = Field(default=None, description="The format asked for; None if the model chose.")
+    created_at: str = Field(default="", description="When the API created the job (UTC, ISO 8601).")
+    recorded_at: str = Field(default="", description="When this entry was last written (UTC, ISO 8601).")
+    state: str = Field(default="queued", description="The last state seen: queued, processing, completed or failed.")
+    failure_code: str | None = Field(default=None, description="Why it failed, as the API's code.")
+    inputs: list[InputRecord] = Field(default_factory=list[InputRecord], description="The images it was given.")
+    files: list[SavedFile] = Field(default_factory=list[SavedFile], description="The saved images.")
+
+    def matches(self, words: list[str]) -> bool:
+        text = " ".join([self.prompt or "", self.generation_id, self.model, self.type]).lower()
+        return all(word in text for word in words)
+
+
+class _Log:
+    """One `history.jsonl`, read incrementally: lines another process appended are picked up."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / HISTORY_FILE
+        self.entries: dict[str, HistoryEntry] = {}
+        self._offset = 0
+
+    def refresh(self) -> None:
+        try:
+            size = self.path.stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            self.entries, self._offset = {}, 0
+            return
+        except OSError as exc:
+            logger.warning("cannot read the history %s: %s", self.path, exc)
+            return
+        if size < self._offset:  # rewritten: read it all again
+            self.entries, self._offset = {}, 0
+        if size == self._offset:
+            return
+        try:
+            with self.path.open("rb") as file:
+                file.seek(self._offset)
+                chunk = file.read(size - self._offset)
+        except OSError as exc:
+            logger.warning("cannot read the history %s: %s", self.path, exc)
+            return
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written stays for next time
+        self._offset += len(complete)
+        for line in complete.splitlines():
+            try:
+                entry = HistoryEntry.model_validate_json(line)
+            except ValidationError:
+                continue  # a damaged line (a crash mid-write): skip it, keep the rest
+            self.entries.pop(entry.generation_id, None)  # re-inserted: the most recent last
+            self.entries[entry.generation_id] = entry
+
+    def append(self, entry: HistoryEntry) -> None:
+        line = json.dumps(entry.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as file:
+            file.write(line)
+
+
+class History:
+    """The logs of the output folder and of its temporary fallback, read as one."""
+
+    def __init__(self, folders: list[Path]) -> None:
+        self._logs = {folder: _Log(folder) for folder in folders}
+        self._lock = threading.Lock()
+
+    def _merged(self) -> dict[str, HistoryEntry]:
+        with self._lock:
+            merged: dict[str, HistoryEntry] = {}
+            for log in self._logs.values():
+                log.refresh()
+                for entry in log.entries.values():
+                    known = merged.get(entry.generation_id)
+                    if known is None or entry.recorded_at >= known.recorded_at:
+                        merged[entry.generation_id] = entry
+            return dict(sorted(merged.items(), key=lambda item: item[1].recorded_at))
+
+    async def get(self, generation_id: str) -> HistoryEntry | None:
+        return (await anyio.to_thread.run_sync(self._merged)).get(generation_id)
+
+    async def recent(self, *, query: str | None = None, limit: int = 20) -> list[HistoryEntry]:
+        """Most recent first; `query` keeps entries whose prompt (or id) holds all its words."""
+        words = (query or "").lower().split()
+        entries = await anyio.to_thread.run_sync(self._merged)
+        return [entry for entry in reversed(entries.values()) if entry.matches(words)][:limit]
+
+    async def record(self, entry: HistoryEntry, folder: Path) -> None:
+        """Remember `entry` in `folder`'s log. Never raises: the history is a convenience, and a
+        full disk must not fail a call whose image is safe."""
+        stamped = entry.model_copy(update={"recorded_at": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
+        log = self._logs.setdefault(folder, _Log(folder))
+
+        def append() -> None:
+            with self._lock:
+                try:
+                    log.append(stamped)
+                except OSError as exc:
+                    logger.warning("cannot write the history %s: %s", log.path, exc)
+
+        await anyio.to_thread.run_sync(append)

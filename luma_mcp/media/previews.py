@@ -1,0 +1,71 @@
+"""Previews that fit every host: what the model sees inline, never the saved file itself.
+
+Modes: `auto` keeps each preview's long edge ≤ 1024 px, `full` ≤ 1568 px (what Claude's vision
+uses before downscaling anyway), `none` sends no image. Whatever the mode, all the previews of one
+result share 700 KB of raw bytes: Claude Desktop refuses results over 1 MB, and base64 adds a third.
+JPEG is used (WebP where there is transparency, e.g. layers), quality first and then size reduced
+until the budget holds. Blocking: run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import PreviewMode
+
+logger = logging.getLogger(__name__)
+
+MAX_EDGE: dict[PreviewMode, int] = {"auto": 1024, "full": 1568}
+INLINE_BUDGET = 700_000
+"""Raw bytes of all inline images in one result."""
+QUALITIES = (85, 75, 65, 55)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A small rendition of an output, for the model to look at."""
+
+    data: bytes
+    media_type: str
+    width: int
+    height: int
+
+
+def make_preview(path: Path, *, max_edge: int, budget: int) -> Preview:
+    """One preview with the long edge at most `max_edge` and at most `budget` bytes."""
+    from PIL import Image
+
+    with Image.open(path) as source:
+        source.draft("RGB", (max_edge, max_edge))  # JPEG decodes at a reduced scale: much faster
+        alpha = source.mode in ("RGBA", "LA", "PA") or (source.mode == "P" and "transparency" in source.info)
+        image = source.convert("RGBA" if alpha else "RGB")
+    image.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS)
+    fmt, media_type = ("WEBP", "image/webp") if alpha else ("JPEG", "image/jpeg")
+    while True:
+        buffer = io.BytesIO()
+        for quality in QUALITIES:
+            buffer = io.BytesIO()
+            image.save(buffer, fmt, quality=quality)
+            if buffer.tell() <= budget:
+                break
+        if buffer.tell() <= budget or max(image.size) <= 64:
+            return Preview(buffer.getvalue(), media_type, image.width, image.height)
+        image.thumbnail((int(image.width * 0.75), int(image.height * 0.75)), Image.Resampling.LANCZOS)
+
+
+def make_previews(paths: list[Path | None], mode: PreviewMode) -> list[Preview | None]:
+    """Previews of one result's images, sharing the inline budget; None where there is no file."""
+    if mode == "none":
+        return [None for _ in paths]
+    budget = INLINE_BUDGET // max(1, sum(1 for p in paths if p is not None))
+    previews: list[Preview | None] = []
+    for path in paths:
+        try:
+            previews.append(None if path is None else make_preview(path, max_edge=MAX_EDGE[mode], budget=budget))
+        except (OSError, ValueError, SyntaxError) as exc:  # what Pillow raises for unreadable images
+            logger.warning("no preview of %s: %s", path, exc)
+            previews.append(None)
+    return previews

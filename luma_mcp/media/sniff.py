@@ -1,0 +1,16 @@
+"""What kind of image some bytes are, from their first bytes (magic numbers)."""
+
+from __future__ import annotations
+
+
+def sniff_media_type(head: bytes) -> str | None:
+    """PNG, JPEG, WebP or GIF from the first bytes; None for anything else."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None

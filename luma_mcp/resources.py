@@ -1,0 +1,98 @@
+"""MCP resources over the history: `luma://generations/{id}` (the metadata, JSON) and
+`luma://generations/{id}/images/{index}.png|jpg` (a saved image), so clients that browse resources
+can show what was made. Saved images are also listed one by one as they are made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
+from mcp.server.mcpserver.resources import Resource
+from pydantic import Field
+
+from .history import HistoryEntry, image_uri
+from .tools import AppState  # at run time: the SDK reads `Context[AppState]` to inject the context
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
+
+class SavedImageResource(Resource):
+    """A saved image, read from disk when asked for."""
+
+    path: str = Field(exclude=True)
+
+    async def read(self) -> bytes:
+        return await _read_saved(self.path)
+
+
+async def _read_saved(path: str) -> bytes:
+    try:
+        return await anyio.Path(path).read_bytes()
+    except OSError as exc:
+        raise ResourceError(f"{path} cannot be read ({exc.strerror}); get_generation saves it again") from exc
+
+
+def image_resources(entry: HistoryEntry) -> list[SavedImageResource]:
+    return [
+        SavedImageResource(
+            uri=image_uri(entry.generation_id, saved),
+            name=Path(saved.path).name,
+            title=(entry.prompt or entry.generation_id)[:80],
+            description=f"{saved.width}×{saved.height} {saved.media_type}, generation {entry.generation_id}",
+            mime_type=saved.media_type,
+            path=saved.path,
+        )
+        for saved in entry.files
+    ]
+
+
+class ImageCatalog:
+    """Lists saved images as resources, each once."""
+
+    def __init__(self, server: MCPServer[AppState]) -> None:
+        self._server = server
+        self._listed: set[str] = set()
+
+    def add(self, entry: HistoryEntry) -> None:
+        for resource in image_resources(entry):
+            if resource.uri not in self._listed:
+                self._listed.add(resource.uri)
+                self._server.add_resource(resource)
+
+
+def register_templates(server: MCPServer[AppState]) -> None:
+    async def entry_of(generation_id: str, ctx: Context[AppState]) -> HistoryEntry:
+        entry = await ctx.request_context.lifespan_context.runner.history.get(generation_id)
+        if entry is None:
+            raise ResourceNotFoundError(f"No generation {generation_id} in this server's history")
+        return entry
+
+    @server.resource(
+        "luma://generations/{generation_id}",
+        name="generation",
+        title="Generation",
+        description="What this server knows of a generation: prompt, model, state, inputs and saved files.",
+        mime_type="application/json",
+    )
+    async def generation(generation_id: str, ctx: Context[AppState]) -> str:  # pyright: ignore[reportUnusedFunction]
+        return (await entry_of(generation_id, ctx)).model_dump_json(indent=2)
+
+    async def image(generation_id: str, index: str, ctx: Context[AppState]) -> bytes:
+        entry = await entry_of(generation_id, ctx)
+        saved = next((f for f in entry.files if str(f.index) == index), None)
+        if saved is None:
+            raise ResourceNotFoundError(f"Generation {generation_id} has no saved image {index}")
+        return await _read_saved(saved.path)
+
+    for extension, media_type in (("png", "image/png"), ("jpg", "image/jpeg")):
+        server.resource(
+            f"luma://generations/{{generation_id}}/images/{{index}}.{extension}",
+            name=f"generation-image-{extension}",
+            title="Saved image",
+            description="An image this server saved, by generation and output index.",
+            mime_type=media_type,
+        )(image)
