@@ -32,6 +32,9 @@ from .media.previews import Preview, make_previews
 
 logger = logging.getLogger(__name__)
 
+LOOK_SECONDS = 10.0
+"""The least time a single look (get_generation) may spend on retries."""
+
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """Receives (progress, total, message); progress only ever increases."""
 
@@ -119,7 +122,8 @@ class GenerationRunner:
 
     async def fetch(self, generation_id: str, *, preview: PreviewMode | None = None) -> Report:
         """One look at a generation; a completed one is saved (if it was not yet) and previewed."""
-        deadline = self._client.time.monotonic() + self._settings.wait_seconds
+        # Bounded like a generating call, but with room for a few retries even when that is 0.
+        deadline = self._client.time.monotonic() + max(self._settings.wait_seconds, LOOK_SECONDS)
         return await self._finish(await self._client.get(generation_id, deadline=deadline), None, preview)
 
     async def wait(

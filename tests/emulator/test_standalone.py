@@ -2,79 +2,29 @@
 
 from __future__ import annotations
 
-import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import luma_agents
 import pytest
 
-
-@dataclass
-class Standalone:
-    process: subprocess.Popen[str]
-    base_url: str
-    key: str
-
-    def admin(self, action: str, **payload: object) -> None:
-        response = httpx.post(f"{self.base_url.removesuffix('/v1')}/_emulator/{action}", json=payload)
-        response.raise_for_status()
-
-    def sdk(self, key: str | None = None) -> luma_agents.Luma:
-        # No retries: the SDK would otherwise sleep through Retry-After and retry POSTs.
-        return luma_agents.Luma(auth_token=key or self.key, base_url=self.base_url, max_retries=0)
-
-
-def _read_banner(process: subprocess.Popen[str], lines: queue.Queue[str], timeout: float) -> dict[str, str]:
-    """The NAME=value lines the emulator prints once it listens."""
-    values: dict[str, str] = {}
-    deadline = time.monotonic() + timeout
-    while "LUMA_AGENTS_API_KEY" not in values:
-        try:
-            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
-            raise TimeoutError(f"the emulator printed no base URL (exit code {process.poll()})") from None
-        name, _, value = line.strip().partition("=")
-        values[name] = value
-    return values
+from ..standalone import Standalone, standalone_emulator
 
 
 @pytest.fixture
 def standalone() -> Iterator[Standalone]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "luma_mcp", "emulator", "--port", "0", "--latency", "30", "--long-edge", "256"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    assert process.stdout is not None
-    stdout = process.stdout
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True)
-    reader.start()
-    try:
-        banner = _read_banner(process, lines, timeout=30)
-        yield Standalone(process, banner["LUMA_BASE_URL"], banner["LUMA_AGENTS_API_KEY"])
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        reader.join(timeout=10)  # EOF once the process is gone
-        for stream in (process.stdout, process.stderr):
-            if stream:
-                stream.close()
+    with standalone_emulator("--latency", "30", "--long-edge", "256") as running:
+        yield running
+
+
+def sdk(standalone: Standalone, key: str | None = None) -> luma_agents.Luma:
+    # No retries: the SDK would otherwise sleep through Retry-After and retry POSTs.
+    return luma_agents.Luma(auth_token=key or standalone.key, base_url=standalone.base_url, max_retries=0)
 
 
 def test_official_sdk_creates_polls_and_downloads(standalone: Standalone) -> None:
-    client = standalone.sdk()
+    client = sdk(standalone)
     generation = client.generations.create(prompt="A lighthouse at dusk", aspect_ratio="16:9", output_format="png")
     assert (generation.state, generation.output) == ("queued", [])
     assert client.generations.get(generation.id).state == "queued"
@@ -89,11 +39,11 @@ def test_official_sdk_creates_polls_and_downloads(standalone: Standalone) -> Non
 
 
 def test_official_sdk_raises_its_own_errors(standalone: Standalone) -> None:
-    client = standalone.sdk()
+    client = sdk(standalone)
     with pytest.raises(luma_agents.BadRequestError, match="Invalid aspect_ratio '4:3'"):
         client.generations.create(prompt="x", aspect_ratio="4:3")  # type: ignore[arg-type]
     with pytest.raises(luma_agents.AuthenticationError, match="Missing or invalid API key"):
-        standalone.sdk("not-a-luma-key").generations.get("x")
+        sdk(standalone, "not-a-luma-key").generations.get("x")
     with pytest.raises(luma_agents.NotFoundError, match="Generation not found"):
         client.generations.get("00000000-0000-0000-0000-000000000000")
     with pytest.raises(luma_agents.UnprocessableEntityError, match="invalid base64 data"):
@@ -108,7 +58,7 @@ def test_official_sdk_raises_its_own_errors(standalone: Standalone) -> None:
 def test_official_sdk_uploads_a_file_and_references_it(standalone: Standalone) -> None:
     from tests.helpers import png_bytes
 
-    client = standalone.sdk()
+    client = sdk(standalone)
     data = png_bytes((32, 32))
     created = client.files.create(mime_type="image/png", size_bytes=len(data), filename="a.png")
     assert created.upload is not None

@@ -14,7 +14,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import TextContent
 
+from luma_mcp.emulator import fingerprint
 from luma_mcp.tools.arguments import GenerateImageArgs
+
+from ..standalone import standalone_emulator
 
 pytestmark = pytest.mark.anyio
 
@@ -62,57 +65,89 @@ async def test_without_a_key_it_starts_lists_and_explains(tmp_path: Path) -> Non
     assert "--emulator" in text
 
 
-def _rpc(message_id: int, method: str, params: dict[str, Any]) -> str:
-    return json.dumps({"jsonrpc": "2.0", "id": message_id, "method": method, "params": params})
+class RawSession:
+    """A server process spoken to in raw JSON-RPC lines, so that any stray byte on stdout shows."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        self.process, self.stdin, self.stdout = process, process.stdin, process.stdout
+        self.lines: list[str] = []
+        self._next_id = 0
+
+    def notify(self, method: str) -> None:
+        self.stdin.write(json.dumps({"jsonrpc": "2.0", "method": method}) + "\n")
+        self.stdin.flush()
+
+    def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._next_id += 1
+        message = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}
+        self.stdin.write(json.dumps(message) + "\n")
+        self.stdin.flush()
+        while True:
+            line = self.stdout.readline()
+            assert line, "the server closed stdout before answering"
+            self.lines.append(line)
+            answer = json.loads(line)  # raises on any stray output
+            assert answer["jsonrpc"] == "2.0"
+            if answer.get("id") == self._next_id:
+                return answer
+
+    def tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return self.call("tools/call", {"name": name, "arguments": arguments})["result"]
 
 
 def test_stdout_carries_only_json_rpc_and_the_key_appears_nowhere(tmp_path: Path) -> None:
-    """A raw session: every stdout line must parse as JSON-RPC; the key must not be in any output."""
-    params = server_params(tmp_path, "--emulator", "--emulator-latency", "0", "--wait-seconds", "0", key=SECRET)
-    initialize = {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "raw-test", "version": "0"},
-    }
-    lines = [
-        _rpc(1, "initialize", initialize),
-        json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        _rpc(2, "tools/list", {}),
-        _rpc(3, "tools/call", {"name": "generate_image", "arguments": {"prompt": "raw"}}),
-        _rpc(4, "tools/call", {"name": "get_generation", "arguments": {"generation_id": "nope"}}),
-        _rpc(5, "tools/call", {"name": "no_such_tool", "arguments": {}}),
-    ]
-    with subprocess.Popen(
-        [params.command, *params.args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=params.env,
-    ) as process:
-        watchdog = threading.Timer(60, process.kill)  # a hung server fails the test instead of hanging it
-        watchdog.start()
-        try:
-            assert process.stdin is not None
-            assert process.stdout is not None
-            assert process.stderr is not None
-            process.stdin.write("\n".join(lines) + "\n")
-            process.stdin.flush()
-            stdout: list[str] = []
-            answered: set[int] = set()
-            while answered != {1, 2, 3, 4, 5}:
-                line = process.stdout.readline()
-                assert line, "the server closed stdout before answering everything"
-                stdout.append(line)
-                answered.add(json.loads(line).get("id", 0))  # json.loads raises on any stray output
-            process.stdin.close()  # EOF: the server exits
-            stdout.extend(process.stdout.readlines())
-            stderr = process.stderr.read()
-            assert process.wait(timeout=10) == 0
-        finally:
-            watchdog.cancel()
-    assert all(json.loads(line)["jsonrpc"] == "2.0" for line in stdout)
-    assert SECRET not in "".join(stdout)
-    assert SECRET not in stderr
+    """A real key through every path, error paths included, against the emulator on a real port:
+    the key reaches the API (by its fingerprint in the emulator's log) and appears in no output."""
+    with standalone_emulator("--latency", "0", "--long-edge", "128") as api:
+        params = server_params(tmp_path, "--wait-seconds", "0", key=SECRET)
+        env = {**(params.env or {}), "LUMA_BASE_URL": api.base_url}
+        with subprocess.Popen(
+            [params.command, *params.args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        ) as process:
+            watchdog = threading.Timer(60, process.kill)  # a hung server fails the test instead of hanging it
+            watchdog.start()
+            try:
+                session = RawSession(process)
+                initialize = {
+                    "protocolVersion": "2025-11-25",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "0"},
+                }
+                session.call("initialize", initialize)
+                session.notify("notifications/initialized")
+                assert len(session.call("tools/list", {})["result"]["tools"]) == 5
+                queued = session.tool("generate_image", {"prompt": "raw"})["structuredContent"]
+                done = session.tool("get_generation", {"generation_id": queued["generation_id"]})
+                assert done["structuredContent"]["state"] == "completed"
+                api.admin("faults", route="create", kind="status", status=502, created=True)
+                assert session.tool("generate_image", {"prompt": "unknown outcome"})["isError"]
+                api.admin("faults", route="get", kind="drop")
+                assert not session.tool("get_generation", {"generation_id": queued["generation_id"]})["isError"]
+                assert session.tool("get_generation", {"generation_id": "d290f1ee-6c54-4b01-90e6-d701748f0851"})[
+                    "isError"
+                ]
+                api.admin("keys", key=SECRET, state="revoked")
+                revoked = session.tool("generate_image", {"prompt": "revoked"})
+                assert revoked["isError"]
+                assert "API key has been revoked" in revoked["content"][0]["text"]
+                session.stdin.close()  # EOF: the server exits
+                session.lines.extend(session.stdout.readlines())
+                stderr = process.stderr.read() if process.stderr else ""
+                assert process.wait(timeout=10) == 0
+            finally:
+                watchdog.cancel()
+        log = api.requests()
+    assert all(json.loads(line)["jsonrpc"] == "2.0" for line in session.lines)
+    assert {r["key_fingerprint"] for r in log if r["route"] in ("create", "get")} == {fingerprint(SECRET)}
+    assert not any(r["authorization_sent"] for r in log if r["route"] == "download")
+    for text in ("".join(session.lines), stderr, json.dumps(log)):
+        assert SECRET not in text
     assert "POST /generations → 201" in stderr  # the log is on stderr, at the level asked
     assert "Traceback" not in stderr

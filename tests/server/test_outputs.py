@@ -1,0 +1,275 @@
+"""Outputs that are never lost and always fit the host."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult, ImageContent
+from PIL import Image
+
+from luma_mcp.config import Settings
+from luma_mcp.emulator import Emulator
+
+from ..helpers import b64
+from .conftest import make_server
+from .test_generate import structured
+
+pytestmark = pytest.mark.anyio
+
+RATIOS = ["3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]
+LONG_BASE64 = re.compile(r"[A-Za-z0-9+/]{500,}")
+NAME = re.compile(r"^\d{4}-\d{2}-\d{2}_[a-z0-9-]{1,48}_[0-9a-f]{8}_\d+(-\d+)?\.(png|jpg)$")
+
+
+def inline_images(result: CallToolResult) -> list[bytes]:
+    return [base64.b64decode(b.data) for b in result.content if isinstance(b, ImageContent)]
+
+
+def assert_fits_the_host(result: CallToolResult, mode: str) -> None:
+    assert len(result.model_dump_json(by_alias=True)) <= 1_000_000  # Claude Desktop's cap
+    images = inline_images(result)
+    assert sum(len(i) for i in images) <= 700_000
+    limit = {"auto": 1024, "full": 1568}.get(mode)
+    if limit is None:
+        assert images == []
+    for data in images:
+        assert max(Image.open(io.BytesIO(data)).size) <= (limit or 0)
+    assert not LONG_BASE64.search(json.dumps(result.structured_content))  # no image bytes in structured
+
+
+@pytest.mark.parametrize("output_format", ["png", "jpeg"])
+@pytest.mark.parametrize("ratio", RATIOS)
+async def test_every_ratio_and_format_fits_the_host_in_every_preview_mode(
+    settings: Settings, emulator: Emulator, ratio: str, output_format: str
+) -> None:
+    emulator.configure(long_edge=2048)  # full size: what the API sends
+    async with Client(make_server(settings, emulator)) as client:
+        first = await client.call_tool(
+            "generate_image",
+            {"prompt": "a detailed harbour at dusk", "aspect_ratio": ratio, "output_format": output_format},
+        )
+        gid = structured(first)["generation_id"]
+        results = {"auto": first}
+        for mode in ("full", "none"):
+            results[mode] = await client.call_tool("get_generation", {"generation_id": gid, "preview": mode})
+    for mode, result in results.items():
+        assert not result.is_error
+        assert_fits_the_host(result, mode)
+    [output] = structured(first)["outputs"]
+    assert Path(output["path"]).read_bytes() == await emulator.output_bytes(gid)
+    assert max(output["width"], output["height"]) == 2048
+    previews = {mode: inline_images(r) for mode, r in results.items()}
+    assert max(Image.open(io.BytesIO(previews["auto"][0])).size) == 1024
+    assert max(Image.open(io.BytesIO(previews["full"][0])).size) == 1568
+
+
+async def test_several_outputs_share_the_inline_budget(settings: Settings, emulator: Emulator) -> None:
+    import httpx2
+
+    from luma_mcp.emulator.render import render_image
+
+    emulator.configure(long_edge=2048)
+    noisy = render_image("busy texture " * 20, size=(2048, 2048), output_format="png", model="uni-1", style="auto")
+    async with httpx2.AsyncClient(transport=emulator.transport(), base_url=emulator.base_url) as api:
+        created = await api.post(
+            "/generations",
+            json={"type": "layering", "source": {"data": b64(noisy), "media_type": "image/png"}},
+            headers={"Authorization": "Bearer luma-api-test-key"},
+        )
+    emulator.clock.advance(60)
+    async with Client(make_server(settings, emulator)) as client:
+        result = await client.call_tool("get_generation", {"generation_id": created.json()["id"], "preview": "full"})
+    assert len(structured(result)["outputs"]) == 3
+    assert len(inline_images(result)) == 3
+    assert_fits_the_host(result, "full")
+
+
+async def test_an_expired_link_is_refreshed_and_the_download_retried(client: Client, emulator: Emulator) -> None:
+    emulator.inject("download", "status", status=403)
+    data = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert Path(data["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])
+    trail = [(r.route, r.status) for r in emulator.requests if r.route in ("get", "download")][-3:]
+    assert trail == [("download", 403), ("get", 200), ("download", 200)]
+
+
+async def test_a_truncated_download_is_retried_once(client: Client, emulator: Emulator) -> None:
+    emulator.inject("download", "truncate")
+    data = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert Path(data["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])
+    assert len(emulator.requests_to("download")) == 2
+
+
+async def test_a_download_truncated_twice_is_reported_and_saved_on_the_next_look(
+    client: Client, emulator: Emulator, output_dir: Path
+) -> None:
+    emulator.inject("download", "truncate", count=2)
+    data = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    [output] = data["outputs"]
+    assert output["path"] is None
+    assert "RemoteProtocolError" in output["error"]
+    assert output["url"]
+    assert not list(output_dir.glob("*.png"))
+    assert not list(output_dir.glob(".*.part"))  # nothing half-written left behind
+    again = structured(await client.call_tool("get_generation", {"generation_id": data["generation_id"]}))
+    assert Path(again["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])
+
+
+async def test_corrupt_bytes_are_caught_and_downloaded_again(client: Client, emulator: Emulator) -> None:
+    emulator.inject("download", "corrupt")
+    data = structured(await client.call_tool("generate_image", {"prompt": "a fox", "output_format": "png"}))
+    assert Path(data["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])
+    assert len(emulator.requests_to("download")) == 2
+
+
+async def test_a_download_over_the_cap_is_refused_and_its_link_kept(settings: Settings, emulator: Emulator) -> None:
+    async with Client(make_server(settings.model_copy(update={"max_download_mb": 0.001}), emulator)) as client:
+        data = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    [output] = data["outputs"]
+    assert output["path"] is None
+    assert "download cap" in output["error"]
+    assert output["url"]
+
+
+async def test_an_unwritable_output_folder_falls_back_to_a_temporary_one_and_says_so(
+    settings: Settings, emulator: Emulator, tmp_path: Path, temporary_folder: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    server = make_server(settings.model_copy(update={"output_dir": blocked / "images"}), emulator)
+    async with Client(server) as client:
+        result = await client.call_tool("generate_image", {"prompt": "a fox"})
+        data = structured(result)
+        listed = structured(await client.call_tool("list_generations", {}))
+    path = Path(data["outputs"][0]["path"])
+    assert path.parent == temporary_folder / f"luma-agents-mcp-{os.getuid()}"
+    assert path.read_bytes() == await emulator.output_bytes(data["generation_id"])
+    [warning] = data["warnings"]
+    assert str(blocked / "images") in warning
+    assert "LUMA_MCP_OUTPUT_DIR" in warning
+    assert "Warning:" in result.content[0].text  # type: ignore[union-attr]
+    assert listed["generations"][0]["files"][0]["path"] == str(path)  # the history found it there too
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permission bits; the case above covers root")
+async def test_a_read_only_output_folder_falls_back(
+    settings: Settings, emulator: Emulator, output_dir: Path, temporary_folder: Path
+) -> None:
+    output_dir.mkdir()
+    output_dir.chmod(0o500)
+    try:
+        async with Client(make_server(settings, emulator)) as client:
+            data = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    finally:
+        output_dir.chmod(0o700)
+    assert Path(data["outputs"][0]["path"]).is_relative_to(temporary_folder)
+    assert data["warnings"]
+
+
+HOSTILE_PROMPTS = [
+    "../../../../etc/passwd",
+    "..\\..\\Windows\\System32\\config",
+    "a\x00b/c",
+    "x" * 5000,
+    "🦊🔥🌨️ фото лисы 狐狸",
+    "CON",
+    "NUL.txt",
+    "   ",
+    "/absolute/path.png",
+]
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    HOSTILE_PROMPTS,
+    ids=["dotdot", "backslash", "nul", "5000", "emoji", "con", "nul-txt", "blank", "absolute"],
+)
+async def test_a_hostile_prompt_never_names_a_file_outside_the_folder(
+    client: Client, output_dir: Path, prompt: str
+) -> None:
+    data = structured(await client.call_tool("generate_image", {"prompt": prompt}))
+    path = Path(data["outputs"][0]["path"])
+    assert path.parent == output_dir
+    assert NAME.match(path.name), path.name
+    assert path.resolve().is_relative_to(output_dir.resolve())
+
+
+async def test_the_same_prompt_never_overwrites_an_earlier_image(client: Client, output_dir: Path) -> None:
+    paths = set()
+    for _ in range(3):
+        data = structured(await client.call_tool("generate_image", {"prompt": "same prompt"}))
+        paths.add(data["outputs"][0]["path"])
+    assert len(paths) == 3
+    assert len(list(output_dir.glob("*.png"))) == 3
+
+
+async def test_history_survives_a_restart_and_is_searchable(settings: Settings, emulator: Emulator) -> None:
+    async with Client(make_server(settings, emulator)) as client:
+        fox = structured(await client.call_tool("generate_image", {"prompt": "a red fox in the snow"}))
+        whale = structured(await client.call_tool("generate_image", {"prompt": "a blue whale", "aspect_ratio": "16:9"}))
+    async with Client(make_server(settings, emulator)) as client:  # a new server process would read the same
+        everything = structured(await client.call_tool("list_generations", {}))
+        foxes = structured(await client.call_tool("list_generations", {"query": "RED fox"}))
+        latest = structured(await client.call_tool("list_generations", {"limit": 1}))
+        nothing = await client.call_tool("list_generations", {"query": "giraffe"})
+    assert [g["generation_id"] for g in everything["generations"]] == [whale["generation_id"], fox["generation_id"]]
+    [found] = foxes["generations"]
+    assert (found["generation_id"], found["prompt"], found["state"]) == (
+        fox["generation_id"],
+        "a red fox in the snow",
+        "completed",
+    )
+    assert found["files"][0]["path"] == fox["outputs"][0]["path"]
+    assert [g["generation_id"] for g in latest["generations"]] == [whale["generation_id"]]
+    assert everything["generations"][0]["aspect_ratio"] == "16:9"
+    assert structured(nothing)["generations"] == []
+    assert "try fewer words" in structured(nothing)["next_step"]
+
+
+async def test_history_records_inputs_but_never_their_bytes(client: Client, output_dir: Path) -> None:
+    from ..helpers import png_bytes
+
+    base = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    source = {"generation_id": base["generation_id"]}
+    ref = {"data": b64(png_bytes()), "media_type": "image/png"}
+    await client.call_tool("edit_image", {"prompt": "at night", "source": source, "image_ref": [ref]})
+    [edit, _] = structured(await client.call_tool("list_generations", {}))["generations"]
+    assert edit["inputs"] == [
+        {"field": "source", "kind": "generation_id", "value": base["generation_id"], "media_type": None},
+        {"field": "image_ref[0]", "kind": "data", "value": None, "media_type": "image/png"},
+    ]
+    assert ref["data"] not in (output_dir / ".luma-agents" / "history.jsonl").read_text()
+
+
+async def test_resources_serve_what_was_made_across_restarts(settings: Settings, emulator: Emulator) -> None:
+    async with Client(make_server(settings, emulator)) as client:
+        data = structured(await client.call_tool("generate_image", {"prompt": "a fox", "output_format": "jpeg"}))
+        listed_now = {str(r.uri) for r in (await client.list_resources()).resources}
+    gid = data["generation_id"]
+    image_uri = f"luma://generations/{gid}/images/0.jpg"
+    assert image_uri in listed_now  # listed as soon as it is saved
+    async with Client(make_server(settings, emulator)) as client:
+        resources = {str(r.uri): r for r in (await client.list_resources()).resources}
+        templates = {t.uri_template for t in (await client.list_resource_templates()).resource_templates}
+        metadata = (await client.read_resource(f"luma://generations/{gid}")).contents[0]
+        image = (await client.read_resource(image_uri)).contents[0]
+    assert resources[image_uri].mime_type == "image/jpeg"
+    assert "luma://generations/{generation_id}" in templates
+    entry: dict[str, Any] = json.loads(metadata.text)  # type: ignore[union-attr]
+    assert (entry["generation_id"], entry["prompt"]) == (gid, "a fox")
+    assert image.mime_type == "image/jpeg"
+    assert base64.b64decode(image.blob) == await emulator.output_bytes(gid)  # type: ignore[union-attr]
+
+
+async def test_an_unknown_generation_is_not_a_resource(client: Client) -> None:
+    from mcp import MCPError
+
+    with pytest.raises(MCPError, match="No generation"):
+        await client.read_resource("luma://generations/d290f1ee-6c54-4b01-90e6-d701748f0851")
