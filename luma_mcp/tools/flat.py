@@ -6,15 +6,18 @@ that names each field and the fix."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, get_type_hints
+from typing import Any, get_args, get_type_hints
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from mcp_types import ToolAnnotations
+from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.shared.tool_name_validation import validate_and_warn_tool_name
+from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -39,7 +42,11 @@ def model_tool(
     description: str,
     annotations: ToolAnnotations,
 ) -> ModelTool:
-    """Wrap `fn(args: SomeModel, ctx: Context)` as a tool whose schema is `SomeModel`'s, flat."""
+    """Wrap `async fn(args: SomeModel, ctx: Context) -> Annotated[CallToolResult, Result]` as a tool
+    whose input schema is `SomeModel`'s, flat, and whose output schema is `Result`'s.
+
+    Built directly rather than through `Tool.from_function`, which would derive (and throw away)
+    a nested argument model and schema: that work is a third of this server's start-up."""
     hints = get_type_hints(fn, include_extras=True)
     params = [
         (param, hints[param])
@@ -48,19 +55,36 @@ def model_tool(
         and issubclass(hints[param], BaseModel)
         and not issubclass(hints[param], Context)
     ]
-    assert len(params) == 1, f"{fn.__name__} must take exactly one pydantic model argument"
+    returns = get_args(hints.get("return"))
+    if len(params) != 1 or len(returns) != 2 or returns[0] is not CallToolResult or not inspect.iscoroutinefunction(fn):
+        raise TypeError(
+            f"{fn.__name__} must be `async def f(args: Model, ctx: Context) -> Annotated[CallToolResult, M]`"
+        )
     param, model = params[0]
+    output: type[BaseModel] = returns[1]
 
     def model_dump_one_level(self: BaseModel) -> dict[str, Any]:
         return {param: self}
 
     # The model's own fields and validators, plus what the SDK expects of an argument model.
     flat = type(model.__name__, (model, ArgModelBase), {"model_dump_one_level": model_dump_one_level})
-    tool = ModelTool.from_function(fn, name=name, title=title, description=description, annotations=annotations)
-    tool.fn_metadata = tool.fn_metadata.model_copy(update={"arg_model": flat})
-    tool.parameters = model.model_json_schema()
-    assert isinstance(tool, ModelTool)
-    return tool
+    validate_and_warn_tool_name(name)
+    return ModelTool(
+        fn=fn,
+        name=name,
+        title=title,
+        description=description,
+        parameters=_schema(model),
+        fn_metadata=FuncMetadata(arg_model=flat, output_schema=_schema(output), output_model=output),
+        is_async=True,
+        context_kwarg=find_context_parameter(fn),
+        annotations=annotations,
+    )
+
+
+@functools.cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
