@@ -80,6 +80,7 @@ async def test_a_cancelled_call_stops_polling_and_the_job_can_be_picked_up_later
     server = build_server(settings, transport=emulator.transport(), timekeeper=time)
     async with Client(server, mode=mode) as client:  # pyright: ignore[reportArgumentType]
         scope = anyio.CancelScope()
+        gets_at_cancel = -1
 
         async def call() -> None:
             with scope:
