@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 DEFAULT_BASE_URL = "https://agents.lumalabs.ai/v1"
 
@@ -107,6 +107,24 @@ class Settings(BaseModel):
         ge=0,
         le=600,
     )
+    allowed_dirs: list[Path] = _setting(
+        None,
+        env="LUMA_MCP_ALLOWED_DIRS",
+        flag="--allowed-dirs",
+        doc="Folders whose images a `path` input may read, separated by `os.pathsep` (`:`; `;` on Windows). "
+        "Default: the output folder and your home folder. Hidden folders inside them (like `~/.ssh`) are "
+        "never read unless listed here themselves.",
+        validate_default=True,
+    )
+    upload_threshold_mb: float = _setting(
+        4,
+        env="LUMA_MCP_UPLOAD_THRESHOLD_MB",
+        flag="--upload-threshold-mb",
+        doc="Images larger than this go through the Files API instead of inline base64 (the API advises "
+        "under 4 MB inline).",
+        ge=0,
+        le=50,
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _setting(
         "INFO",
         env="LUMA_MCP_LOG_LEVEL",
@@ -126,6 +144,21 @@ class Settings(BaseModel):
     def _strip_key(cls, value: Any) -> Any:
         # Keys pasted into JSON configs often carry a trailing space or newline.
         return value.strip() or None if isinstance(value, str) else value
+
+    @field_validator("allowed_dirs", mode="before")
+    @classmethod
+    def _split_dirs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.split(os.pathsep) if part.strip()]
+        if isinstance(value, list):
+            return [Path(str(part)).expanduser().resolve() for part in cast("list[Any]", value)]
+        return [] if value is None else value  # empty: filled in once the output folder is known
+
+    @model_validator(mode="after")
+    def _default_allowed_dirs(self) -> Settings:
+        if not self.allowed_dirs:
+            object.__setattr__(self, "allowed_dirs", [self.output_dir, Path.home().resolve()])
+        return self
 
     @field_validator("base_url")
     @classmethod
@@ -177,7 +210,8 @@ class Settings(BaseModel):
             raise ConfigError("Invalid setting: " + "; ".join(problems)) from None
         if settings.emulator and not output_given:
             # Stand-in images do not belong in the user's pictures.
-            settings = settings.model_copy(update={"output_dir": Path(tempfile.gettempdir()) / "luma-agents-emulator"})
+            values["output_dir"] = Path(tempfile.gettempdir()) / "luma-agents-emulator"
+            settings = cls(**values)
         return settings
 
 

@@ -97,12 +97,21 @@ class GenerationRunner:
         self._on_saved = on_saved
         self._locks: dict[str, anyio.Lock] = {}
 
+    def now(self) -> float:
+        """The client's clock, for callers that start a call's budget before `run` (uploads)."""
+        return self._client.time.monotonic()
+
     async def run(
-        self, request: GenerationRequest, progress: Progress = no_progress, *, preview: PreviewMode | None = None
+        self,
+        request: GenerationRequest,
+        progress: Progress = no_progress,
+        *,
+        preview: PreviewMode | None = None,
+        started: float | None = None,
     ) -> Report:
-        """Submit `request` and wait for the image, all within the configured budget (the host
-        drops calls that run longer, and a dropped call loses the id of a job already paid for)."""
-        deadline = self._client.time.monotonic() + self._settings.wait_seconds
+        """Submit `request` and wait for the image, all within the configured budget from `started`
+        (the host drops calls that run longer, and a dropped call loses the id of a paid job)."""
+        deadline = (self.now() if started is None else started) + self._settings.wait_seconds
         generation = await self._client.create(request, deadline=deadline)
         logger.info("generation %s queued (%s, %s)", generation.id, request.model, request.type)
         entry = HistoryEntry(

@@ -11,11 +11,14 @@ from mcp.server import MCPServer
 from . import __version__
 from .api import LumaClient, SharedHttpClient, Timekeeper
 from .config import Settings
+from .media.inputs import InputResolver
 from .resources import ImageCatalog, register_templates
 from .runner import GenerationRunner
 from .tools import AppState, build_tools
 
 EMULATOR_KEY = "luma-api-emulator"
+UPLOAD_SECONDS = 30.0
+"""The least time an upload may take to become ready."""
 LISTED_AT_START = 100
 """Saved images from earlier runs listed as resources (all stay readable by URI)."""
 
@@ -61,11 +64,21 @@ def build_server(
                 timekeeper=timekeeper,
                 user_agent=f"luma-agents-mcp/{__version__}",
             )
+
+            async def upload(data: bytes, media_type: str, name: str) -> str:
+                deadline = client.time.monotonic() + max(settings.wait_seconds, UPLOAD_SECONDS)
+                return (await client.upload_file(data, media_type, filename=name, deadline=deadline)).id
+
+            inputs = InputResolver(
+                allowed_dirs=settings.allowed_dirs,
+                upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
+                uploader=upload,
+            )
             catalog = ImageCatalog(server)
             runner = GenerationRunner(client, http, settings, on_saved=catalog.add)
             for entry in reversed(await runner.history.recent(limit=LISTED_AT_START)):
                 catalog.add(entry)
-            yield AppState(settings, runner)
+            yield AppState(settings, runner, inputs)
 
     server = MCPServer(
         "luma-agents-mcp",

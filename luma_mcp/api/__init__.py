@@ -9,6 +9,7 @@ from .errors import (
     OutcomeUnknownError,
     RateLimitError,
     ServerError,
+    UploadError,
 )
 from .http import SharedHttpClient
 from .models import (
@@ -23,6 +24,7 @@ from .models import (
     Layer,
     Model,
     OutputFormat,
+    StoredFile,
     Style,
 )
 
@@ -49,7 +51,9 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "SharedHttpClient",
+    "StoredFile",
     "Style",
     "SystemTime",
     "Timekeeper",
+    "UploadError",
 ]

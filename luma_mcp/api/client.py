@@ -19,11 +19,11 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import anyio
 import httpx2
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ..config import DEFAULT_BASE_URL
 from .errors import (
@@ -33,14 +33,19 @@ from .errors import (
     OutcomeUnknownError,
     RateLimitError,
     ServerError,
+    UploadError,
 )
 from .http import SharedHttpClient
-from .models import Generation, GenerationRequest
+from .models import CreatedFile, Generation, GenerationRequest, PresignedUpload, StoredFile
 
 logger = logging.getLogger(__name__)
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
 POLL_INTERVAL = 2.0
 """Seconds between GETs while waiting; the API asks for 2–5 s."""
+FILE_POLL_INTERVAL = 1.0
+"""Seconds between looks at an uploaded file until it is ready."""
 GET_GRACE = 3.0
 """How long past a wait's deadline its last GET may take before it is abandoned."""
 
@@ -119,12 +124,53 @@ class LumaClient:
     async def create(self, request: GenerationRequest, *, deadline: float | None = None) -> Generation:
         """Submit a generation; returns it queued. Raises `OutcomeUnknownError` rather than risk a
         second charge when the answer is lost. Retries (429) stop at `deadline`."""
-        return await self._call("POST", "/generations", json=request.payload(), idempotent=False, deadline=deadline)
+        return await self._call(
+            "POST", "/generations", Generation, json=request.payload(), idempotent=False, deadline=deadline
+        )
 
     async def get(self, generation_id: str, *, deadline: float | None = None) -> Generation:
         """The generation's current state, with fresh output URLs when completed. Retries stop at
         `deadline`."""
-        return await self._call("GET", f"/generations/{generation_id}", idempotent=True, deadline=deadline)
+        return await self._call("GET", f"/generations/{generation_id}", Generation, idempotent=True, deadline=deadline)
+
+    async def upload_file(
+        self, data: bytes, media_type: str, *, filename: str, deadline: float | None = None
+    ) -> StoredFile:
+        """Upload an image through the Files API's presigned flow and wait until it is `ready`:
+        create (free, so safe to resend), PUT the bytes to storage (without the key), complete."""
+        body = {"mime_type": media_type, "size_bytes": len(data), "filename": filename, "purpose": "input"}
+        created = await self._call("POST", "/files", CreatedFile, json=body, idempotent=True, deadline=deadline)
+        if created.upload is None:
+            raise UploadError(f"The Files API gave no upload link for {filename}")
+        await self._put(created.upload, data, filename)
+        path = f"/files/{created.id}"
+        stored = await self._call("POST", f"{path}/complete", StoredFile, idempotent=True, deadline=deadline)
+        while stored.state == "pending":
+            if deadline is not None and self.time.monotonic() + FILE_POLL_INTERVAL > deadline:
+                raise UploadError(f"{filename} was uploaded as {created.id} but is not ready yet; use it a bit later")
+            await self.time.sleep(FILE_POLL_INTERVAL)
+            stored = await self._call("GET", path, StoredFile, idempotent=True, deadline=deadline)
+        if stored.state != "ready":
+            raise UploadError(f"The Files API refused {filename}: {stored.failure_reason or stored.state}")
+        return stored
+
+    async def _put(self, upload: PresignedUpload, data: bytes, filename: str) -> None:
+        """The bytes to the presigned URL: its own signature, no API key. Retried like a GET."""
+        http = await self._http.get()
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                response = await http.request(upload.method, upload.url, content=data, headers=upload.headers or {})
+            except httpx2.RequestError as exc:
+                problem = type(exc).__name__
+            else:
+                if response.is_success:
+                    return
+                if response.status_code < 500:
+                    raise UploadError(f"Storage refused the upload of {filename} (HTTP {response.status_code})")
+                problem = f"HTTP {response.status_code}"
+            if attempt == self._retry.attempts:
+                raise UploadError(f"The upload of {filename} failed ({problem})")
+            await self.time.sleep(self._delay(attempt, None))
 
     async def poll(
         self,
@@ -165,18 +211,21 @@ class LumaClient:
         self,
         method: str,
         path: str,
+        model: type[ModelT],
         *,
         idempotent: bool,
         json: dict[str, Any] | None = None,
         deadline: float | None = None,
-    ) -> Generation:
+    ) -> ModelT:
+        """One API request, answered as `model`, with the retry policy; `idempotent` says whether
+        it may be sent again when its outcome is unknown (everything but a generation's create)."""
         if not self._api_key:
             raise MissingApiKeyError
         if not self._api_key.isprintable() or " " in self._api_key:
             raise MissingApiKeyError(unusable=True)
         for attempt in range(1, self._retry.attempts + 1):
-            outcome = await self._attempt(method, path, json=json, idempotent=idempotent)
-            if isinstance(outcome, Generation):
+            outcome = await self._attempt(method, path, model, json=json, idempotent=idempotent)
+            if not isinstance(outcome, _Attempt):
                 return outcome
             if not outcome.retryable or attempt == self._retry.attempts:
                 raise outcome.error
@@ -196,8 +245,8 @@ class LumaClient:
         return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not secrecy
 
     async def _attempt(
-        self, method: str, path: str, *, json: dict[str, Any] | None, idempotent: bool
-    ) -> Generation | _Attempt:
+        self, method: str, path: str, model: type[ModelT], *, json: dict[str, Any] | None, idempotent: bool
+    ) -> ModelT | _Attempt:
         request_id = str(uuid.uuid4())
         headers = {
             "Authorization": f"Bearer {self._api_key}",
@@ -232,10 +281,10 @@ class LumaClient:
         logger.info("%s %s → %d (request id %s)", method, path, response.status_code, answered_id)
         if response.is_success:
             try:
-                return Generation.model_validate_json(response.content)
+                return model.model_validate_json(response.content)
             except ValidationError:
-                if not idempotent:
-                    return _unreadable_creation(response, answered_id)
+                if not idempotent:  # only a generation's create is not idempotent
+                    return cast("ModelT | _Attempt", _unreadable_creation(response, answered_id))
                 message = "The Luma API sent an answer that could not be read"
                 return _Attempt(APIConnectionError(message, request_id=answered_id), retryable=True)
         return self._status_error(response, answered_id, idempotent=idempotent)

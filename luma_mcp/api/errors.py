@@ -5,6 +5,7 @@ quotes an HTTP library's own text (it can hold request headers, the key among th
     ├── MissingApiKeyError      no usable key configured; nothing was sent
     ├── APIConnectionError      no usable answer to a request that is safe to repeat
     ├── OutcomeUnknownError     a create was sent and may have been queued: not resent (no double charge)
+    ├── UploadError             a Files API upload did not end in a ready file
     └── APIStatusError          the API answered an error status (`status`, `detail`, `request_id`)
         ├── RateLimitError      429; nothing was queued (`retry_after`)
         └── ServerError         5xx
@@ -76,3 +77,7 @@ class RateLimitError(APIStatusError):
 
 class ServerError(APIStatusError):
     """A 5xx from the API."""
+
+
+class UploadError(LumaError):
+    """A Files API upload did not end in a ready file."""

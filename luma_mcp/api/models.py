@@ -127,3 +127,29 @@ class Generation(BaseModel):
         if self.state != "failed":
             return None
         return self.failure_code in RETRYABLE_FAILURES
+
+
+class PresignedUpload(BaseModel):
+    """Where to send a file's bytes: a storage URL signed for one PUT."""
+
+    url: str
+    method: str = "PUT"
+    headers: dict[str, str] | None = None
+
+
+class StoredFile(BaseModel):
+    """A Files API upload."""
+
+    id: str = Field(min_length=1)
+    state: Literal["pending", "ready", "failed", "deleted"]
+    mime_type: str = ""
+    size_bytes: int = 0
+    failure_reason: str | None = None
+
+
+class CreatedFile(BaseModel):
+    """The answer to `POST /v1/files`: the pending file and its upload link."""
+
+    id: str = Field(min_length=1)
+    state: str = "pending"
+    upload: PresignedUpload | None = None

@@ -1,29 +1,51 @@
-"""Image inputs as tools take them, checked before any request, and turned into API image refs."""
+"""Image inputs, from wherever the agent has them, checked before any paid request.
+
+`ImageInput` is what tools take (exactly one of url, path, data, generation_id, file_id); its own
+validation needs no I/O. `InputResolver` then turns each into an API image ref: URLs, generation
+ids and file ids pass through; local files are read only inside the allowed folders (symlinks
+resolved, hidden folders refused, the type sniffed, the size capped); and images above the upload
+threshold go through the Files API, once per content while the server runs.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import io
+import os
 import re
+import stat
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
+import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..api.models import MAX_INPUT_BYTES, ImageRef
 from .sniff import sniff_media_type
 
 MediaType = Literal["image/png", "image/jpeg", "image/webp", "image/gif"]
-KINDS = ("url", "data", "generation_id", "file_id")
+KINDS = ("url", "path", "data", "generation_id", "file_id")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=-]+)*;base64,(?P<data>.*)$", re.DOTALL)
+WINDOWS_DRIVE = re.compile(r"^(?P<drive>[A-Za-z]):[\\/](?P<rest>.*)$")
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
 class ImageInput(BaseModel):
-    """An image: give exactly one of url, data, generation_id or file_id."""
+    """An image: give exactly one of url, path, data, generation_id or file_id."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str | None = Field(default=None, description="Public http(s) URL of the image.")
+    url: str | None = Field(default=None, description="Public http(s) URL of the image (file:// URLs count as paths).")
+    path: str | None = Field(
+        default=None, description="A local image file, e.g. ~/Pictures/cat.png; it must be inside the allowed folders."
+    )
     data: str | None = Field(
         default=None, description="The image as base64 (or a data: URI); set media_type unless it is a data: URI."
     )
@@ -31,47 +53,196 @@ class ImageInput(BaseModel):
     generation_id: str | None = Field(
         default=None, description="generation_id of an earlier result from these tools, to use its image."
     )
-    file_id: str | None = Field(default=None, description="id of an image uploaded with the Luma Files API.")
+    file_id: str | None = Field(default=None, description="file_id from upload_image (or the Luma Files API).")
 
     @model_validator(mode="after")
     def _one_kind(self) -> ImageInput:
         given = [kind for kind in KINDS if getattr(self, kind) is not None]
         if len(given) != 1:
             got = f"got {' and '.join(given)}" if given else "got none"
-            raise ValueError(f"give exactly one of url, data, generation_id or file_id ({got})")
-        if self.url is not None and not re.match(r"^https?://", self.url, re.IGNORECASE):
+            raise ValueError(f"give exactly one of url, path, data, generation_id or file_id ({got})")
+        if self.url is not None and not re.match(r"^(https?|file)://", self.url, re.IGNORECASE):
             raise ValueError(f"url must start with https:// or http:// (got {self.url[:40]!r})")
+        if self.path is not None and not self.path.strip():
+            raise ValueError("path is empty")
         if self.generation_id is not None and not UUID.match(self.generation_id):
             example = "d290f1ee-6c54-4b01-90e6-d701748f0851"
             raise ValueError(f"generation_id must be a UUID like {example} (got {self.generation_id[:40]!r})")
         if self.media_type is not None and self.data is None:
             raise ValueError("media_type goes with data only; remove it")
         if self.data is not None:
-            self._check_data(self.data)
+            decode_data(self.data, self.media_type)
         return self
 
-    def _check_data(self, text: str) -> None:
-        match = DATA_URI.match(text)
-        declared = self.media_type or (match.group("type") if match else None)
-        if declared is None:
-            raise ValueError('media_type is required with data, e.g. "image/png"')
-        try:
-            raw = base64.b64decode(match.group("data") if match else text, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("data is not valid base64") from None
-        if len(raw) > MAX_INPUT_BYTES:
-            raise ValueError(f"the image is {len(raw)} bytes; the API takes at most 50 MB")
-        actual = sniff_media_type(raw[:16])
-        if actual is None:
-            raise ValueError("data is not a PNG, JPEG, WebP or GIF image")
-        if actual != declared.lower():
-            raise ValueError(f"media_type says {declared} but the data is {actual}; set media_type to {actual}")
+    @property
+    def local_path(self) -> str | None:
+        """The path to read, from `path` or a `file://` URL."""
+        if self.path is not None:
+            return self.path
+        if self.url is not None and self.url.lower().startswith("file://"):
+            return unquote(urlsplit(self.url).path)
+        return None
 
-    def to_ref(self) -> ImageRef:
-        """The API's form: a data: URI is split into base64 and media type."""
-        if self.data is not None:
-            match = DATA_URI.match(self.data)
-            data = match.group("data") if match else self.data
-            media_type = self.media_type or (match.group("type") if match else None)
-            return ImageRef(data=data, media_type=media_type and media_type.lower())
-        return ImageRef(url=self.url, generation_id=self.generation_id, file_id=self.file_id)
+
+def decode_data(text: str, media_type: str | None) -> tuple[bytes, str]:
+    """Bytes and media type of a `data` input (base64, or a `data:` URI that names its type)."""
+    match = DATA_URI.match(text)
+    declared = media_type or (match.group("type") if match else None)
+    if declared is None:
+        raise ValueError('media_type is required with data, e.g. "image/png"')
+    try:
+        raw = base64.b64decode(match.group("data") if match else text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("data is not valid base64") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise ValueError(f"the image is {len(raw)} bytes; the API takes at most 50 MB")
+    actual = sniff_media_type(raw[:16])
+    if actual is None:
+        raise ValueError(f"data is not a PNG, JPEG, WebP or GIF image{_what_it_is(raw)}")
+    if actual != declared.lower():
+        raise ValueError(f"media_type says {declared} but the data is {actual}; set media_type to {actual}")
+    return raw, actual
+
+
+class InputError(Exception):
+    """An image input cannot be used; nothing was sent."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+def _what_it_is(head: bytes) -> str:
+    """A hint for common non-images, so the fix is obvious."""
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif"):
+        return " (it is HEIC/AVIF: convert it to JPEG or PNG first)"
+    if head.startswith(b"%PDF"):
+        return " (it is a PDF)"
+    if head.lstrip().startswith((b"<svg", b"<?xml")):
+        return " (it is SVG: export it to PNG first)"
+    return ""
+
+
+def local_path(raw: str) -> Path:
+    """`~` expanded; a Windows drive path mapped to WSL's `/mnt/<drive>` where that exists."""
+    match = WINDOWS_DRIVE.match(raw)
+    if match and sys.platform != "win32":
+        mount = Path("/mnt") / match.group("drive").lower()
+        if not mount.is_dir():
+            raise ValueError(f"{raw} is a Windows path, but this server runs on {sys.platform}")
+        return mount.joinpath(*re.split(r"[\\/]+", match.group("rest")))
+    return Path(raw).expanduser()
+
+
+def read_local_image(field: str, raw: str, allowed: list[Path]) -> tuple[bytes, str, Path]:
+    """Read an image file the agent named, or say why not. Blocking: run it in a worker thread."""
+    try:
+        # Links resolved as far as the path exists; confinement is checked before existence, so
+        # nothing about files outside the allowed folders can be learned from the answers.
+        resolved = local_path(raw).resolve(strict=False)
+    except ValueError as exc:
+        raise InputError(field, str(exc)) from None
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+        raise InputError(field, f"{raw} cannot be opened ({type(exc).__name__})") from None
+    root = next((folder for folder in allowed if resolved.is_relative_to(folder)), None)
+    if root is None:
+        folders = ", ".join(str(folder) for folder in allowed)
+        problem = f"{raw} is outside the folders images may be read from ({folders})"
+        raise InputError(field, f"{problem}; add its folder to LUMA_MCP_ALLOWED_DIRS")
+    hidden = next((part for part in resolved.relative_to(root).parts if part.startswith(".")), None)
+    if hidden is not None:
+        raise InputError(
+            field, f"{raw} is in the hidden {hidden}, which is never read unless listed in LUMA_MCP_ALLOWED_DIRS"
+        )
+    # No following a link swapped in since the check, and no waiting on a FIFO.
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        descriptor = os.open(resolved, flags)
+    except FileNotFoundError:
+        raise InputError(field, f"{raw} does not exist") from None
+    except OSError as exc:
+        raise InputError(field, f"{raw} cannot be opened ({exc.strerror})") from None
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(descriptor)
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) else "a device"
+        raise InputError(field, f"{raw} is {kind}, not a regular image file")
+    with os.fdopen(descriptor, "rb") as file:
+        if info.st_size > MAX_INPUT_BYTES:
+            raise InputError(field, f"{raw} is {info.st_size / 1e6:.0f} MB; the API takes images up to 50 MB")
+        data = file.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(field, f"{raw} is over 50 MB; the API takes images up to 50 MB")
+    media_type = sniff_media_type(data[:16])
+    if media_type is None:
+        raise InputError(field, f"{raw} is not a PNG, JPEG, WebP or GIF image{_what_it_is(data[:64])}")
+    if media_type == "image/gif" and _animated(data):
+        raise InputError(field, f"{raw} is an animated GIF; the API takes still images only")
+    return data, media_type, resolved
+
+
+def _animated(data: bytes) -> bool:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return bool(getattr(image, "is_animated", False))
+
+
+Uploader = Callable[[bytes, str, str], Awaitable[str]]
+"""(bytes, media type, file name) → file_id of a ready upload."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    file_id: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    reused: bool
+
+
+class InputResolver:
+    def __init__(self, *, allowed_dirs: list[Path], upload_threshold: int, uploader: Uploader) -> None:
+        self._allowed = allowed_dirs
+        self._threshold = upload_threshold
+        self._uploader = uploader
+        self._uploads: dict[str, str] = {}
+        """SHA-256 of content → file_id, so the same image is uploaded once per server run."""
+
+    async def resolve(self, field: str, image: ImageInput) -> ImageRef:
+        """The API's form of one input; large local or inline images are uploaded first."""
+        raw = image.local_path
+        if raw is not None:
+            data, media_type, resolved = await anyio.to_thread.run_sync(read_local_image, field, raw, self._allowed)
+            name = resolved.name
+        elif image.data is not None:
+            data, media_type = decode_data(image.data, image.media_type)  # validated already: cannot fail
+            name = f"{field}.{EXTENSIONS[media_type]}"
+        else:
+            return ImageRef(url=image.url, generation_id=image.generation_id, file_id=image.file_id)
+        if len(data) <= self._threshold:
+            return ImageRef(data=base64.b64encode(data).decode(), media_type=media_type)
+        return ImageRef(file_id=(await self.upload(data, media_type, name)).file_id)
+
+    async def resolve_all(self, inputs: list[tuple[str, ImageInput]]) -> tuple[ImageRef, ...]:
+        return tuple([await self.resolve(field, image) for field, image in inputs])
+
+    async def read(self, field: str, image: ImageInput) -> tuple[bytes, str, str]:
+        """Bytes, media type and a file name of a path or data input (for upload_image)."""
+        raw = image.local_path
+        if raw is not None:
+            data, media_type, resolved = await anyio.to_thread.run_sync(read_local_image, field, raw, self._allowed)
+            return data, media_type, resolved.name
+        if image.data is not None:
+            data, media_type = decode_data(image.data, image.media_type)
+            return data, media_type, f"upload.{EXTENSIONS[media_type]}"
+        raise InputError(field, "give a path or data to upload")
+
+    async def upload(self, data: bytes, media_type: str, name: str) -> Upload:
+        digest = hashlib.sha256(data).hexdigest()
+        known = self._uploads.get(digest)
+        if known is not None:
+            return Upload(known, media_type, len(data), digest, reused=True)
+        file_id = await self._uploader(data, media_type, name)
+        self._uploads[digest] = file_id
+        return Upload(file_id, media_type, len(data), digest, reused=False)

@@ -12,6 +12,7 @@ from .flat import model_tool
 from .handlers import AppState
 
 GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+UPLOADS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 LOOKS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 
 
@@ -61,6 +62,17 @@ def build_tools(settings: Settings) -> list[Tool]:
                 "even if the job is still running; call it again then."
             ),
             annotations=LOOKS,
+        ),
+        model_tool(
+            handlers.upload_image,
+            name="upload_image",
+            title="Upload image",
+            description=(
+                "Upload a local image file (or base64 data) once with the Luma Files API and get a file_id to use "
+                'as an image input, {"file_id": "..."}, as often as needed. Large images given as path or data are '
+                "uploaded this way by the generating tools anyway. Free; no image is generated."
+            ),
+            annotations=UPLOADS,
         ),
         model_tool(
             handlers.list_generations,

@@ -20,7 +20,7 @@ from ..api.models import (
     Style,
 )
 from ..config import PreviewMode
-from ..media.inputs import UUID, ImageInput
+from ..media.inputs import UUID, ImageInput, MediaType, decode_data
 
 MAX_WAIT_SECONDS = 600
 
@@ -125,3 +125,21 @@ class ListGenerationsArgs(ToolArguments):
         description="Words the prompt must contain, e.g. 'red fox'; leave out to list everything.",
     )
     limit: int = Field(default=10, ge=1, le=100, description="How many to return, most recent first (1–100).")
+
+
+class UploadImageArgs(ToolArguments):
+    """Arguments of upload_image."""
+
+    path: str | None = Field(
+        default=None, description="A local image file, e.g. ~/Pictures/cat.png; it must be inside the allowed folders."
+    )
+    data: str | None = Field(default=None, description="Or the image as base64 (or a data: URI).")
+    media_type: MediaType | None = Field(default=None, description="MIME type of data.")
+
+    @model_validator(mode="after")
+    def _path_or_data(self) -> UploadImageArgs:
+        if (self.path is None) == (self.data is None):
+            raise ValueError("give exactly one of path or data")
+        if self.data is not None:
+            decode_data(self.data, self.media_type)
+        return self

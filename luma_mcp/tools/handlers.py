@@ -13,15 +13,17 @@ from mcp_types import CallToolResult
 
 from ..api import GenerationRequest, LumaError
 from ..config import Settings
+from ..media.inputs import ImageInput, InputError, InputResolver
 from ..runner import GenerationRunner
 from .arguments import (
     EditImageArgs,
     GenerateImageArgs,
     GetGenerationArgs,
     ListGenerationsArgs,
+    UploadImageArgs,
     WaitForGenerationArgs,
 )
-from .results import GenerationList, GenerationResult, list_result, tool_result
+from .results import GenerationList, GenerationResult, UploadResult, list_result, tool_result, upload_result
 
 Result = Annotated[CallToolResult, GenerationResult]
 
@@ -32,48 +34,55 @@ class AppState:
 
     settings: Settings
     runner: GenerationRunner
+    inputs: InputResolver
 
 
 @contextmanager
 def reported_as_tool_errors() -> Generator[None]:
-    """API failures become tool errors the model can read and act on (status, detail, request id)."""
+    """Failures the model can act on become tool errors: bad inputs (nothing sent), and API
+    errors with their status, detail and request id."""
     try:
         yield
+    except InputError as exc:
+        raise ToolError(f"Invalid image input; nothing was sent:\n- {exc}") from exc
     except LumaError as exc:
         raise ToolError(str(exc)) from exc
 
 
 async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Result:
-    request = GenerationRequest(
-        prompt=args.prompt,
-        model=args.model,
-        aspect_ratio=args.aspect_ratio,
-        style=args.style,
-        output_format=args.output_format,
-        web_search=args.web_search,
-        image_ref=tuple(image.to_ref() for image in args.image_ref),
-    )
+    state = ctx.request_context.lifespan_context
+    started = state.runner.now()  # uploads count against the call's time budget too
     with reported_as_tool_errors():
-        report = await ctx.request_context.lifespan_context.runner.run(
-            request, ctx.report_progress, preview=args.preview
+        refs = await state.inputs.resolve_all([(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)])
+        request = GenerationRequest(
+            prompt=args.prompt,
+            model=args.model,
+            aspect_ratio=args.aspect_ratio,
+            style=args.style,
+            output_format=args.output_format,
+            web_search=args.web_search,
+            image_ref=refs,
         )
+        report = await state.runner.run(request, ctx.report_progress, preview=args.preview, started=started)
     return tool_result(report, tool="generate_image", failure_is_error=True)
 
 
 async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
-    request = GenerationRequest(
-        prompt=args.prompt,
-        model=args.model,
-        type="image_edit",
-        style=args.style,
-        output_format=args.output_format,
-        source=args.source.to_ref(),
-        image_ref=tuple(image.to_ref() for image in args.image_ref),
-    )
+    state = ctx.request_context.lifespan_context
+    started = state.runner.now()
     with reported_as_tool_errors():
-        report = await ctx.request_context.lifespan_context.runner.run(
-            request, ctx.report_progress, preview=args.preview
+        source = await state.inputs.resolve("source", args.source)
+        refs = await state.inputs.resolve_all([(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)])
+        request = GenerationRequest(
+            prompt=args.prompt,
+            model=args.model,
+            type="image_edit",
+            style=args.style,
+            output_format=args.output_format,
+            source=source,
+            image_ref=refs,
         )
+        report = await state.runner.run(request, ctx.report_progress, preview=args.preview, started=started)
     return tool_result(report, tool="edit_image", failure_is_error=True)
 
 
@@ -96,3 +105,12 @@ async def list_generations(
 ) -> Annotated[CallToolResult, GenerationList]:
     entries = await ctx.request_context.lifespan_context.runner.history.recent(query=args.query, limit=args.limit)
     return list_result(entries, query=args.query)
+
+
+async def upload_image(args: UploadImageArgs, ctx: Context[AppState]) -> Annotated[CallToolResult, UploadResult]:
+    state = ctx.request_context.lifespan_context
+    image = ImageInput(path=args.path, data=args.data, media_type=args.media_type)
+    with reported_as_tool_errors():
+        data, media_type, name = await state.inputs.read("image", image)
+        upload = await state.inputs.upload(data, media_type, name)
+    return upload_result(upload, name)

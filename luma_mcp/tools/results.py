@@ -14,6 +14,7 @@ from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from pydantic import BaseModel, Field
 
 from ..history import HistoryEntry, image_uri
+from ..media.inputs import Upload
 from ..runner import FinishedOutput, Report
 
 FAILURE_ADVICE = {
@@ -233,3 +234,28 @@ def list_result(entries: list[HistoryEntry], *, query: str | None) -> CallToolRe
         content=[TextContent(text="\n".join(lines))],
         structured_content=listing.model_dump(mode="json"),
     )
+
+
+class UploadResult(BaseModel):
+    """An image uploaded with the Files API, ready to use as an input."""
+
+    file_id: str = Field(description='Use it as an image input: {"file_id": "..."}, as often as needed.')
+    media_type: str = Field(description="MIME type of the image.")
+    size_bytes: int = Field(description="Size in bytes.")
+    sha256: str = Field(description="SHA-256 of the bytes.")
+    reused: bool = Field(description="True when the same image was uploaded earlier and that file is reused.")
+    next_step: str = Field(description="What to do next.")
+
+
+def upload_result(upload: Upload, name: str) -> CallToolResult:
+    result = UploadResult(
+        file_id=upload.file_id,
+        media_type=upload.media_type,
+        size_bytes=upload.size_bytes,
+        sha256=upload.sha256,
+        reused=upload.reused,
+        next_step=f'Use it in generate_image or edit_image as {{"file_id": "{upload.file_id}"}}.',
+    )
+    how = "reused the earlier upload of the same image" if upload.reused else "uploaded"
+    text = f"{name}: {how}, file_id {upload.file_id} ({_size(upload.size_bytes)}). {result.next_step}"
+    return CallToolResult(content=[TextContent(text=text)], structured_content=result.model_dump(mode="json"))

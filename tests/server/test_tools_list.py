@@ -11,9 +11,10 @@ from luma_mcp.tools.arguments import (
     GenerateImageArgs,
     GetGenerationArgs,
     ListGenerationsArgs,
+    UploadImageArgs,
     WaitForGenerationArgs,
 )
-from luma_mcp.tools.results import GenerationList, GenerationResult
+from luma_mcp.tools.results import GenerationList, GenerationResult, UploadResult
 
 pytestmark = pytest.mark.anyio
 
@@ -23,6 +24,7 @@ MODELS = {
     "get_generation": GetGenerationArgs,
     "wait_for_generation": WaitForGenerationArgs,
     "list_generations": ListGenerationsArgs,
+    "upload_image": UploadImageArgs,
 }
 
 
@@ -46,7 +48,7 @@ async def test_every_field_is_described_for_the_model(client: Client) -> None:
 
 async def test_results_are_published_as_the_output_schema(client: Client) -> None:
     for tool in (await client.list_tools()).tools:
-        expected = GenerationList if tool.name == "list_generations" else GenerationResult
+        expected = {"list_generations": GenerationList, "upload_image": UploadResult}.get(tool.name, GenerationResult)
         assert tool.output_schema == expected.model_json_schema()
 
 
@@ -65,6 +67,9 @@ async def test_annotations_say_which_tools_generate_and_which_only_look(client: 
         hints = tools[name].annotations
         assert hints is not None
         assert hints.read_only_hint is True
+    uploads = tools["upload_image"].annotations
+    assert uploads is not None
+    assert (uploads.read_only_hint, uploads.destructive_hint, uploads.idempotent_hint) == (False, False, True)
 
 
 async def test_instructions_explain_how_the_tools_fit_together(client: Client) -> None:

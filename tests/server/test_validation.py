@@ -29,7 +29,7 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ("generate_image", {"prompt": "x", "output_format": "webp"}, "output_format", "'png' or 'jpeg'"),
     ("generate_image", {"prompt": "x", "style": "manga", "aspect_ratio": "16:9"}, "manga", "portrait aspect_ratio"),
     ("generate_image", {"prompt": "x", "image_ref": [REF] * 10}, "image_ref", "at most 9"),
-    ("generate_image", {"prompt": "x", "image_ref": [{}]}, "image_ref[0]", "exactly one of url, data"),
+    ("generate_image", {"prompt": "x", "image_ref": [{}]}, "image_ref[0]", "exactly one of url, path, data"),
     (
         "generate_image",
         {"prompt": "x", "image_ref": [REF, {"url": "https://a.example/x.png", "generation_id": GID}]},
