@@ -22,9 +22,13 @@ REGISTRY_SCHEMA = ROOT.parent / "shared" / "mcp" / "server.schema.json"
 
 
 def _table_after(heading: str) -> list[list[str]]:
-    section = README.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| ")]
-    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[1:]]  # header skipped
+    """The first table under a heading, header row skipped."""
+    section = README.split(f"## {heading}\n", 1)[1]
+    lines = section.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("|"))
+    rows = [line for line in lines[start:] if line.startswith("|")]
+    end = next((i for i, line in enumerate(lines[start:]) if not line.startswith("|")), len(rows))
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in lines[start : start + end][2:]]
 
 
 def test_the_tools_table_lists_exactly_the_tools_with_their_read_only_hint() -> None:
