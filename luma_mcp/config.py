@@ -107,6 +107,14 @@ class Settings(BaseModel):
         ge=0,
         le=600,
     )
+    dedupe_seconds: float = _setting(
+        300,
+        env="LUMA_MCP_DEDUPE_SECONDS",
+        flag="--dedupe-seconds",
+        doc="For how long after a generation finished an identical generating call returns it instead of "
+        "paying again (a call is always deduplicated while the first is running). `new_variation` forces a new image.",
+        ge=0,
+    )
     allowed_dirs: list[Path] = _setting(
         None,
         env="LUMA_MCP_ALLOWED_DIRS",

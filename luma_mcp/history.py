@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from pydantic import BaseModel, Field, ValidationError
 logger = logging.getLogger(__name__)
 
 HISTORY_FILE = Path(".luma-agents") / "history.jsonl"
+REFRESH_SECONDS = 1.0
 
 
 class InputRecord(BaseModel):
@@ -120,13 +122,16 @@ class _Log:
 
 
 class History:
-    """The logs of the output folder and of its temporary fallback, read as one."""
+    """The logs of the output folder and of its temporary fallback, read as one. Reads come from
+    memory; the files are looked at again at most once a second (for other servers' writes)."""
 
     def __init__(self, folders: list[Path]) -> None:
         self._logs = {folder: _Log(folder) for folder in folders}
         self._lock = threading.Lock()
+        self._merged: dict[str, HistoryEntry] = {}
+        self._refreshed_at: float | None = None
 
-    def _merged(self) -> dict[str, HistoryEntry]:
+    def _refresh(self) -> None:
         with self._lock:
             merged: dict[str, HistoryEntry] = {}
             for log in self._logs.values():
@@ -135,28 +140,36 @@ class History:
                     known = merged.get(entry.generation_id)
                     if known is None or entry.recorded_at >= known.recorded_at:
                         merged[entry.generation_id] = entry
-            return dict(sorted(merged.items(), key=lambda item: item[1].recorded_at))
+            self._merged = merged
+
+    async def _entries(self) -> dict[str, HistoryEntry]:
+        now = time.monotonic()
+        if self._refreshed_at is None or now - self._refreshed_at > REFRESH_SECONDS:
+            await anyio.to_thread.run_sync(self._refresh)
+            self._refreshed_at = now
+        return self._merged
 
     async def get(self, generation_id: str) -> HistoryEntry | None:
-        return (await anyio.to_thread.run_sync(self._merged)).get(generation_id)
+        return (await self._entries()).get(generation_id)
 
     async def recent(self, *, query: str | None = None, limit: int = 20) -> list[HistoryEntry]:
         """Most recent first; `query` keeps entries whose prompt (or id) holds all its words."""
         words = (query or "").lower().split()
-        entries = await anyio.to_thread.run_sync(self._merged)
-        return [entry for entry in reversed(entries.values()) if entry.matches(words)][:limit]
+        entries = sorted((await self._entries()).values(), key=lambda entry: entry.recorded_at, reverse=True)
+        return [entry for entry in entries if entry.matches(words)][:limit]
 
     async def record(self, entry: HistoryEntry, folder: Path) -> None:
         """Remember `entry` in `folder`'s log. Never raises: the history is a convenience, and a
         full disk must not fail a call whose image is safe."""
         stamped = entry.model_copy(update={"recorded_at": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
-        log = self._logs.setdefault(folder, _Log(folder))
+        self._merged[entry.generation_id] = stamped
+        self._append(self._logs.setdefault(folder, _Log(folder)), stamped)
 
-        def append() -> None:
-            with self._lock:
-                try:
-                    log.append(stamped)
-                except OSError as exc:
-                    logger.warning("cannot write the history %s: %s", log.path, exc)
-
-        await anyio.to_thread.run_sync(append)
+    def _append(self, log: _Log, entry: HistoryEntry) -> None:
+        # One line appended to a local file takes microseconds, as a log line does: done in place,
+        # since a trip to a worker thread would cost more than the write.
+        with self._lock:
+            try:
+                log.append(entry)
+            except OSError as exc:
+                logger.warning("cannot write the history %s: %s", log.path, exc)

@@ -8,13 +8,15 @@ saving fails anyway the result still carries the generation id and a working lin
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio
-import anyio.to_thread
 
 from .api import (
     Generation,
@@ -29,9 +31,12 @@ from .config import PreviewMode, Settings
 from .history import History, HistoryEntry, InputRecord, SavedFile
 from .media.outputs import OutputError, OutputFolder, SavedImage, download, file_created, output_stem
 from .media.previews import Preview, make_previews
+from .media.work import image_work
 
 logger = logging.getLogger(__name__)
 
+UNFINISHED_REUSE_SECONDS = 3600.0
+"""How long a job not yet seen finished may be handed to an identical request (jobs take ~1 min)."""
 LOOK_SECONDS = 10.0
 """The least time a single look (get_generation) may spend on retries."""
 
@@ -64,6 +69,27 @@ class Report:
     outputs: tuple[FinishedOutput, ...] = ()
     waited_seconds: float | None = None
     warnings: tuple[str, ...] = ()
+    reused_after: float | None = None
+    """Seconds since the identical request whose generation this is (None: a new generation)."""
+
+
+@dataclass
+class _Submitted:
+    """A generation this server created, remembered so an identical request can reuse it."""
+
+    generation_id: str
+    at: float
+    finished_at: float | None = None
+
+
+def _exists(path: str) -> bool:
+    # A stat takes microseconds: cheaper in place than a trip to a worker thread.
+    return os.path.isfile(path)
+
+
+def request_key(request: GenerationRequest) -> str:
+    """Identical requests (same prompt, settings and input images) have the same key."""
+    return hashlib.sha256(json.dumps(request.payload(), sort_keys=True).encode()).hexdigest()
 
 
 def _input_records(request: GenerationRequest) -> list[InputRecord]:
@@ -96,6 +122,8 @@ class GenerationRunner:
         self.history = History([self._folder.preferred, self._folder.fallback])
         self._on_saved = on_saved
         self._locks: dict[str, anyio.Lock] = {}
+        self._submitted: dict[str, _Submitted] = {}
+        self._submit_locks: dict[str, anyio.Lock] = {}
 
     def now(self) -> float:
         """The client's clock, for callers that start a call's budget before `run` (uploads)."""
@@ -108,11 +136,62 @@ class GenerationRunner:
         *,
         preview: PreviewMode | None = None,
         started: float | None = None,
+        new_variation: bool = False,
     ) -> Report:
         """Submit `request` and wait for the image, all within the configured budget from `started`
-        (the host drops calls that run longer, and a dropped call loses the id of a paid job)."""
+        (the host drops calls that run longer, and a dropped call loses the id of a paid job).
+
+        An identical request while the first is running, or shortly after it finished, gets that
+        generation back instead of paying again (agents retry calls their host timed out);
+        `new_variation` asks for a new image on purpose."""
         deadline = (self.now() if started is None else started) + self._settings.wait_seconds
-        generation = await self._client.create(request, deadline=deadline)
+        key = request_key(request)
+        generation: Generation | None = None
+        async with self._submit_locks.setdefault(key, anyio.Lock()):  # identical calls at once: one create
+            earlier = None if new_variation else self._reusable(key)
+            if earlier is None:
+                generation = await self._client.create(request, deadline=deadline)
+                self._submitted[key] = _Submitted(generation.id, self.now())
+        if generation is not None:
+            report = await self._submitted_and_waited(request, generation, deadline, progress, preview)
+        else:
+            assert earlier is not None
+            logger.info("identical request: reusing generation %s", earlier.generation_id)
+            report = await self._wait(earlier.generation_id, deadline, progress, preview)
+            report = replace(report, reused_after=self.now() - earlier.at)
+        self._note_outcome(key, report.generation)
+        return report
+
+    def _reusable(self, key: str) -> _Submitted | None:
+        earlier = self._submitted.get(key)
+        if earlier is None:
+            return None
+        now = self.now()
+        if earlier.finished_at is None:
+            fresh = now - earlier.at <= UNFINISHED_REUSE_SECONDS
+        else:
+            fresh = now - earlier.finished_at <= self._settings.dedupe_seconds
+        if not fresh:
+            del self._submitted[key]
+        return earlier if fresh else None
+
+    def _note_outcome(self, key: str, generation: Generation) -> None:
+        earlier = self._submitted.get(key)
+        if earlier is None or earlier.generation_id != generation.id:
+            return
+        if generation.state == "failed":
+            del self._submitted[key]  # a failure is not worth reusing: the next identical call tries anew
+        elif generation.state == "completed" and earlier.finished_at is None:
+            earlier.finished_at = self.now()
+
+    async def _submitted_and_waited(
+        self,
+        request: GenerationRequest,
+        generation: Generation,
+        deadline: float,
+        progress: Progress,
+        preview: PreviewMode | None,
+    ) -> Report:
         logger.info("generation %s queued (%s, %s)", generation.id, request.model, request.type)
         entry = HistoryEntry(
             generation_id=generation.id,
@@ -206,7 +285,8 @@ class GenerationRunner:
                 await self._record(entry)
         files = {f.index: f for f in entry.files}
         paths: list[Path | None] = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
-        previews = await anyio.to_thread.run_sync(make_previews, paths, preview or self._settings.preview)
+        mode = preview or self._settings.preview
+        previews = await image_work(make_previews, paths, mode) if mode != "none" else [None] * len(paths)
         outputs = tuple(
             FinishedOutput(i, output, files.get(i), previews[i], errors.get(i))
             for i, output in enumerate(generation.output)
@@ -222,7 +302,7 @@ class GenerationRunner:
         self, generation: Generation, entry: HistoryEntry
     ) -> tuple[HistoryEntry, dict[int, str], str | None]:
         """Download the outputs not on disk yet; the updated entry, errors per output, a warning."""
-        on_disk = await anyio.to_thread.run_sync(lambda: {f.index: f for f in entry.files if Path(f.path).is_file()})
+        on_disk = {f.index: f for f in entry.files if _exists(f.path)}
         missing = [i for i in range(len(generation.output)) if i not in on_disk]
         if not missing:
             return entry, {}, None

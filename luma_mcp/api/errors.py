@@ -70,8 +70,14 @@ class APIStatusError(LumaError):
 
 class RateLimitError(APIStatusError):
     def __init__(self, detail: str, *, request_id: str | None, retry_after: float | None) -> None:
+        self.concurrency = "concurren" in detail.lower()
+        why = (
+            "Too many of this account's jobs are still running: wait for one to finish (wait_for_generation)."
+            if self.concurrency
+            else "Too many requests in the last minute."
+        )
         wait = f" Try again in {retry_after:g} s." if retry_after is not None else ""
-        super().__init__(429, detail, request_id=request_id, hint=f"Nothing was queued or charged.{wait}")
+        super().__init__(429, detail, request_id=request_id, hint=f"Nothing was queued or charged. {why}{wait}")
         self.retry_after = retry_after
 
 

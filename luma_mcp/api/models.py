@@ -13,6 +13,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+
+class WireModel(BaseModel):
+    """Base of the wire models: their validators are built on first use, not at import (start-up
+    time is a feature: hosts spawn the server often, and no API call happens before tools/list)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 Model = Literal["uni-1", "uni-1-max"]
 GenerationType = Literal["image", "image_edit", "layering"]
 AspectRatio = Literal["3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]
@@ -32,10 +40,10 @@ RETRYABLE_FAILURES: frozenset[str] = frozenset({"generation_failed", "output_not
 """Failure codes after which the same request may succeed; the others need a change first."""
 
 
-class ImageRef(BaseModel):
+class ImageRef(WireModel):
     """An image as the API takes it: exactly one of `url`, `data`, `generation_id`, `file_id`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     url: str | None = None
     """A public http(s) URL the API fetches."""
@@ -49,10 +57,10 @@ class ImageRef(BaseModel):
     """A Files API upload in state `ready`."""
 
 
-class GenerationRequest(BaseModel):
+class GenerationRequest(WireModel):
     """The body of `POST /v1/generations`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     prompt: str
     model: Model = "uni-1"
@@ -76,7 +84,7 @@ class GenerationRequest(BaseModel):
         return body
 
 
-class Layer(BaseModel):
+class Layer(WireModel):
     """What a layer of a `layering` output holds."""
 
     index: int
@@ -86,7 +94,7 @@ class Layer(BaseModel):
     """soft, hard or none."""
 
 
-class GenerationOutput(BaseModel):
+class GenerationOutput(WireModel):
     """One output of a completed generation."""
 
     type: str = "image"
@@ -105,7 +113,7 @@ class GenerationOutput(BaseModel):
             return None
 
 
-class Generation(BaseModel):
+class Generation(WireModel):
     """A generation job as the API reports it."""
 
     id: str = Field(min_length=1)
@@ -129,7 +137,7 @@ class Generation(BaseModel):
         return self.failure_code in RETRYABLE_FAILURES
 
 
-class PresignedUpload(BaseModel):
+class PresignedUpload(WireModel):
     """Where to send a file's bytes: a storage URL signed for one PUT."""
 
     url: str
@@ -137,7 +145,7 @@ class PresignedUpload(BaseModel):
     headers: dict[str, str] | None = None
 
 
-class StoredFile(BaseModel):
+class StoredFile(WireModel):
     """A Files API upload."""
 
     id: str = Field(min_length=1)
@@ -147,7 +155,7 @@ class StoredFile(BaseModel):
     failure_reason: str | None = None
 
 
-class CreatedFile(BaseModel):
+class CreatedFile(WireModel):
     """The answer to `POST /v1/files`: the pending file and its upload link."""
 
     id: str = Field(min_length=1)

@@ -57,6 +57,10 @@ class Clock:
         self._sleepers.append((self.now() + seconds, event))
         await event.wait()
 
+    def next_wake(self) -> float | None:
+        """When the earliest `sleep()` ends (None if nobody sleeps): for clocks that jump ahead."""
+        return min((deadline for deadline, _ in self._sleepers), default=None)
+
     async def skip(self, seconds: float) -> None:
         """A `sleep` for the emulator's clients in tests: jump the clock instead of waiting."""
         self.advance(max(seconds, 0.0))

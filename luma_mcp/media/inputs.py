@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..api.models import MAX_INPUT_BYTES, ImageRef
 from .sniff import sniff_media_type
+from .work import image_work
 
 MediaType = Literal["image/png", "image/jpeg", "image/webp", "image/gif"]
 KINDS = ("url", "path", "data", "generation_id", "file_id")
@@ -213,7 +213,7 @@ class InputResolver:
         """The API's form of one input; large local or inline images are uploaded first."""
         raw = image.local_path
         if raw is not None:
-            data, media_type, resolved = await anyio.to_thread.run_sync(read_local_image, field, raw, self._allowed)
+            data, media_type, resolved = await image_work(read_local_image, field, raw, self._allowed)
             name = resolved.name
         elif image.data is not None:
             data, media_type = decode_data(image.data, image.media_type)  # validated already: cannot fail
@@ -231,7 +231,7 @@ class InputResolver:
         """Bytes, media type and a file name of a path or data input (for upload_image)."""
         raw = image.local_path
         if raw is not None:
-            data, media_type, resolved = await anyio.to_thread.run_sync(read_local_image, field, raw, self._allowed)
+            data, media_type, resolved = await image_work(read_local_image, field, raw, self._allowed)
             return data, media_type, resolved.name
         if image.data is not None:
             data, media_type = decode_data(image.data, image.media_type)

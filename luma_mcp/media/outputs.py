@@ -11,18 +11,21 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import anyio
 import anyio.to_thread
 import httpx2
 
 from .sniff import sniff_media_type
+from .work import image_work
 
+RECHECK_SECONDS = 10.0
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
 
@@ -88,11 +91,19 @@ class OutputFolder:
     def __init__(self, preferred: Path) -> None:
         self.preferred = preferred
         self.fallback = Path(tempfile.gettempdir()) / f"luma-agents-mcp-{_user_id()}"
+        self._good_at: float | None = None
+        """When the preferred folder last proved writable."""
 
     async def writable(self) -> tuple[Path | None, str | None]:
         """The folder to save in now (None if none can be written), and a warning when it is not
-        the preferred one."""
-        return await anyio.to_thread.run_sync(self._writable)
+        the preferred one. A good answer is kept for a few seconds (probing costs a file creation);
+        a bad one is probed again every time, so a fixed folder is used at once."""
+        now = time.monotonic()
+        if self._good_at is not None and now - self._good_at <= RECHECK_SECONDS:
+            return self.preferred, None
+        answer = await anyio.to_thread.run_sync(self._writable)
+        self._good_at = now if answer[0] == self.preferred else None
+        return answer
 
     def _writable(self) -> tuple[Path | None, str | None]:
         try:
@@ -151,17 +162,54 @@ def _check_decodes(path: Path) -> tuple[int, int]:
     return size
 
 
+FLUSH_BYTES = 1024 * 1024
+"""Downloads reach the disk in blocks this size: never whole in memory, few thread hops."""
+
+
+class _PartialFile:
+    """A download on its way to disk, as `.<stem>.part` beside its final name. Blocking methods:
+    each runs in a worker thread."""
+
+    def __init__(self, directory: Path, stem: str) -> None:
+        self.directory = directory
+        self.stem = stem
+        self.path = directory / f".{stem}.part"
+        self._file: BinaryIO | None = None
+
+    def write(self, data: bytes) -> None:
+        if self._file is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("wb")
+        self._file.write(data)
+
+    def commit(self, data: bytes, extension: str) -> tuple[Path, int, int]:
+        """Write the rest, check the image decodes, and move it to a name of its own."""
+        self.write(data)
+        assert self._file is not None
+        self._file.close()
+        width, height = _check_decodes(self.path)
+        path = _reserve(self.directory, self.stem, extension)
+        self.path.replace(path)
+        return path, width, height
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
 async def download(http: httpx2.AsyncClient, url: str, directory: Path, stem: str, *, max_bytes: int) -> SavedImage:
     """Stream `url` into `directory/stem.<ext>`, the extension taken from the bytes themselves.
 
     Checked on the way: the status, the size cap, magic bytes against the declared type, the MD5
     when the storage's ETag is one, and that the result decodes. Disk work runs in worker threads,
     so other calls keep flowing meanwhile."""
-    folder = anyio.Path(directory)
-    partial = folder / f".{stem}.part"
+    partial = _PartialFile(directory, stem)
     digest, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - MD5 only to compare with S3's ETag
     size = 0
     media_type: str | None = None
+    pending: list[bytes] = []
+    committed = False
     try:
         async with http.stream("GET", url, headers={"Accept": "image/*"}) as response:
             if response.status_code in (403, 404):
@@ -173,28 +221,30 @@ async def download(http: httpx2.AsyncClient, url: str, directory: Path, stem: st
                 raise OutputError(f"The image is {declared} bytes, over the {max_bytes}-byte download cap")
             declared_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
             etag = PLAIN_MD5_ETAG.match(response.headers.get("etag", ""))
-            async with await anyio.open_file(partial, "wb") as file:
-                async for chunk in response.aiter_bytes(chunk_size=65536):
-                    if media_type is None:
-                        media_type = _checked_type(chunk[:16], declared_type)
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise OutputError(f"The image exceeds the {max_bytes}-byte download cap")
-                    digest.update(chunk)
-                    md5.update(chunk)
-                    await file.write(chunk)
+            async for chunk in response.aiter_bytes(chunk_size=65536):
+                if media_type is None:
+                    media_type = _checked_type(chunk[:16], declared_type)
+                size += len(chunk)
+                if size > max_bytes:
+                    raise OutputError(f"The image exceeds the {max_bytes}-byte download cap")
+                digest.update(chunk)
+                md5.update(chunk)
+                pending.append(chunk)
+                if sum(len(p) for p in pending) >= FLUSH_BYTES:
+                    block, pending = b"".join(pending), []
+                    await anyio.to_thread.run_sync(partial.write, block)
         if media_type is None:
             raise OutputError("The download was empty", retry="again")
         if etag and etag.group(1) != md5.hexdigest():
             raise OutputError("The downloaded bytes do not match the storage's checksum", retry="again")
-        width, height = await anyio.to_thread.run_sync(_check_decodes, Path(partial))
-        path = await anyio.to_thread.run_sync(_reserve, directory, stem, EXTENSIONS[media_type])
-        await partial.replace(path)
+        path, width, height = await image_work(partial.commit, b"".join(pending), EXTENSIONS[media_type])
+        committed = True
     except httpx2.HTTPError as exc:
         raise OutputError(f"The image download failed ({type(exc).__name__}: {exc})", retry="again") from exc
     finally:
-        with anyio.CancelScope(shield=True):  # a cancelled call must not leave a .part file behind
-            await partial.unlink(missing_ok=True)
+        if not committed:
+            with anyio.CancelScope(shield=True):  # a cancelled call must not leave a .part file behind
+                await anyio.to_thread.run_sync(partial.discard)
     return SavedImage(path, media_type, size, digest.hexdigest(), width, height)
 
 

@@ -5,9 +5,10 @@ Field descriptions are one short sentence, written for a model choosing argument
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from pydantic import ConfigDict, Field, model_validator
 
 from ..api.models import (
     MAX_EDIT_IMAGE_REFS,
@@ -33,13 +34,26 @@ PreviewArg = Annotated[
         description="Inline preview: auto (≤ 1024 px), full (≤ 1568 px) or none; leave out for the server's setting."
     ),
 ]
+NewVariationArg = Annotated[
+    bool,
+    Field(
+        description="Pay for a new image even if an identical request was just made (which is otherwise "
+        "returned, not charged again)."
+    ),
+]
 GenerationIdArg = Annotated[
     str, Field(pattern=UUID.pattern, description="The generation_id returned by generate_image or edit_image.")
 ]
 
 
-class ToolArguments(BaseModel):
+class ToolArguments(ArgModelBase):
+    """Base of the argument models. Being the SDK's own kind of argument model, each is used as
+    is to validate a call, and handed whole to the tool function as its `args` parameter."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return {"args": self}
 
 
 class GenerateImageArgs(ToolArguments):
@@ -62,6 +76,7 @@ class GenerateImageArgs(ToolArguments):
         max_length=MAX_IMAGE_REFS,
         description="Up to 9 reference images to guide content, style or composition.",
     )
+    new_variation: NewVariationArg = False
     preview: PreviewArg = None
 
     @model_validator(mode="after")
@@ -93,6 +108,7 @@ class EditImageArgs(ToolArguments):
     model: ModelArg = "uni-1"
     style: StyleArg = "auto"
     output_format: OutputFormatArg = None
+    new_variation: NewVariationArg = False
     preview: PreviewArg = None
 
 

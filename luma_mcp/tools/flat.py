@@ -1,8 +1,8 @@
 """Tools whose arguments are one pydantic model, published *flat*: `inputSchema` is exactly the
 model's JSON schema (top-level `prompt`, `aspect_ratio`, …), where the SDK would nest it under the
-parameter's name. The SDK's machinery (context injection, output schema, error wrapping) is kept;
-only the argument model and the published schema are swapped, and invalid arguments get a message
-that names each field and the fix."""
+parameter's name. The SDK's machinery (validation, context injection, output schema and checks,
+error wrapping) is used as is, with the model as the tool's argument model; invalid arguments get a
+message that names each field and the fix."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import inspect
 from collections.abc import Callable
 from typing import Any, get_args, get_type_hints
 
-from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
@@ -42,8 +41,9 @@ def model_tool(
     description: str,
     annotations: ToolAnnotations,
 ) -> ModelTool:
-    """Wrap `async fn(args: SomeModel, ctx: Context) -> Annotated[CallToolResult, Result]` as a tool
-    whose input schema is `SomeModel`'s, flat, and whose output schema is `Result`'s.
+    """Wrap `async fn(args: SomeArgs, ctx: Context) -> Annotated[CallToolResult, Result]` as a tool
+    whose input schema is `SomeArgs`'s, flat, and whose output schema is `Result`'s. `SomeArgs` is
+    an `ArgModelBase` (see `ToolArguments`), so the SDK validates a call with it directly.
 
     Built directly rather than through `Tool.from_function`, which would derive (and throw away)
     a nested argument model and schema: that work is a third of this server's start-up."""
@@ -51,23 +51,17 @@ def model_tool(
     params = [
         (param, hints[param])
         for param in inspect.signature(fn).parameters
-        if isinstance(hints.get(param), type)
-        and issubclass(hints[param], BaseModel)
-        and not issubclass(hints[param], Context)
+        if isinstance(hints.get(param), type) and issubclass(hints[param], ArgModelBase)
     ]
     returns = get_args(hints.get("return"))
     if len(params) != 1 or len(returns) != 2 or returns[0] is not CallToolResult or not inspect.iscoroutinefunction(fn):
         raise TypeError(
-            f"{fn.__name__} must be `async def f(args: Model, ctx: Context) -> Annotated[CallToolResult, M]`"
+            f"{fn.__name__} must be `async def f(args: Args, ctx: Context) -> Annotated[CallToolResult, Result]`"
         )
     param, model = params[0]
+    if param != "args":
+        raise TypeError(f"{fn.__name__}: the argument model's parameter must be named `args`")
     output: type[BaseModel] = returns[1]
-
-    def model_dump_one_level(self: BaseModel) -> dict[str, Any]:
-        return {param: self}
-
-    # The model's own fields and validators, plus what the SDK expects of an argument model.
-    flat = type(model.__name__, (model, ArgModelBase), {"model_dump_one_level": model_dump_one_level})
     validate_and_warn_tool_name(name)
     return ModelTool(
         fn=fn,
@@ -75,7 +69,7 @@ def model_tool(
         title=title,
         description=description,
         parameters=_schema(model),
-        fn_metadata=FuncMetadata(arg_model=flat, output_schema=_schema(output), output_model=output),
+        fn_metadata=FuncMetadata(arg_model=model, output_schema=_schema(output), output_model=output),
         is_async=True,
         context_kwarg=find_context_parameter(fn),
         annotations=annotations,

@@ -63,7 +63,9 @@ async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Res
             web_search=args.web_search,
             image_ref=refs,
         )
-        report = await state.runner.run(request, ctx.report_progress, preview=args.preview, started=started)
+        report = await state.runner.run(
+            request, ctx.report_progress, preview=args.preview, started=started, new_variation=args.new_variation
+        )
     return tool_result(report, tool="generate_image", failure_is_error=True)
 
 
@@ -82,7 +84,9 @@ async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
             source=source,
             image_ref=refs,
         )
-        report = await state.runner.run(request, ctx.report_progress, preview=args.preview, started=started)
+        report = await state.runner.run(
+            request, ctx.report_progress, preview=args.preview, started=started, new_variation=args.new_variation
+        )
     return tool_result(report, tool="edit_image", failure_is_error=True)
 
 

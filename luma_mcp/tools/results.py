@@ -65,6 +65,9 @@ class GenerationResult(BaseModel):
     waited_seconds: float | None = Field(description="How long this call waited for the job.")
     next_step: str = Field(description="What to do next.")
     warnings: list[str] = Field(description="Things the user should know, e.g. images saved in a temporary folder.")
+    reused: bool = Field(
+        description="True when an identical request made just before is returned instead of paying again."
+    )
 
 
 def _iso(timestamp: float | None) -> str | None:
@@ -127,6 +130,7 @@ def generation_result(report: Report, *, tool: str) -> GenerationResult:
         waited_seconds=None if report.waited_seconds is None else round(report.waited_seconds, 1),
         next_step=_next_step(report, tool),
         warnings=list(report.warnings),
+        reused=report.reused_after is not None,
     )
 
 
@@ -134,7 +138,17 @@ def _size(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
 
 
-def _summary(result: GenerationResult) -> str:
+def _summary(result: GenerationResult, reused_after: float | None) -> str:
+    text = _state_summary(result)
+    if reused_after is not None:
+        text = (
+            f"An identical request was made {reused_after:.0f} s ago: its generation is returned and nothing was "
+            "charged again (new_variation=true asks for a new image).\n" + text
+        )
+    return text
+
+
+def _state_summary(result: GenerationResult) -> str:
     gid = result.generation_id
     if result.state == "failed":
         return f"Generation {gid} failed ({result.failure_code}): {result.failure_reason}\n{result.next_step}"
@@ -165,7 +179,7 @@ def tool_result(report: Report, *, tool: str, failure_is_error: bool = False) ->
     result = generation_result(report, tool=tool)
     structured = result.model_dump(mode="json")
     content: list[ContentBlock] = [
-        TextContent(text=_summary(result)),
+        TextContent(text=_summary(result, report.reused_after)),
         TextContent(text=result.model_dump_json(exclude_none=True)),
     ]
     for finished, info in zip(report.outputs, result.outputs, strict=True):

@@ -272,7 +272,8 @@ async def test_poll_waits_before_the_first_get_and_stops_when_finished() -> None
     )
     assert final.state == "completed"
     assert seen == ["processing", "completed"]
-    assert time.sleeps == [2.0, 2.0]
+    assert 2.0 <= time.sleeps[0] <= 4.0  # a random phase, so parallel waits do not poll in step
+    assert time.sleeps[1:] == [2.0]
 
 
 async def test_poll_returns_the_last_state_when_the_wait_ends() -> None:
@@ -280,8 +281,8 @@ async def test_poll_returns_the_last_state_when_the_wait_ends() -> None:
     recorder = Recorder(*[ok(generation("processing")) for _ in range(10)])
     final = await client_for(recorder, time=time).poll(GID, deadline=5)
     assert final.state == "processing"
-    assert sum(time.sleeps) == pytest.approx(5)  # 2 + 2 + 1: never past the deadline
-    assert len(recorder.requests) == 4
+    assert sum(time.sleeps) == pytest.approx(5)  # never past the deadline, and a last look on it
+    assert 3 <= len(recorder.requests) <= 4
 
 
 def test_url_expiry_is_read_from_the_presigned_url() -> None:

@@ -61,14 +61,31 @@ async def test_404_for_an_unknown_generation(client: Client, emulator: Emulator)
     assert request_id_in(text) == emulator.requests_to("get")[0].request_id
 
 
-async def test_429_on_create_with_a_long_retry_after_is_reported_not_waited(client: Client, emulator: Emulator) -> None:
-    emulator.configure(rpm=1)
-    await client.call_tool("generate_image", {"prompt": "first"})
-    text = error_text(await client.call_tool("generate_image", {"prompt": "second"}))
+async def test_a_429_longer_than_the_budget_is_reported_with_when_and_why(client: Client, emulator: Emulator) -> None:
+    emulator.inject("create", "status", status=429, retry_after=50)
+    text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
     assert "Luma API error 429: Rate limit exceeded" in text
     assert "Nothing was queued or charged" in text
-    assert re.search(r"Try again in \d+ s", text)
-    assert len(emulator.requests_to("create")) == 2  # the limited one was not repeated
+    assert "Too many requests in the last minute" in text
+    assert "Try again in 50 s" in text
+    assert len(emulator.requests_to("create")) == 1
+
+
+async def test_a_concurrency_429_says_to_wait_for_running_jobs(client: Client, emulator: Emulator) -> None:
+    emulator.configure(concurrency=1, latency=300)
+    await client.call_tool("generate_image", {"prompt": "first"})  # still running when the next comes
+    text = error_text(await client.call_tool("generate_image", {"prompt": "second"}))
+    assert "Too many concurrent jobs" in text
+    assert "wait for one to finish (wait_for_generation)" in text
+    assert "Try again in 60 s" in text
+
+
+async def test_the_minute_limit_is_waited_out_when_the_budget_allows(client: Client, emulator: Emulator) -> None:
+    emulator.configure(rpm=1)
+    await client.call_tool("generate_image", {"prompt": "first"})  # ~32 s: the window frees 28 s later
+    result = await client.call_tool("generate_image", {"prompt": "second"})
+    assert not result.is_error
+    assert [r.status for r in emulator.requests_to("create")] == [201, 429, 201]
 
 
 async def test_429_on_create_with_a_short_retry_after_is_retried(client: Client, emulator: Emulator) -> None:

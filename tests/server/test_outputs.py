@@ -204,7 +204,7 @@ async def test_a_hostile_prompt_never_names_a_file_outside_the_folder(
 async def test_the_same_prompt_never_overwrites_an_earlier_image(client: Client, output_dir: Path) -> None:
     paths = set()
     for _ in range(3):
-        data = structured(await client.call_tool("generate_image", {"prompt": "same prompt"}))
+        data = structured(await client.call_tool("generate_image", {"prompt": "same prompt", "new_variation": True}))
         paths.add(data["outputs"][0]["path"])
     assert len(paths) == 3
     assert len(list(output_dir.glob("*.png"))) == 3

@@ -1,0 +1,144 @@
+"""Long jobs: progress a person can follow, no double spend on retries, many calls at once."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+
+from luma_mcp.config import Settings
+from luma_mcp.emulator import Clock, Emulator
+from luma_mcp.server import build_server
+
+from .test_generate import structured
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_progress_arrives_at_least_every_5_s_and_reads_well(client: Client, emulator: Emulator) -> None:
+    emulator.configure(latency=100)
+    seen: list[tuple[float, float, str]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((emulator.clock.now(), progress, message or ""))
+
+    started = emulator.clock.now()
+    await client.call_tool("generate_image", {"prompt": "a fox"}, progress_callback=on_progress)
+    times = [started] + [at for at, _, _ in seen]
+    assert max(b - a for a, b in itertools.pairwise(times)) <= 5
+    assert [p for _, p, _ in seen] == sorted({p for _, p, _ in seen})  # strictly increasing
+    assert seen[0][2].startswith("Queued as ")
+    assert any(message.startswith("Processing · ") and "of up to 35 s" in message for _, _, message in seen)
+
+
+async def test_an_identical_call_returns_the_running_generation_without_a_second_post(
+    client: Client, emulator: Emulator
+) -> None:
+    emulator.configure(latency=100)
+    first = structured(await client.call_tool("generate_image", {"prompt": "a fox", "aspect_ratio": "16:9"}))
+    assert first["state"] in ("queued", "processing")
+    retried = await client.call_tool("generate_image", {"prompt": "a fox", "aspect_ratio": "16:9"})
+    again = structured(retried)
+    assert again["generation_id"] == first["generation_id"]
+    assert again["reused"] is True
+    assert "nothing was charged again" in retried.content[0].text  # type: ignore[union-attr]
+    assert len(emulator.requests_to("create")) == 1
+
+
+async def test_an_identical_call_soon_after_returns_the_finished_image(client: Client, emulator: Emulator) -> None:
+    first = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    emulator.clock.advance(200)
+    again = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert (again["generation_id"], again["state"], again["reused"]) == (first["generation_id"], "completed", True)
+    assert again["outputs"][0]["path"] == first["outputs"][0]["path"]
+    assert len(emulator.requests_to("create")) == 1
+    assert len(emulator.requests_to("download")) == 1
+
+
+async def test_after_the_window_or_on_request_a_new_image_is_made(client: Client, emulator: Emulator) -> None:
+    first = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    variation = structured(await client.call_tool("generate_image", {"prompt": "a fox", "new_variation": True}))
+    assert variation["generation_id"] != first["generation_id"]
+    assert variation["reused"] is False
+    emulator.clock.advance(301)  # past LUMA_MCP_DEDUPE_SECONDS (300) after the variation finished
+    later = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert later["generation_id"] not in (first["generation_id"], variation["generation_id"])
+    assert len(emulator.requests_to("create")) == 3
+
+
+async def test_different_arguments_are_different_requests(client: Client, emulator: Emulator) -> None:
+    await client.call_tool("generate_image", {"prompt": "a fox"})
+    await client.call_tool("generate_image", {"prompt": "a fox", "model": "uni-1-max"})
+    await client.call_tool("generate_image", {"prompt": "a fox", "preview": "none"})  # not part of the request
+    assert len(emulator.requests_to("create")) == 2
+
+
+async def test_a_failed_generation_is_not_reused(client: Client, emulator: Emulator) -> None:
+    emulator.fail_next("generation_failed")
+    failed = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    retried = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert failed["state"] == "failed"
+    assert (retried["state"], retried["reused"]) == ("completed", False)
+    assert len(emulator.requests_to("create")) == 2
+
+
+class AutojumpTime:
+    """Virtual time for many concurrent calls: a sleeper waits on the emulator's clock, and time
+    jumps to the earliest wake-up whenever every task is blocked (like trio's autojump clock)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def monotonic(self) -> float:
+        return self.clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+
+    async def drive(self) -> None:
+        while True:
+            await anyio.wait_all_tasks_blocked()
+            wake = self.clock.next_wake()
+            if wake is None:
+                await anyio.sleep(0.001)  # only threads or I/O pending: let them finish
+            else:
+                self.clock.advance(max(0.0, wake - self.clock.now()))
+
+
+@pytest.fixture
+async def autojump(emulator: Emulator) -> AsyncIterator[AutojumpTime]:
+    time = AutojumpTime(emulator.clock)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(time.drive)
+        yield time
+        tasks.cancel_scope.cancel()
+
+
+async def test_64_parallel_calls_all_complete_with_their_own_results(
+    settings: Settings, emulator: Emulator, autojump: AutojumpTime
+) -> None:
+    emulator.configure(rpm=1000, concurrency=100)
+    server = build_server(settings, transport=emulator.transport(), timekeeper=autojump)
+    results: dict[int, dict[str, Any]] = {}
+    async with Client(server) as client:
+
+        async def one(i: int) -> None:
+            results[i] = structured(await client.call_tool("generate_image", {"prompt": f"fox number {i}"}))
+
+        async with anyio.create_task_group() as calls:
+            for i in range(64):
+                calls.start_soon(one, i)
+    assert len(results) == 64
+    assert all(r["state"] == "completed" for r in results.values())
+    assert len({r["generation_id"] for r in results.values()}) == 64
+    for i, result in results.items():
+        assert result["prompt"] == f"fox number {i}"
+        path = result["outputs"][0]["path"]
+        assert f"fox-number-{i}_" in path
+        assert Path(path).read_bytes() == await emulator.output_bytes(result["generation_id"])
+    assert len(emulator.requests_to("create")) == 64
