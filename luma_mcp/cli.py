@@ -1,6 +1,7 @@
 """Command line: parse arguments into `Settings`, then run one mode. Nothing else lives here.
 
 luma-agents-mcp [--emulator] [setting flags]   serve MCP over stdio (what MCP clients launch)
+luma-agents-mcp --transport http [--port 8000] serve MCP over Streamable HTTP at /mcp
 luma-agents-mcp demo ["prompt"]                a real MCP client session against --emulator
 luma-agents-mcp emulator [--port 4010]         the API emulator on a port, for any client
 """
@@ -141,6 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"luma-agents-mcp: {exc}\n")
         return 2
     _configure_logging(settings.log_level)
+    if settings.transport == "http":
+        from .http_app import serve_http
+
+        serve_http(settings)
+        return 0
     from .server import build_server
 
     with contextlib.suppress(KeyboardInterrupt):

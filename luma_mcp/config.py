@@ -3,6 +3,7 @@ once; the CLI's flags and the README's table are checked against this model."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -115,14 +116,13 @@ class Settings(BaseModel):
         "paying again (a call is always deduplicated while the first is running). `new_variation` forces a new image.",
         ge=0,
     )
-    allowed_dirs: list[Path] = _setting(
+    allowed_dirs: list[Path] | None = _setting(
         None,
         env="LUMA_MCP_ALLOWED_DIRS",
         flag="--allowed-dirs",
         doc="Folders whose images a `path` input may read, separated by `os.pathsep` (`:`; `;` on Windows). "
-        "Default: the output folder and your home folder. Hidden folders inside them (like `~/.ssh`) are "
-        "never read unless listed here themselves.",
-        validate_default=True,
+        "Default: the output folder and your home folder; over HTTP, none (the server's disk is not the "
+        "user's). Hidden folders inside them (like `~/.ssh`) are never read unless listed here themselves.",
     )
     upload_threshold_mb: float = _setting(
         4,
@@ -132,6 +132,69 @@ class Settings(BaseModel):
         "under 4 MB inline).",
         ge=0,
         le=50,
+    )
+    transport: Literal["stdio", "http"] = _setting(
+        "stdio",
+        env="LUMA_MCP_TRANSPORT",
+        flag="--transport",
+        doc="`stdio` (what MCP clients launch) or `http` (Streamable HTTP at `/mcp`, for a team or a hosted agent).",
+    )
+    host: str = _setting(
+        "127.0.0.1",
+        env="LUMA_MCP_HOST",
+        flag="--host",
+        doc="HTTP: the address to bind. Anything but loopback needs `LUMA_MCP_HTTP_TOKEN`.",
+    )
+    port: int = _setting(8000, env="LUMA_MCP_PORT", flag="--port", doc="HTTP: the port to bind.", ge=0, le=65535)
+    http_token: SecretStr | None = _setting(
+        None,
+        env="LUMA_MCP_HTTP_TOKEN",
+        flag=None,  # a secret: environment only
+        doc="HTTP: a secret every request must send as `Authorization: Bearer <token>` (compared in constant "
+        "time). Required when binding beyond loopback.",
+    )
+    allowed_hosts: list[str] | None = _setting(
+        None,
+        env="LUMA_MCP_ALLOWED_HOSTS",
+        flag="--allowed-hosts",
+        doc="HTTP: `Host` values accepted, comma-separated (`mcp.example.com`, `10.0.0.5:*`); others get 421. "
+        "Default on loopback: the loopback names; beyond it, unchecked (the token guards it).",
+    )
+    allowed_origins: list[str] | None = _setting(
+        None,
+        env="LUMA_MCP_ALLOWED_ORIGINS",
+        flag="--allowed-origins",
+        doc="HTTP: browser `Origin` values accepted, comma-separated; a request from any other origin gets 403.",
+    )
+    byok: bool = _setting(
+        False,
+        env="LUMA_MCP_BYOK",
+        flag="--byok",
+        doc="HTTP: bring your own key. Each request carries its user's Luma key in the `X-Luma-Agents-Api-Key` "
+        "header, used for that request only; the server's own key is not used.",
+    )
+    save_outputs: bool | None = _setting(
+        None,
+        env="LUMA_MCP_SAVE_OUTPUTS",
+        flag="--save-outputs",
+        doc="Save finished images (and keep a history) on this machine. Default: yes for stdio, no over HTTP, "
+        "where results carry previews and links instead.",
+    )
+    http_max_body_mb: float = _setting(
+        70,
+        env="LUMA_MCP_HTTP_MAX_BODY_MB",
+        flag="--http-max-body-mb",
+        doc="HTTP: the largest request accepted, in MB (a 50 MB image is 67 MB as base64).",
+        gt=0,
+        le=1024,
+    )
+    shutdown_seconds: float = _setting(
+        10,
+        env="LUMA_MCP_SHUTDOWN_SECONDS",
+        flag="--shutdown-seconds",
+        doc="HTTP: on SIGTERM, how long calls in progress may finish before they are cancelled.",
+        ge=0,
+        le=600,
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _setting(
         "INFO",
@@ -160,13 +223,48 @@ class Settings(BaseModel):
             value = [part for part in value.split(os.pathsep) if part.strip()]
         if isinstance(value, list):
             return [Path(str(part)).expanduser().resolve() for part in cast("list[Any]", value)]
-        return [] if value is None else value  # empty: filled in once the output folder is known
+        return value
+
+    @property
+    def readable_dirs(self) -> list[Path]:
+        """Where `path` inputs may be read: as configured, else the output folder and home for
+        stdio, and nowhere over HTTP."""
+        if self.allowed_dirs is not None:
+            return self.allowed_dirs
+        return [self.output_dir, Path.home().resolve()] if self.transport == "stdio" else []
+
+    @property
+    def keeps_files(self) -> bool:
+        """Whether finished images are saved (and a history kept): yes by default for stdio."""
+        return self.save_outputs if self.save_outputs is not None else self.transport == "stdio"
+
+    @property
+    def loopback(self) -> bool:
+        try:
+            return self.host == "localhost" or ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
 
     @model_validator(mode="after")
-    def _default_allowed_dirs(self) -> Settings:
-        if not self.allowed_dirs:
-            object.__setattr__(self, "allowed_dirs", [self.output_dir, Path.home().resolve()])
+    def _safe_to_expose(self) -> Settings:
+        if self.transport == "http" and not self.loopback and self.http_token is None:
+            raise ValueError(
+                f"serving HTTP on {self.host} (not loopback) needs LUMA_MCP_HTTP_TOKEN, a secret every "
+                "client sends as a Bearer token; or bind to 127.0.0.1"
+            )
         return self
+
+    @field_validator("allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("http_token", mode="before")
+    @classmethod
+    def _strip_token(cls, value: Any) -> Any:
+        return value.strip() or None if isinstance(value, str) else value
 
     @field_validator("base_url")
     @classmethod
@@ -211,10 +309,13 @@ class Settings(BaseModel):
         except ValidationError as exc:
             problems: list[str] = []
             for error in exc.errors():
-                name = str(error["loc"][0]) if error["loc"] else ""
-                where = origin.get(name, name)
-                shown = "<hidden>" if name == "api_key" else repr(values.get(name))
-                problems.append(f"{where}={shown}: {error['msg']}")
+                message = error["msg"].removeprefix("Value error, ")
+                if not error["loc"]:  # a rule across settings
+                    problems.append(message)
+                    continue
+                name = str(error["loc"][0])
+                shown = "<hidden>" if name in ("api_key", "http_token") else repr(values.get(name))
+                problems.append(f"{origin.get(name, name)}={shown}: {message}")
             raise ConfigError("Invalid setting: " + "; ".join(problems)) from None
         if settings.emulator and not output_given:
             # Stand-in images do not belong in the user's pictures.

@@ -129,11 +129,13 @@ class History:
         self._logs = {folder: _Log(folder) for folder in folders}
         self._lock = threading.Lock()
         self._merged: dict[str, HistoryEntry] = {}
+        self._remembered: dict[str, HistoryEntry] = {}
+        """Entries kept in memory only (where no files are kept)."""
         self._refreshed_at: float | None = None
 
     def _refresh(self) -> None:
         with self._lock:
-            merged: dict[str, HistoryEntry] = {}
+            merged: dict[str, HistoryEntry] = dict(self._remembered)
             for log in self._logs.values():
                 log.refresh()
                 for entry in log.entries.values():
@@ -158,10 +160,15 @@ class History:
         entries = sorted((await self._entries()).values(), key=lambda entry: entry.recorded_at, reverse=True)
         return [entry for entry in entries if entry.matches(words)][:limit]
 
+    async def remember(self, entry: HistoryEntry) -> None:
+        """Keep `entry` in memory only (where no files, hence no log, are kept)."""
+        stamped = _stamped(entry)
+        self._remembered[entry.generation_id] = self._merged[entry.generation_id] = stamped
+
     async def record(self, entry: HistoryEntry, folder: Path) -> None:
         """Remember `entry` in `folder`'s log. Never raises: the history is a convenience, and a
         full disk must not fail a call whose image is safe."""
-        stamped = entry.model_copy(update={"recorded_at": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
+        stamped = _stamped(entry)
         self._merged[entry.generation_id] = stamped
         self._append(self._logs.setdefault(folder, _Log(folder)), stamped)
 
@@ -173,3 +180,7 @@ class History:
                 log.append(entry)
             except OSError as exc:
                 logger.warning("cannot write the history %s: %s", log.path, exc)
+
+
+def _stamped(entry: HistoryEntry) -> HistoryEntry:
+    return entry.model_copy(update={"recorded_at": datetime.now(UTC).isoformat().replace("+00:00", "Z")})

@@ -13,6 +13,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.resources import Resource
 from pydantic import Field
 
+from .api import LumaError
 from .history import HistoryEntry, image_uri
 from .tools import AppState  # at run time: the SDK reads `Context[AppState]` to inject the context
 
@@ -66,7 +67,11 @@ class ImageCatalog:
 
 def register_templates(server: MCPServer[AppState]) -> None:
     async def entry_of(generation_id: str, ctx: Context[AppState]) -> HistoryEntry:
-        entry = await ctx.request_context.lifespan_context.runner.history.get(generation_id)
+        try:
+            work = ctx.request_context.lifespan_context.workspace(ctx)
+        except LumaError as exc:
+            raise ResourceError(str(exc)) from exc
+        entry = await work.runner.history.get(generation_id)
         if entry is None:
             raise ResourceNotFoundError(f"No generation {generation_id} in this server's history")
         return entry

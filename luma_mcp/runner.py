@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -71,6 +72,8 @@ class Report:
     warnings: tuple[str, ...] = ()
     reused_after: float | None = None
     """Seconds since the identical request whose generation this is (None: a new generation)."""
+    files_kept: bool = True
+    """False where this server keeps no files (HTTP by default): the links are the images."""
 
 
 @dataclass
@@ -113,13 +116,17 @@ class GenerationRunner:
         http: SharedHttpClient,
         settings: Settings,
         *,
+        folder: Path | None = None,
         on_saved: Callable[[HistoryEntry], None] | None = None,
     ) -> None:
         self._client = client
         self._http = http
         self._settings = settings
-        self._folder = OutputFolder(settings.output_dir)
-        self.history = History([self._folder.preferred, self._folder.fallback])
+        self._keep_files = settings.keeps_files
+        self._folder = OutputFolder(folder or settings.output_dir)
+        # Without kept files there is no history on disk either: what was made lives in memory.
+        logs = [self._folder.preferred, self._folder.fallback] if self._keep_files else []
+        self.history = History(logs)
         self._on_saved = on_saved
         self._locks: dict[str, anyio.Lock] = {}
         self._submitted: dict[str, _Submitted] = {}
@@ -274,6 +281,15 @@ class GenerationRunner:
             }
         )
         warnings = list(notes)
+        mode = preview or self._settings.preview
+        if generation.state == "completed" and not self._keep_files:
+            await self.history.remember(entry)
+            previews, errors = await self._preview_unkept(generation, mode)
+            outputs = tuple(
+                FinishedOutput(i, output, None, previews[i], errors.get(i))
+                for i, output in enumerate(generation.output)
+            )
+            return Report(generation, entry.prompt, outputs, waited, tuple(warnings), files_kept=False)
         if generation.state == "completed":
             lock = self._locks.setdefault(generation.id, anyio.Lock())
             async with lock:  # two looks at once must not save the same image twice
@@ -285,7 +301,6 @@ class GenerationRunner:
                 await self._record(entry)
         files = {f.index: f for f in entry.files}
         paths: list[Path | None] = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
-        mode = preview or self._settings.preview
         previews = await image_work(make_previews, paths, mode) if mode != "none" else [None] * len(paths)
         outputs = tuple(
             FinishedOutput(i, output, files.get(i), previews[i], errors.get(i))
@@ -294,9 +309,33 @@ class GenerationRunner:
         return Report(generation, entry.prompt, outputs, waited, tuple(warnings))
 
     async def _record(self, entry: HistoryEntry) -> None:
+        if not self._keep_files:
+            await self.history.remember(entry)
+            return
         folder, _ = await self._folder.writable()
         if folder is not None:
             await self.history.record(entry, folder)
+
+    async def _preview_unkept(
+        self, generation: Generation, mode: PreviewMode
+    ) -> tuple[list[Preview | None], dict[int, str]]:
+        """Previews of outputs this server does not keep: downloaded to a temporary folder, which
+        is gone when the previews are made. Nothing to do when no preview is wanted."""
+        if mode == "none":
+            return [None] * len(generation.output), {}
+        errors: dict[int, str] = {}
+        paths: list[Path | None] = []
+        with tempfile.TemporaryDirectory(prefix="luma-preview-") as scratch:
+            current = generation
+            for index in range(len(generation.output)):
+                try:
+                    current, saved = await self._download(current, index, Path(scratch), f"output-{index}")
+                    paths.append(saved.path)
+                except OutputError as exc:
+                    errors[index] = str(exc)
+                    paths.append(None)
+            previews = await image_work(make_previews, paths, mode)
+        return previews, errors
 
     async def _save_missing(
         self, generation: Generation, entry: HistoryEntry

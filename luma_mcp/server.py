@@ -15,6 +15,7 @@ from .media.inputs import InputResolver
 from .resources import ImageCatalog, register_templates
 from .runner import GenerationRunner
 from .tools import AppState, build_tools
+from .workspaces import Workspace, Workspaces
 
 EMULATOR_KEY = "luma-api-emulator"
 UPLOAD_SECONDS = 30.0
@@ -57,28 +58,40 @@ def build_server(
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
         async with SharedHttpClient(open_client) as http:
-            client = LumaClient(
-                http,
-                api_key=key,
-                base_url=base_url,
-                timekeeper=timekeeper,
-                user_agent=f"luma-agents-mcp/{__version__}",
-            )
-
-            async def upload(data: bytes, media_type: str, name: str) -> str:
-                deadline = client.time.monotonic() + max(settings.wait_seconds, UPLOAD_SECONDS)
-                return (await client.upload_file(data, media_type, filename=name, deadline=deadline)).id
-
-            inputs = InputResolver(
-                allowed_dirs=settings.allowed_dirs,
-                upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
-                uploader=upload,
-            )
             catalog = ImageCatalog(server)
-            runner = GenerationRunner(client, http, settings, on_saved=catalog.add)
-            for entry in reversed(await runner.history.recent(limit=LISTED_AT_START)):
-                catalog.add(entry)
-            yield AppState(settings, runner, inputs)
+
+            def workspace(user_key: str | None, label: str | None) -> Workspace:
+                """A client, runner and inputs for one key: the server's (label None) or a user's."""
+                client = LumaClient(
+                    http,
+                    api_key=key if user_key is None else user_key,
+                    base_url=base_url,
+                    timekeeper=timekeeper,
+                    user_agent=f"luma-agents-mcp/{__version__}",
+                )
+
+                async def upload(data: bytes, media_type: str, name: str) -> str:
+                    deadline = client.time.monotonic() + max(settings.wait_seconds, UPLOAD_SECONDS)
+                    return (await client.upload_file(data, media_type, filename=name, deadline=deadline)).id
+
+                inputs = InputResolver(
+                    allowed_dirs=settings.readable_dirs,
+                    upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
+                    uploader=upload,
+                )
+                # Users' files and histories are kept apart; only the server's own are listed.
+                folder = settings.output_dir if label is None else settings.output_dir / label
+                runner = GenerationRunner(
+                    client, http, settings, folder=folder, on_saved=catalog.add if label is None else None
+                )
+                return Workspace(runner, inputs)
+
+            workspaces = Workspaces(workspace, byok=settings.byok)
+            shared = workspaces.shared()
+            if shared is not None and settings.keeps_files:
+                for entry in reversed(await shared.runner.history.recent(limit=LISTED_AT_START)):
+                    catalog.add(entry)
+            yield AppState(settings, workspaces)
 
     server = MCPServer(
         "luma-agents-mcp",

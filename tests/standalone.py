@@ -1,4 +1,5 @@
-"""The emulator as a separate process on a real port, for tests that need real sockets."""
+"""Separate processes on real ports, for tests that need real sockets: the emulator, and this
+server over Streamable HTTP."""
 
 from __future__ import annotations
 
@@ -71,3 +72,41 @@ def standalone_emulator(*args: str) -> Iterator[Standalone]:
         for stream in (process.stdout, process.stderr):
             if stream:
                 stream.close()
+
+
+@contextmanager
+def http_server(*args: str, env: dict[str, str]) -> Iterator[str]:
+    """`python -m luma_mcp --transport http --port 0 <args>` until the block ends (then SIGTERM);
+    yields its base URL, read from uvicorn's log line once it listens."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "luma_mcp", "--transport", "http", "--port", "0", "--log-level", "INFO", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1", **env},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert process.stderr is not None
+    stderr = process.stderr
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in stderr], daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"the server did not start (exit code {process.poll()})") from None
+            if "Uvicorn running on " in line:
+                yield line.split("Uvicorn running on ", 1)[1].split()[0]
+                break
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        reader.join(timeout=10)
+        stderr.close()

@@ -19,7 +19,13 @@ class LumaError(Exception):
 
 
 class MissingApiKeyError(LumaError):
-    def __init__(self, *, unusable: bool = False) -> None:
+    def __init__(self, *, unusable: bool = False, header: str | None = None) -> None:
+        if header is not None:
+            super().__init__(
+                f"This server uses each user's own Luma Agents API key: send yours in the {header} header "
+                "of every request (in your MCP client's HTTP headers)."
+            )
+            return
         problem = (
             "The Luma Agents API key has spaces or control characters in it, so it cannot be sent"
             if unusable

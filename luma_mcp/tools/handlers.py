@@ -13,8 +13,8 @@ from mcp_types import CallToolResult
 
 from ..api import GenerationRequest, LumaError
 from ..config import Settings
-from ..media.inputs import ImageInput, InputError, InputResolver
-from ..runner import GenerationRunner
+from ..media.inputs import ImageInput, InputError
+from ..workspaces import Workspace, Workspaces
 from .arguments import (
     EditImageArgs,
     GenerateImageArgs,
@@ -26,6 +26,8 @@ from .arguments import (
 from .results import GenerationList, GenerationResult, UploadResult, list_result, tool_result, upload_result
 
 Result = Annotated[CallToolResult, GenerationResult]
+Listing = Annotated[CallToolResult, GenerationList]
+Uploaded = Annotated[CallToolResult, UploadResult]
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,11 @@ class AppState:
     """What the server's lifespan hands every tool call."""
 
     settings: Settings
-    runner: GenerationRunner
-    inputs: InputResolver
+    workspaces: Workspaces
+
+    def workspace(self, ctx: Context[AppState]) -> Workspace:
+        """The workspace of this call (its user's, in bring-your-own-key mode)."""
+        return self.workspaces.for_headers(ctx.headers)
 
 
 @contextmanager
@@ -50,10 +55,10 @@ def reported_as_tool_errors() -> Generator[None]:
 
 
 async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Result:
-    state = ctx.request_context.lifespan_context
-    started = state.runner.now()  # uploads count against the call's time budget too
     with reported_as_tool_errors():
-        refs = await state.inputs.resolve_all([(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)])
+        work = ctx.request_context.lifespan_context.workspace(ctx)
+        started = work.runner.now()  # uploads count against the call's time budget too
+        refs = await work.inputs.resolve_all([(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)])
         request = GenerationRequest(
             prompt=args.prompt,
             model=args.model,
@@ -63,18 +68,18 @@ async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Res
             web_search=args.web_search,
             image_ref=refs,
         )
-        report = await state.runner.run(
+        report = await work.runner.run(
             request, ctx.report_progress, preview=args.preview, started=started, new_variation=args.new_variation
         )
     return tool_result(report, tool="generate_image", failure_is_error=True)
 
 
 async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
-    state = ctx.request_context.lifespan_context
-    started = state.runner.now()
     with reported_as_tool_errors():
-        source = await state.inputs.resolve("source", args.source)
-        refs = await state.inputs.resolve_all([(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)])
+        work = ctx.request_context.lifespan_context.workspace(ctx)
+        started = work.runner.now()
+        source = await work.inputs.resolve("source", args.source)
+        refs = await work.inputs.resolve_all([(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)])
         request = GenerationRequest(
             prompt=args.prompt,
             model=args.model,
@@ -84,7 +89,7 @@ async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
             source=source,
             image_ref=refs,
         )
-        report = await state.runner.run(
+        report = await work.runner.run(
             request, ctx.report_progress, preview=args.preview, started=started, new_variation=args.new_variation
         )
     return tool_result(report, tool="edit_image", failure_is_error=True)
@@ -92,7 +97,8 @@ async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
 
 async def get_generation(args: GetGenerationArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
-        report = await ctx.request_context.lifespan_context.runner.fetch(args.generation_id, preview=args.preview)
+        work = ctx.request_context.lifespan_context.workspace(ctx)
+        report = await work.runner.fetch(args.generation_id, preview=args.preview)
     return tool_result(report, tool="get_generation")
 
 
@@ -100,21 +106,24 @@ async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState
     state = ctx.request_context.lifespan_context
     max_wait = args.timeout_seconds if args.timeout_seconds is not None else state.settings.wait_seconds
     with reported_as_tool_errors():
-        report = await state.runner.wait(args.generation_id, max_wait, ctx.report_progress, preview=args.preview)
+        work = state.workspace(ctx)
+        report = await work.runner.wait(args.generation_id, max_wait, ctx.report_progress, preview=args.preview)
     return tool_result(report, tool="wait_for_generation")
 
 
 async def list_generations(
     args: ListGenerationsArgs, ctx: Context[AppState]
 ) -> Annotated[CallToolResult, GenerationList]:
-    entries = await ctx.request_context.lifespan_context.runner.history.recent(query=args.query, limit=args.limit)
+    with reported_as_tool_errors():
+        work = ctx.request_context.lifespan_context.workspace(ctx)
+        entries = await work.runner.history.recent(query=args.query, limit=args.limit)
     return list_result(entries, query=args.query)
 
 
-async def upload_image(args: UploadImageArgs, ctx: Context[AppState]) -> Annotated[CallToolResult, UploadResult]:
-    state = ctx.request_context.lifespan_context
+async def upload_image(args: UploadImageArgs, ctx: Context[AppState]) -> Uploaded:
     image = ImageInput(path=args.path, data=args.data, media_type=args.media_type)
     with reported_as_tool_errors():
-        data, media_type, name = await state.inputs.read("image", image)
-        upload = await state.inputs.upload(data, media_type, name)
+        work = ctx.request_context.lifespan_context.workspace(ctx)
+        data, media_type, name = await work.inputs.read("image", image)
+        upload = await work.inputs.upload(data, media_type, name)
     return upload_result(upload, name)

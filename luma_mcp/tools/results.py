@@ -96,6 +96,9 @@ def _next_step(report: Report, tool: str) -> str:
     gid = generation.id
     match generation.state:
         case "completed":
+            if not report.files_kept and report.outputs:
+                edit = f'edit_image with source {{"generation_id": "{gid}"}}'
+                return f"This server keeps no files: the links hold the images for an hour. To change one, call {edit}."
             if not report.outputs:
                 return (
                     f"The job completed without an image (the API lost it; such jobs are refunded). "

@@ -269,7 +269,7 @@ async def test_the_saved_output_folder_is_readable_by_default(
     emulator: Emulator, output_dir: Path, tmp_path: Path
 ) -> None:
     settings = Settings(api_key="luma-api-test-key", base_url=emulator.base_url, output_dir=output_dir)  # pyright: ignore[reportArgumentType]
-    assert settings.allowed_dirs[0] == output_dir
+    assert settings.readable_dirs[0] == output_dir
     async with Client(make_server(settings, emulator)) as client:
         first = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
         edit = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": first["outputs"][0]["path"]}})

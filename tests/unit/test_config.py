@@ -41,7 +41,7 @@ def test_empty_variables_count_as_unset(tmp_path: Path) -> None:
         ({"LUMA_MCP_WAIT_SECONDS": "9999"}, "less than or equal to 600"),
         (
             {"LUMA_BASE_URL": "agents.lumalabs.ai"},
-            "LUMA_BASE_URL='agents.lumalabs.ai': Value error, must be an http(s) URL",
+            "LUMA_BASE_URL='agents.lumalabs.ai': must be an http(s) URL",
         ),
         ({"LUMA_MCP_LOG_LEVEL": "loud"}, "LUMA_MCP_LOG_LEVEL"),
     ],

@@ -1,0 +1,64 @@
+"""Workspaces: one account's runner and inputs. A single one serves every call, unless the server
+runs in bring-your-own-key mode, where each request names its user's key in a header and gets a
+workspace of its own: its own client, uploads, deduplication and (if files are kept) folder, so
+two users' keys, files and histories never mix. Keys are only ever named by a short hash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .api import MissingApiKeyError
+from .media.inputs import InputResolver
+from .runner import GenerationRunner
+
+KEY_HEADER = "x-luma-agents-api-key"
+KEPT_WORKSPACES = 256
+"""Workspaces kept warm in BYOK mode; the least recently used beyond this is dropped."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    runner: GenerationRunner
+    inputs: InputResolver
+
+
+def key_label(key: str) -> str:
+    """A short, stable, non-reversible name for a key (folder names, logs)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+WorkspaceFactory = Callable[[str | None, str | None], Workspace]
+"""(key or None for the server's own, its label) → a workspace."""
+
+
+class Workspaces:
+    def __init__(self, make: WorkspaceFactory, *, byok: bool) -> None:
+        self._make = make
+        self._byok = byok
+        self._shared: Workspace | None = None
+        self._per_key: OrderedDict[str, Workspace] = OrderedDict()
+
+    def for_headers(self, headers: Mapping[str, str] | None) -> Workspace:
+        """The workspace of the request with these HTTP headers (None outside HTTP)."""
+        if not self._byok:
+            if self._shared is None:
+                self._shared = self._make(None, None)
+            return self._shared
+        key = ((headers or {}).get(KEY_HEADER) or "").strip()
+        if not key:
+            raise MissingApiKeyError(header=KEY_HEADER)
+        label = key_label(key)
+        workspace = self._per_key.get(label)
+        if workspace is None:
+            workspace = self._per_key[label] = self._make(key, label)
+            while len(self._per_key) > KEPT_WORKSPACES:
+                self._per_key.popitem(last=False)
+        self._per_key.move_to_end(label)
+        return workspace
+
+    def shared(self) -> Workspace | None:
+        """The single workspace, when there is one (not in BYOK mode)."""
+        return None if self._byok else self.for_headers(None)

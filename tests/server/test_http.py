@@ -1,0 +1,229 @@
+"""Streamable HTTP on a real port: the tools end to end, the guards, keys per user, shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import httpx2
+import pytest
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import ImageContent, ResourceLink, TextContent
+
+from luma_mcp.emulator import fingerprint
+
+from ..helpers import b64, png_bytes
+from ..standalone import Standalone, http_server, standalone_emulator
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "test-access-token-0123"
+
+
+@pytest.fixture
+def api() -> Iterator[Standalone]:
+    with standalone_emulator("--latency", "0", "--long-edge", "256") as running:
+        yield running
+
+
+def server_env(api: Standalone, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "HOME": str(tmp_path),
+        "LUMA_BASE_URL": api.base_url,
+        "LUMA_AGENTS_API_KEY": api.key,
+        "LUMA_MCP_WAIT_SECONDS": "0",  # calls hand off at once: no test waits on real time
+        **extra,
+    }
+
+
+@asynccontextmanager
+async def mcp_client(base_url: str, headers: dict[str, str] | None = None, mode: str = "auto") -> AsyncIterator[Client]:
+    async with (
+        httpx2.AsyncClient(headers=headers or {}, timeout=30) as http,
+        Client(streamable_http_client(f"{base_url}/mcp", http_client=http), mode=mode) as client,  # pyright: ignore[reportArgumentType]
+    ):
+        yield client
+
+
+def text(result: Any) -> str:
+    return "".join(b.text for b in result.content if isinstance(b, TextContent))
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_the_tools_work_end_to_end_over_http(api: Standalone, tmp_path: Path, mode: str) -> None:
+    with http_server(env=server_env(api, tmp_path)) as base_url:
+        async with mcp_client(base_url, mode=mode) as client:
+            assert len((await client.list_tools()).tools) == 6
+            queued = await client.call_tool("generate_image", {"prompt": "a fox over http"})
+            assert queued.structured_content is not None
+            done = await client.call_tool(
+                "get_generation", {"generation_id": queued.structured_content["generation_id"]}
+            )
+    assert done.structured_content is not None
+    [output] = done.structured_content["outputs"]
+    assert output["path"] is None  # nothing kept on the server's disk by default over HTTP
+    assert output["url"].startswith("http://localhost:")  # the link is the image
+    assert [b for b in done.content if isinstance(b, ImageContent)]  # and the model still sees it
+    assert not [b for b in done.content if isinstance(b, ResourceLink) and b.uri.startswith("file:")]
+    assert "keeps no files" in done.structured_content["next_step"]
+    assert not (tmp_path / "Pictures").exists()
+    assert not (tmp_path / "luma-agents").exists()
+
+
+async def test_health_answers_without_the_token_and_everything_else_needs_it(api: Standalone, tmp_path: Path) -> None:
+    with http_server(env=server_env(api, tmp_path, LUMA_MCP_HTTP_TOKEN=TOKEN)) as base_url:
+        async with httpx2.AsyncClient() as http:
+            assert (await http.get(f"{base_url}/healthz")).json()["status"] == "ok"
+            missing = await http.post(f"{base_url}/mcp", json={})
+            wrong = await http.post(f"{base_url}/mcp", json={}, headers={"Authorization": "Bearer nope"})
+        assert (missing.status_code, wrong.status_code) == (401, 401)
+        assert missing.headers["www-authenticate"] == "Bearer"
+        async with mcp_client(base_url, {"Authorization": f"Bearer {TOKEN}"}) as client:
+            assert len((await client.list_tools()).tools) == 6
+
+
+def test_bad_host_and_origin_and_keys_in_urls_are_refused(api: Standalone, tmp_path: Path) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    with http_server(env=server_env(api, tmp_path)) as base_url:
+        port = base_url.rsplit(":", 1)[1]
+        rebinding = httpx.post(f"{base_url}/mcp", json=body, headers={"Host": f"evil.example:{port}"})
+        cross_site = httpx.post(f"{base_url}/mcp", json=body, headers={"Origin": "https://evil.example"})
+        in_url = httpx.post(f"{base_url}/mcp?api_key=luma-api-secret", json=body)
+    assert (rebinding.status_code, cross_site.status_code, in_url.status_code) == (421, 403, 400)
+    assert "not accepted in URLs" in in_url.text
+
+
+def test_binding_beyond_loopback_without_a_token_refuses_to_start(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "luma_mcp", "--transport", "http", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "LUMA_MCP_HTTP_TOKEN" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+async def test_each_user_reaches_the_api_with_their_own_key_only(api: Standalone, tmp_path: Path) -> None:
+    keys = {"alice": "luma-api-alice-key", "bob": "luma-api-bob-key"}
+    env = server_env(api, tmp_path, LUMA_MCP_BYOK="1", LUMA_MCP_WAIT_SECONDS="1")
+    seen: dict[str, list[str]] = {}
+    with http_server(env=env) as base_url:
+
+        async def user(name: str) -> None:
+            async with mcp_client(base_url, {"X-Luma-Agents-Api-Key": keys[name]}) as client:
+                ids = []
+                for i in range(3):
+                    result = await client.call_tool("generate_image", {"prompt": f"{name}'s picture {i}"})
+                    assert result.structured_content is not None, text(result)
+                    ids.append(result.structured_content["generation_id"])
+                listed = await client.call_tool("list_generations", {})
+                assert listed.structured_content is not None
+                assert {g["generation_id"] for g in listed.structured_content["generations"]} == set(ids)
+                seen[name] = ids
+
+        async with anyio.create_task_group() as users:
+            users.start_soon(user, "alice")
+            users.start_soon(user, "bob")
+
+        async with mcp_client(base_url) as anonymous:
+            refused = await anonymous.call_tool("generate_image", {"prompt": "no key"})
+        assert refused.is_error
+        assert "X-Luma-Agents-Api-Key" in text(refused) or "x-luma-agents-api-key" in text(refused)
+    log = api.requests()
+    creates = [r for r in log if r["route"] == "create" and r["status"] == 201]
+    assert len(creates) == 6
+    by_key = {r["generation_id"]: r["key_fingerprint"] for r in creates}
+    for name, ids in seen.items():
+        assert {by_key[i] for i in ids} == {fingerprint(keys[name])}
+    gets = {r["key_fingerprint"] for r in log if r["route"] == "get"}
+    assert fingerprint(api.key) not in gets | set(by_key.values())  # the server's own key is never used
+
+
+async def test_local_paths_are_refused_over_http_unless_folders_are_named(api: Standalone, tmp_path: Path) -> None:
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    (pictures / "cat.png").write_bytes(png_bytes())
+    arguments = {"prompt": "x", "image_ref": [{"path": str(pictures / "cat.png")}]}
+    with http_server(env=server_env(api, tmp_path)) as base_url:
+        async with mcp_client(base_url) as client:
+            refused = await client.call_tool("generate_image", arguments)
+    assert refused.is_error
+    assert "outside the folders images may be read from ()" in text(refused)
+    with http_server(env=server_env(api, tmp_path, LUMA_MCP_ALLOWED_DIRS=str(pictures))) as base_url:
+        async with mcp_client(base_url) as client:
+            allowed = await client.call_tool("generate_image", arguments)
+            inline = await client.call_tool(
+                "generate_image", {"prompt": "y", "image_ref": [{"data": b64(png_bytes()), "media_type": "image/png"}]}
+            )
+    assert not allowed.is_error, text(allowed)
+    assert not inline.is_error
+
+
+async def until_polled(api: Standalone) -> None:
+    """Until the server has started waiting on a job (it polls the emulator in another process,
+    whose log is all there is to watch)."""
+    while not [r for r in api.requests() if r["route"] == "get"]:  # noqa: ASYNC110 - another process's state
+        await anyio.sleep(0.05)
+
+
+def test_sigterm_during_a_wait_exits_cleanly_within_the_bound(tmp_path: Path) -> None:
+    with standalone_emulator("--latency", "100", "--long-edge", "64") as slow_api:
+        env = server_env(slow_api, tmp_path, LUMA_MCP_WAIT_SECONDS="35", LUMA_MCP_SHUTDOWN_SECONDS="2")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "luma_mcp", "--transport", "http", "--port", "0", "--log-level", "INFO"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={"PATH": os.environ.get("PATH", ""), **env},
+        )
+        try:
+            assert process.stderr is not None
+            base_url = ""
+            while not base_url:
+                line = process.stderr.readline()
+                assert line, "the server did not start"
+                if "Uvicorn running on " in line:
+                    base_url = line.split("Uvicorn running on ", 1)[1].split()[0]
+
+            async def call_then_terminate() -> None:
+                async with anyio.create_task_group() as tasks:
+
+                    async def call() -> None:
+                        async with mcp_client(base_url) as client:
+                            await client.call_tool("generate_image", {"prompt": "a slow fox"})
+
+                    tasks.start_soon(call)
+                    with anyio.fail_after(20):
+                        await until_polled(slow_api)
+                    process.send_signal(signal.SIGTERM)
+                    tasks.cancel_scope.cancel()
+
+            started = time.monotonic()
+            anyio.run(call_then_terminate)
+            code = process.wait(timeout=10)
+            elapsed = time.monotonic() - started
+            stderr = process.stderr.read()
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            if process.stderr:
+                process.stderr.close()
+    # Uvicorn finishes its graceful shutdown, then exits by the signal it got, as a process should.
+    assert code in (0, -signal.SIGTERM)
+    assert elapsed < 2 + 3  # the shutdown bound, plus slack
+    assert "Traceback" not in stderr
