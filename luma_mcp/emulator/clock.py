@@ -53,9 +53,13 @@ class Clock:
         if not self.frozen:
             await anyio.sleep(seconds)
             return
-        event = anyio.Event()
-        self._sleepers.append((self.now() + seconds, event))
-        await event.wait()
+        sleeper = (self.now() + seconds, anyio.Event())
+        self._sleepers.append(sleeper)
+        try:
+            await sleeper[1].wait()
+        finally:  # a cancelled sleep must not linger, or a clock that jumps would jump to it
+            if sleeper in self._sleepers:
+                self._sleepers.remove(sleeper)
 
     def next_wake(self) -> float | None:
         """When the earliest `sleep()` ends (None if nobody sleeps): for clocks that jump ahead."""

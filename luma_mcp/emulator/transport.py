@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
+import anyio
 import httpx2
 
 from .app import ConnectionDropped, route_of
@@ -49,6 +50,33 @@ class EmulatorTransport(httpx2.AsyncBaseTransport):
         if fault is not None and fault.kind == "refuse":
             self._emulator.take_fault(route)
             raise httpx2.ConnectError("Connection refused (emulated)", request=request)
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        read_timeout = timeouts.get("read")
+        slow = fault is not None and fault.kind == "slow"
+        if read_timeout is None or not slow or not self._emulator.clock.frozen:
+            return await self._send(request)
+        # An answer made slow on a clock that tests drive: the client's read timeout runs on that
+        # clock too, so it times out without any real waiting. (Nothing else in-process is slow.)
+        answer: list[httpx2.Response | Exception] = []
+        async with anyio.create_task_group() as race:
+
+            async def send() -> None:
+                try:
+                    answer.append(await self._send(request))
+                except Exception as exc:  # noqa: BLE001 - handed to the caller as is, outside the race
+                    answer.append(exc)
+                race.cancel_scope.cancel()
+
+            race.start_soon(send)
+            await self._emulator.clock.sleep(read_timeout)
+            race.cancel_scope.cancel()
+        if not answer:
+            raise httpx2.ReadTimeout("Timed out waiting for the answer (emulated)", request=request)
+        if isinstance(answer[0], Exception):
+            raise answer[0]
+        return answer[0]
+
+    async def _send(self, request: httpx2.Request) -> httpx2.Response:
         try:
             return await self._asgi.handle_async_request(request)
         except ConnectionDropped as drop:

@@ -95,7 +95,7 @@ async def test_slow_answer_waits_on_the_emulator_clock(api: httpx2.AsyncClient, 
     results: list[int] = []
 
     async def fetch() -> None:
-        results.append((await api.get("/generations/x")).status_code)
+        results.append((await api.get("/generations/x", timeout=60)).status_code)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(fetch)
@@ -165,3 +165,27 @@ async def test_request_log_records_method_path_body_and_status(api: httpx2.Async
     assert record.request_id == "r-9"
     assert record.generation_id == emulator.generation_ids()[0]
     assert "authorization" not in record.headers
+
+
+async def test_an_answer_slower_than_the_clients_timeout_times_out_on_the_emulator_clock(
+    api: httpx2.AsyncClient, emulator: Emulator
+) -> None:
+    import anyio
+
+    emulator.inject("get", "slow", delay=120)
+    outcome: list[str] = []
+
+    async def fetch() -> None:
+        try:
+            await api.get("/generations/x", timeout=30)
+        except httpx2.ReadTimeout:
+            outcome.append("timed out")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(fetch)
+        await anyio.wait_all_tasks_blocked()
+        emulator.clock.advance(29)
+        await anyio.wait_all_tasks_blocked()
+        assert outcome == []
+        emulator.clock.advance(1)
+    assert outcome == ["timed out"]
