@@ -95,39 +95,30 @@ def build_app(emulator: Emulator) -> Starlette:
         sent = request.headers.get("x-request-id", "")
         return sent if 0 < len(sent) <= 128 and sent.isprintable() else str(uuid.uuid4())
 
-    def log(
-        request: Request,
-        *,
-        body: Any,
-        size: int,
-        status: int,
-        request_id: str,
-        fault: Fault | None,
-        generation_id: str | None = None,
-    ) -> None:
-        authorization = request.headers.get("authorization")
-        _, _, key = (authorization or "").partition(" ")
+    def log(request: Request, *, request_id: str, fault: Fault | None) -> RequestRecord:
+        """Log a request on arrival; the caller fills in what it learns (body, status)."""
         from .service import fingerprint
 
-        emulator.requests.append(
-            RequestRecord(
-                at=emulator.clock.now(),
-                method=request.method,
-                path=request.url.path,
-                query=request.url.query,
-                host=request.headers.get("host", ""),
-                route=route_of(request.method, request.url.path),
-                headers={k: v for k, v in request.headers.items() if k != "authorization"},
-                key_fingerprint=fingerprint(key) if key else None,
-                authorization_sent=authorization is not None,
-                body=_elide(body),
-                body_bytes=size,
-                status=status,
-                request_id=request_id,
-                fault=fault.kind if fault else None,
-                generation_id=generation_id,
-            )
+        authorization = request.headers.get("authorization")
+        _, _, key = (authorization or "").partition(" ")
+        record = RequestRecord(
+            at=emulator.clock.now(),
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            host=request.headers.get("host", ""),
+            route=route_of(request.method, request.url.path),
+            headers={k: v for k, v in request.headers.items() if k != "authorization"},
+            key_fingerprint=fingerprint(key) if key else None,
+            authorization_sent=authorization is not None,
+            body=None,
+            body_bytes=0,
+            status=0,
+            request_id=request_id,
+            fault=fault.kind if fault else None,
         )
+        emulator.requests.append(record)
+        return record
 
     async def read_body(request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -173,40 +164,31 @@ def build_app(emulator: Emulator) -> Starlette:
         headers = {"X-Request-Id": request_id, "X-API-Version": API_VERSION}
         success = 201 if route == "create" else 200
         fault = emulator.take_fault(route)
+        record = log(request, request_id=request_id, fault=fault)
         body: Any = None  # the decoded JSON body, for the log and the handler
-        size = 0
-        generation_id: str | None = None
         try:
             raw = await read_body(request)
-            size = len(raw)
+            record.body_bytes = len(raw)
             if raw and request.headers.get("content-type", "").startswith("application/json"):
                 try:
                     body = json.loads(raw)
                 except ValueError:
                     raise ApiError(400, "Request body must be valid JSON") from None  # [guess]
+                record.body = _elide(body)
             if fault and fault.kind == "slow":
                 await emulator.clock.sleep(fault.delay)
             elif fault and not fault.created:
                 # The fault hits before the request is handled: nothing is created or changed.
-                status = fault.status if fault.kind == "status" else success
-                log(request, body=body, size=size, status=status, request_id=request_id, fault=fault)
+                record.status = fault.status if fault.kind == "status" else success
                 return fault_response(fault, headers, {}, success)
             account = emulator.authenticate(request.headers.get("authorization"))
             status, payload, extra = await handler(request, account, raw if body is None else body)
             if route == "create" and isinstance(payload, dict):
-                generation_id = str(payload.get("id"))  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+                record.generation_id = str(payload.get("id"))  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
         except ApiError as error:
             status, payload, extra = error.status, {"detail": error.detail}, error.headers
         headers.update(extra)
-        log(
-            request,
-            body=body,
-            size=size,
-            status=status,
-            request_id=request_id,
-            fault=fault,
-            generation_id=generation_id,
-        )
+        record.status = status
         if fault is not None and fault.kind != "slow":
             return fault_response(fault, headers, payload, status)
         if payload is None:
@@ -272,16 +254,18 @@ def build_app(emulator: Emulator) -> Starlette:
 
     async def storage(request: Request, route: str, answer: Callable[[bytes], Awaitable[StorageAnswer]]) -> Response:
         fault = emulator.take_fault(route)
+        record = log(request, request_id="", fault=fault)
         if fault and fault.kind == "slow":
             await emulator.clock.sleep(fault.delay)
         raw = await request.body() if request.method == "PUT" else b""
+        record.body_bytes = len(raw)
         result = await answer(raw)
         status, headers, body = result.status, dict(result.headers), result.body
         applied = fault if fault and fault.kind != "slow" else None
         if applied is not None and applied.kind == "status":
             status, body = applied.status, b"Emulated storage fault"
             headers = {"Content-Type": "text/plain"}
-        log(request, body=None, size=len(raw), status=status, request_id="", fault=applied)
+        record.status = status
         if applied is not None and applied.kind in ("drop", "refuse"):
             return DropConnection(body, status=status, headers=headers)
         if applied is not None and applied.kind == "truncate":

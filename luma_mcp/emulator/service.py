@@ -196,6 +196,10 @@ class Emulator:
     def generation_ids(self) -> list[str]:
         return list(self._generations)
 
+    def generation(self, generation_id: str) -> Generation:
+        """The emulator's record of a generation (timings, request, outcome), for inspection."""
+        return self._generations[generation_id]
+
     async def output_bytes(self, generation_id: str, index: int = 0) -> bytes:
         """The bytes a completed generation's output `index` downloads as."""
         return (await self._outputs(self._generations[generation_id]))[index].data

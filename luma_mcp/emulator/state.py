@@ -171,9 +171,10 @@ class Fault:
     cannot know). Status faults default to not creating (set in `Emulator.inject`)."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestRecord:
-    """One request as the emulator saw it, without the API key."""
+    """One request as the emulator saw it, without the API key. Logged on arrival, so a request
+    never answered (cut, timed out) is in the log too, with `status` 0."""
 
     at: float
     method: str

@@ -156,6 +156,10 @@ class UploadImageArgs(ToolArguments):
     def _path_or_data(self) -> UploadImageArgs:
         if (self.path is None) == (self.data is None):
             raise ValueError("give exactly one of path or data")
+        if self.path is not None and not self.path.strip():
+            raise ValueError("path is empty")
+        if self.media_type is not None and self.data is None:
+            raise ValueError("media_type goes with data only; remove it")
         if self.data is not None:
             decode_data(self.data, self.media_type)
         return self

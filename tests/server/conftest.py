@@ -11,24 +11,12 @@ from mcp import Client
 from mcp.server import MCPServer
 
 from luma_mcp.config import Settings
-from luma_mcp.emulator import Clock, Emulator
+from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 from luma_mcp.tools import AppState
 
+from ..clocks import VirtualTime
 from ..helpers import KEY
-
-
-class VirtualTime:
-    """The client's `Timekeeper` on the emulator's clock: waiting jumps time instead of sleeping."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-
-    def monotonic(self) -> float:
-        return self.clock.now()
-
-    async def sleep(self, seconds: float) -> None:
-        await self.clock.skip(seconds)
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Clock, Emulator
 from luma_mcp.server import build_server
 
-from .conftest import VirtualTime, make_server
+from ..clocks import VirtualTime
+from .conftest import make_server
 from .test_api_errors import error_text
 from .test_generate import structured
 

@@ -12,9 +12,10 @@ import pytest
 from mcp import Client
 
 from luma_mcp.config import Settings
-from luma_mcp.emulator import Clock, Emulator
+from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 
+from ..clocks import AutojumpTime
 from .test_generate import structured
 
 pytestmark = pytest.mark.anyio
@@ -85,29 +86,6 @@ async def test_a_failed_generation_is_not_reused(client: Client, emulator: Emula
     assert failed["state"] == "failed"
     assert (retried["state"], retried["reused"]) == ("completed", False)
     assert len(emulator.requests_to("create")) == 2
-
-
-class AutojumpTime:
-    """Virtual time for many concurrent calls: a sleeper waits on the emulator's clock, and time
-    jumps to the earliest wake-up whenever every task is blocked (like trio's autojump clock)."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-
-    def monotonic(self) -> float:
-        return self.clock.now()
-
-    async def sleep(self, seconds: float) -> None:
-        await self.clock.sleep(seconds)
-
-    async def drive(self) -> None:
-        while True:
-            await anyio.wait_all_tasks_blocked()
-            wake = self.clock.next_wake()
-            if wake is None:
-                await anyio.sleep(0.001)  # only threads or I/O pending: let them finish
-            else:
-                self.clock.advance(max(0.0, wake - self.clock.now()))
 
 
 @pytest.fixture

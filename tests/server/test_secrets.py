@@ -9,7 +9,7 @@ from mcp import Client
 
 from luma_mcp.emulator import Emulator
 
-from ..helpers import KEY
+from ..helpers import KEY, b64, png_bytes
 
 pytestmark = pytest.mark.anyio
 
@@ -34,8 +34,16 @@ async def test_the_key_is_in_no_result_and_no_log_line(
     results.append(await client.call_tool("get_generation", {"generation_id": gid}))
 
     assert [r.is_error for r in results] == [False, False, False, False, True, True, True]
+    emulator.set_key(KEY, "active")
+    results.append(await client.call_tool("list_generations", {}))
+    results.append(await client.call_tool("upload_image", {"data": b64(png_bytes()), "media_type": "image/png"}))
+    resources = [await client.read_resource(f"luma://generations/{gid}")]
+    resources += [await client.read_resource(str(r.uri)) for r in (await client.list_resources()).resources]
     for result in results:
         assert KEY not in result.model_dump_json()
+    assert len(resources) >= 2
+    for resource in resources:
+        assert KEY not in resource.model_dump_json()
     assert caplog.records  # the log was captured, and at DEBUG
     assert KEY not in caplog.text
     assert not any(r.authorization_sent for r in emulator.requests_to("download"))

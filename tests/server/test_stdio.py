@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -150,4 +152,48 @@ def test_stdout_carries_only_json_rpc_and_the_key_appears_nowhere(tmp_path: Path
     for text in ("".join(session.lines), stderr, json.dumps(log)):
         assert SECRET not in text
     assert "POST /generations → 201" in stderr  # the log is on stderr, at the level asked
+    assert "Traceback" not in stderr
+
+
+def _started_stdio_server(tmp_path: Path) -> subprocess.Popen[str]:
+    params = server_params(tmp_path, "--emulator", "--emulator-latency", "100")
+    process = subprocess.Popen(
+        [params.command, *params.args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=params.env,
+    )
+    session = RawSession(process)
+    client_info = {"name": "raw", "version": "0"}
+    session.call("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client_info})
+    session.notify("notifications/initialized")
+    # A call left waiting on a 100 s job, as a host would leave one when it quits.
+    call = {"jsonrpc": "2.0", "id": 99, "method": "tools/call"}
+    call["params"] = {"name": "generate_image", "arguments": {"prompt": "slow"}}
+    session.stdin.write(json.dumps(call) + "\n")
+    session.stdin.flush()
+    assert process.stderr is not None
+    for line in process.stderr:  # until the job is queued and the call waits on it
+        if "queued" in line:
+            break
+    return process
+
+
+@pytest.mark.parametrize("ending", ["stdin closed", "SIGTERM"])
+def test_the_process_ends_within_a_second_without_a_traceback(tmp_path: Path, ending: str) -> None:
+    with _started_stdio_server(tmp_path) as process:
+        assert process.stdin is not None
+        assert process.stderr is not None
+        started = time.monotonic()
+        if ending == "SIGTERM":
+            process.send_signal(signal.SIGTERM)
+        else:
+            process.stdin.close()
+        code = process.wait(timeout=10)
+        elapsed = time.monotonic() - started
+        stderr = process.stderr.read()
+    assert elapsed < 1.0
+    assert code in (0, -signal.SIGTERM)
     assert "Traceback" not in stderr

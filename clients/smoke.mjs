@@ -1,0 +1,72 @@
+// The official TypeScript SDK against the server over stdio, with its embedded emulator:
+// lists the tools, generates, waits, edits by generation_id, and checks the structured results
+// (the SDK also validates each one against the tool's outputSchema).
+//   node smoke.mjs <python> [server args...]
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { existsSync, statSync } from "node:fs";
+
+const [command, ...args] = process.argv.slice(2);
+const failures = [];
+const check = (ok, what) => {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}`);
+  if (!ok) failures.push(what);
+};
+
+const transport = new StdioClientTransport({
+  command,
+  args: ["-m", "luma_mcp", "--emulator", "--emulator-latency", "3", "--wait-seconds", "1", ...args],
+  env: { ...process.env, LUMA_MCP_LOG_LEVEL: "WARNING" },
+  stderr: "inherit",
+});
+const client = new Client({ name: "typescript-sdk-smoke", version: "1.0.0" });
+await client.connect(transport);
+
+const { tools } = await client.listTools();
+const names = tools.map((tool) => tool.name).sort();
+check(
+  JSON.stringify(names) ===
+    JSON.stringify(["edit_image", "generate_image", "get_generation", "list_generations", "upload_image", "wait_for_generation"]),
+  `tools/list names the six tools (${names.join(", ")})`,
+);
+check(tools.every((tool) => tool.inputSchema?.type === "object" && tool.outputSchema), "each tool has input and output schemas");
+const generate = tools.find((tool) => tool.name === "generate_image");
+check("prompt" in generate.inputSchema.properties, "generate_image's schema is flat (top-level prompt)");
+
+async function finished(result, what) {
+  let data = result.structuredContent;
+  check(!result.isError && data?.generation_id, `${what} returns a generation_id`);
+  if (data.state !== "completed") {
+    const waited = await client.callTool({
+      name: "wait_for_generation",
+      arguments: { generation_id: data.generation_id, timeout_seconds: 30 },
+    });
+    data = waited.structuredContent;
+    check(!waited.isError, `wait_for_generation after ${what} answers`);
+  }
+  check(data.state === "completed", `${what} completes (${data.state})`);
+  const [output] = data.outputs;
+  check(output && existsSync(output.path) && statSync(output.path).size === output.size_bytes, `${what} saved ${output?.path}`);
+  return data;
+}
+
+const first = await finished(
+  await client.callTool({ name: "generate_image", arguments: { prompt: "a fox, from TypeScript", aspect_ratio: "16:9" } }),
+  "generate_image",
+);
+const edit = await finished(
+  await client.callTool({ name: "edit_image", arguments: { prompt: "at night", source: { generation_id: first.generation_id } } }),
+  "edit_image by generation_id",
+);
+check(edit.type === "image_edit" && edit.outputs[0].width === first.outputs[0].width, "the edit keeps the source's size");
+const listed = await client.callTool({ name: "list_generations", arguments: { limit: 5 } });
+check(
+  listed.structuredContent.generations.map((entry) => entry.generation_id).includes(edit.generation_id),
+  "list_generations finds the edit",
+);
+const invalid = await client.callTool({ name: "generate_image", arguments: { prompt: "x", aspect_ratio: "4:3" } });
+check(invalid.isError && invalid.content[0].text.includes("aspect_ratio"), "an invalid argument is a tool error naming it");
+
+await client.close();
+console.log(failures.length ? `${failures.length} check(s) failed` : "all checks passed");
+process.exit(failures.length ? 1 : 0);

@@ -1,0 +1,119 @@
+"""Hostile arguments, through a real MCP client (JSON-RPC framing included): every call ends in a
+result or a clean tool error, nothing invalid reaches the API, and the server keeps answering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mcp import Client
+from mcp_types import TextContent
+from pydantic import ValidationError
+
+from luma_mcp.config import Settings
+from luma_mcp.emulator import Emulator
+from luma_mcp.tools import build_tools
+from luma_mcp.tools.flat import ModelTool
+
+from ..helpers import KEY
+from .conftest import make_server
+
+pytestmark = pytest.mark.anyio
+
+CASES = 1200
+TOOLS = {tool.name: tool for tool in build_tools(Settings()) if isinstance(tool, ModelTool)}
+FIELDS = {name: list(tool.parameters["properties"]) for name, tool in TOOLS.items()}
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40)
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+unicode_edges = st.sampled_from(
+    ["", "\x00", "\u200b", "\ufeff", "\u202e reversed", "a\u0301", "Ω≈ç√∫", "🦊" * 2000, "\n\r\t", "\\u0000", "%s%n"]
+)
+
+
+def _nested(depth: int) -> Any:
+    value: Any = "deep"
+    for level in range(depth):
+        value = [value] if level % 2 else {"x": value}
+    return value
+
+
+field_values = st.one_of(
+    json_values,
+    unicode_edges,
+    st.text(min_size=6001, max_size=9000),  # huge strings
+    st.integers(min_value=20, max_value=90).map(_nested),  # deep nesting
+    json_values.map(json.dumps),  # JSON inside strings, as some hosts send it
+    st.integers() | st.floats(allow_nan=False),  # numbers where strings belong
+    st.sampled_from(["d290f1ee-6c54-4b01-90e6-d701748f0851", "4:3", "16:9", "uni-1", "manga", "png", "~/.ssh/id_rsa"]),
+)
+
+
+@st.composite
+def tool_calls(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    tool = draw(st.sampled_from(sorted(TOOLS)))
+    known = draw(st.dictionaries(st.sampled_from(FIELDS[tool]), field_values, max_size=len(FIELDS[tool])))
+    extra = draw(st.dictionaries(st.text(min_size=1, max_size=20), json_values, max_size=2))
+    return tool, {**extra, **known}
+
+
+def is_valid(tool: str, arguments: dict[str, Any]) -> bool:
+    try:
+        TOOLS[tool].fn_metadata.validate_arguments(arguments)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.fixture
+async def legacy_client(settings: Settings, emulator: Emulator) -> AsyncIterator[Client]:
+    # The initialize-era transport serializes every message as JSON-RPC, as a real host's would.
+    async with Client(make_server(settings, emulator), mode="legacy") as client:
+        yield client
+
+
+calls_made: list[str] = []
+
+
+@settings(
+    max_examples=CASES,
+    deadline=None,
+    derandomize=True,  # the same cases every run: CI failures reproduce
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(call=tool_calls())
+async def test_hostile_arguments_end_cleanly_and_send_nothing_invalid(
+    legacy_client: Client, emulator: Emulator, call: tuple[str, dict[str, Any]]
+) -> None:
+    tool, arguments = call
+    before = len(emulator.requests)
+    result = await legacy_client.call_tool(tool, arguments)  # raises if the server broke the protocol
+    calls_made.append(tool)
+    texts = " ".join(b.text for b in result.content if isinstance(b, TextContent))
+    assert texts.strip() != f"Error executing tool {tool}", f"a crash on {arguments!r}"
+    assert KEY not in result.model_dump_json()
+    if not is_valid(tool, arguments):
+        assert result.is_error
+        assert texts.startswith(f"Invalid arguments for {tool}; nothing was sent")
+        assert len(emulator.requests) == before
+
+
+async def test_the_fuzz_ran_enough_cases_and_the_server_still_answers(legacy_client: Client) -> None:
+    assert len(calls_made) >= 1000, "run the whole module: the fuzz test comes first"
+    assert len((await legacy_client.list_tools()).tools) == len(TOOLS)
+    result = await legacy_client.call_tool("list_generations", {})
+    assert not result.is_error
