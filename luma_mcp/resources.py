@@ -15,6 +15,7 @@ from pydantic import Field
 
 from .api import LumaError
 from .history import HistoryEntry, image_uri
+from .runner import GenerationRunner
 from .tools import AppState  # at run time: the SDK reads `Context[AppState]` to inject the context
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class ImageCatalog:
 
 
 def register_templates(server: MCPServer[AppState]) -> None:
-    async def entry_of(generation_id: str, ctx: Context[AppState]) -> HistoryEntry:
+    async def entry_of(generation_id: str, ctx: Context[AppState]) -> tuple[HistoryEntry, GenerationRunner]:
         try:
             work = ctx.request_context.lifespan_context.workspace(ctx)
         except LumaError as exc:
@@ -74,7 +75,7 @@ def register_templates(server: MCPServer[AppState]) -> None:
         entry = await work.runner.history.get(generation_id)
         if entry is None:
             raise ResourceNotFoundError(f"No generation {generation_id} in this server's history")
-        return entry
+        return entry, work.runner
 
     @server.resource(
         "luma://generations/{generation_id}",
@@ -84,12 +85,14 @@ def register_templates(server: MCPServer[AppState]) -> None:
         mime_type="application/json",
     )
     async def generation(generation_id: str, ctx: Context[AppState]) -> str:  # pyright: ignore[reportUnusedFunction]
-        return (await entry_of(generation_id, ctx)).model_dump_json(indent=2)
+        entry, _ = await entry_of(generation_id, ctx)
+        return entry.model_dump_json(indent=2)
 
     async def image(generation_id: str, index: str, ctx: Context[AppState]) -> bytes:
-        entry = await entry_of(generation_id, ctx)
+        entry, runner = await entry_of(generation_id, ctx)
         saved = next((f for f in entry.files if str(f.index) == index), None)
-        if saved is None:
+        # Only files in this server's own folders are served, whatever a history line says.
+        if saved is None or not runner.holds(saved.path):
             raise ResourceNotFoundError(f"Generation {generation_id} has no saved image {index}")
         return await _read_saved(saved.path)
 

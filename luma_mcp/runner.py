@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,7 +27,9 @@ from .api import (
     ImageRef,
     LumaClient,
     LumaError,
+    OutcomeUnknownError,
     SharedHttpClient,
+    timeout_within,
 )
 from .config import PreviewMode, Settings
 from .history import History, HistoryEntry, InputRecord, SavedFile
@@ -37,9 +40,14 @@ from .media.work import image_work
 logger = logging.getLogger(__name__)
 
 UNFINISHED_REUSE_SECONDS = 3600.0
-"""How long a job not yet seen finished may be handed to an identical request (jobs take ~1 min)."""
+"""How long a job never seen finished may be handed to an identical request. Every look notes a
+job's end, so this only applies to one nobody looked at again (jobs take about a minute)."""
 LOOK_SECONDS = 10.0
 """The least time a single look (get_generation) may spend on retries."""
+SAVE_SECONDS = 7.0
+"""Time a call keeps, after its wait, to download and save (35 s + 7 s stays inside the ~45 s
+hosts give a call). An image not saved by then is saved by the next look."""
+OUT_OF_TIME = "Not downloaded within this call's time (hosts drop longer calls); get_generation saves it."
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """Receives (progress, total, message); progress only ever increases."""
@@ -80,9 +88,33 @@ class Report:
 class _Submitted:
     """A generation this server created, remembered so an identical request can reuse it."""
 
+    key: str
     generation_id: str
     at: float
     finished_at: float | None = None
+
+
+class ResendRefusedError(LumaError):
+    """An identical create lost its answer moments ago: it may be queued, so this one is not sent."""
+
+    def __init__(self, seconds_ago: float) -> None:
+        super().__init__(
+            f"An identical request {seconds_ago:.0f} s ago was sent but its answer was lost, so it may already "
+            "be queued (and charged). This one was not sent. To send it anyway, accepting the risk of a "
+            "second charge, call again with new_variation=true."
+        )
+
+
+@asynccontextmanager
+async def _one_at_a_time(locks: dict[str, anyio.Lock], key: str) -> AsyncGenerator[None]:
+    """Hold `key`'s lock; the lock is dropped when nobody holds or awaits it (no unbounded growth)."""
+    lock = locks.setdefault(key, anyio.Lock())
+    try:
+        async with lock:
+            yield
+    finally:
+        if locks.get(key) is lock and not lock.locked() and not lock.statistics().tasks_waiting:
+            del locks[key]
 
 
 def _exists(path: str) -> bool:
@@ -117,20 +149,30 @@ class GenerationRunner:
         settings: Settings,
         *,
         folder: Path | None = None,
+        label: str | None = None,
         on_saved: Callable[[HistoryEntry], None] | None = None,
     ) -> None:
+        """`folder` and `label` (the user's, in BYOK mode) keep one workspace's files apart."""
         self._client = client
         self._http = http
         self._settings = settings
         self._keep_files = settings.keeps_files
-        self._folder = OutputFolder(folder or settings.output_dir)
+        self._folder = OutputFolder(folder or settings.output_dir, label=label)
         # Without kept files there is no history on disk either: what was made lives in memory.
         logs = [self._folder.preferred, self._folder.fallback] if self._keep_files else []
-        self.history = History(logs)
+        self.history = History(logs, trusted={self._folder.fallback: self._folder.fallback_is_private})
         self._on_saved = on_saved
-        self._locks: dict[str, anyio.Lock] = {}
-        self._submitted: dict[str, _Submitted] = {}
+        self._save_locks: dict[str, anyio.Lock] = {}
         self._submit_locks: dict[str, anyio.Lock] = {}
+        self._submitted: dict[str, _Submitted] = {}
+        """By request key: what an identical request may reuse."""
+        self._submitted_by_id: dict[str, _Submitted] = {}
+        self._unknown_outcomes: dict[str, float] = {}
+        """Request key → when its create was sent and the answer lost."""
+
+    def holds(self, path: str) -> bool:
+        """Whether `path` is in this runner's folders: only such files are ever read back."""
+        return self._folder.holds(path)
 
     def now(self) -> float:
         """The client's clock, for callers that start a call's budget before `run` (uploads)."""
@@ -154,51 +196,32 @@ class GenerationRunner:
         deadline = (self.now() if started is None else started) + self._settings.wait_seconds
         key = request_key(request)
         generation: Generation | None = None
-        async with self._submit_locks.setdefault(key, anyio.Lock()):  # identical calls at once: one create
+        async with _one_at_a_time(self._submit_locks, key):  # identical calls at once: one create
+            self._forget_expired()
             earlier = None if new_variation else self._reusable(key)
             if earlier is None:
-                generation = await self._client.create(request, deadline=deadline)
-                self._submitted[key] = _Submitted(generation.id, self.now())
+                # Shielded: a create cancelled in flight may still be queued and charged, so its
+                # answer is awaited and recorded even when the call is cancelled meanwhile.
+                with anyio.CancelScope(shield=True):
+                    generation = await self._create(request, key, deadline)
         if generation is not None:
-            report = await self._submitted_and_waited(request, generation, deadline, progress, preview)
-        else:
-            assert earlier is not None
-            logger.info("identical request: reusing generation %s", earlier.generation_id)
-            report = await self._wait(earlier.generation_id, deadline, progress, preview)
-            report = replace(report, reused_after=self.now() - earlier.at)
-        self._note_outcome(key, report.generation)
-        return report
+            await progress(0, self._settings.wait_seconds, f"Queued as {generation.id}")
+            return await self._wait(generation, deadline, progress, preview)
+        assert earlier is not None
+        logger.info("identical request: reusing generation %s", earlier.generation_id)
+        report = await self._wait(earlier.generation_id, deadline, progress, preview)
+        return replace(report, reused_after=self.now() - earlier.at)
 
-    def _reusable(self, key: str) -> _Submitted | None:
-        earlier = self._submitted.get(key)
-        if earlier is None:
-            return None
-        now = self.now()
-        if earlier.finished_at is None:
-            fresh = now - earlier.at <= UNFINISHED_REUSE_SECONDS
-        else:
-            fresh = now - earlier.finished_at <= self._settings.dedupe_seconds
-        if not fresh:
-            del self._submitted[key]
-        return earlier if fresh else None
-
-    def _note_outcome(self, key: str, generation: Generation) -> None:
-        earlier = self._submitted.get(key)
-        if earlier is None or earlier.generation_id != generation.id:
-            return
-        if generation.state == "failed":
-            del self._submitted[key]  # a failure is not worth reusing: the next identical call tries anew
-        elif generation.state == "completed" and earlier.finished_at is None:
-            earlier.finished_at = self.now()
-
-    async def _submitted_and_waited(
-        self,
-        request: GenerationRequest,
-        generation: Generation,
-        deadline: float,
-        progress: Progress,
-        preview: PreviewMode | None,
-    ) -> Report:
+    async def _create(self, request: GenerationRequest, key: str, deadline: float) -> Generation:
+        """Send the create, and remember it: for reuse, and in the history."""
+        try:
+            generation = await self._client.create(request, deadline=deadline)
+        except OutcomeUnknownError as exc:
+            self._unknown_outcomes[key] = self.now()
+            raise exc.resent_by("call again with new_variation=true") from exc
+        self._unknown_outcomes.pop(key, None)
+        submitted = _Submitted(key, generation.id, self.now())
+        self._submitted[key] = self._submitted_by_id[generation.id] = submitted
         logger.info("generation %s queued (%s, %s)", generation.id, request.model, request.type)
         entry = HistoryEntry(
             generation_id=generation.id,
@@ -212,14 +235,51 @@ class GenerationRunner:
             inputs=_input_records(request),
         )
         await self._record(entry)
-        await progress(0, self._settings.wait_seconds, f"Queued as {generation.id}")
-        return await self._wait(generation, deadline, progress, preview)
+        return generation
+
+    def _reusable(self, key: str) -> _Submitted | None:
+        lost_at = self._unknown_outcomes.get(key)
+        if lost_at is not None:
+            raise ResendRefusedError(self.now() - lost_at)
+        return self._submitted.get(key)
+
+    def _forget_expired(self) -> None:
+        """Drop what an identical request may no longer reuse (keeps memory bounded)."""
+        now = self.now()
+        window = self._settings.dedupe_seconds
+        for submitted in list(self._submitted.values()):
+            if submitted.finished_at is None:
+                fresh = now - submitted.at <= UNFINISHED_REUSE_SECONDS
+            else:
+                fresh = now - submitted.finished_at <= window
+            if not fresh:
+                self._forget(submitted)
+        for key, lost_at in list(self._unknown_outcomes.items()):
+            if now - lost_at > window:
+                del self._unknown_outcomes[key]
+
+    def _forget(self, submitted: _Submitted) -> None:
+        if self._submitted.get(submitted.key) is submitted:
+            del self._submitted[submitted.key]
+        self._submitted_by_id.pop(submitted.generation_id, None)
+
+    def _note_outcome(self, generation: Generation) -> None:
+        """On every look: a failed job is not reused (the next identical call tries anew), and a
+        completed one is reused for the dedupe window from when it was first seen completed."""
+        submitted = self._submitted_by_id.get(generation.id)
+        if submitted is None:
+            return
+        if generation.state == "failed":
+            self._forget(submitted)
+        elif generation.state == "completed" and submitted.finished_at is None:
+            submitted.finished_at = self.now()
 
     async def fetch(self, generation_id: str, *, preview: PreviewMode | None = None) -> Report:
         """One look at a generation; a completed one is saved (if it was not yet) and previewed."""
         # Bounded like a generating call, but with room for a few retries even when that is 0.
-        deadline = self._client.time.monotonic() + max(self._settings.wait_seconds, LOOK_SECONDS)
-        return await self._finish(await self._client.get(generation_id, deadline=deadline), None, preview)
+        deadline = self.now() + max(self._settings.wait_seconds, LOOK_SECONDS)
+        generation = await self._client.get(generation_id, deadline=deadline)
+        return await self._finish(generation, None, preview, finish_by=deadline + SAVE_SECONDS)
 
     async def wait(
         self,
@@ -230,21 +290,22 @@ class GenerationRunner:
         preview: PreviewMode | None = None,
     ) -> Report:
         """Poll until the generation is finished or `max_wait` passes."""
-        return await self._wait(generation_id, self._client.time.monotonic() + max_wait, progress, preview)
+        return await self._wait(generation_id, self.now() + max_wait, progress, preview)
 
     async def _wait(
         self, generation: Generation | str, deadline: float, progress: Progress, preview: PreviewMode | None
     ) -> Report:
-        clock = self._client.time
-        started = clock.monotonic()
+        """Poll until `deadline`, then save what completed by `deadline + SAVE_SECONDS`."""
+        started = self.now()
         max_wait = max(deadline - started, 0.0)
+        finish_by = deadline + SAVE_SECONDS
         last = 0.0
         seen: Generation | None = generation if isinstance(generation, Generation) else None
 
         async def on_update(current: Generation) -> None:
             nonlocal last, seen
             seen = current
-            elapsed = clock.monotonic() - started
+            elapsed = self.now() - started
             # Strictly increasing (the protocol asks it), and below the total kept for "completed".
             last = max(min(elapsed, 0.99 * max_wait), last + 0.001)
             await progress(last, max_wait, f"{current.state.capitalize()} · {elapsed:.0f} s of up to {max_wait:.0f} s")
@@ -257,11 +318,11 @@ class GenerationRunner:
             # The job exists and may well finish: hand it off with what we know, never lose its id.
             logger.warning("lost the API while waiting for %s: %s", seen.id, exc)
             note = f"The API stopped answering while waiting ({exc}); the job may still finish."
-            return await self._finish(seen, clock.monotonic() - started, preview, (note,))
-        waited = clock.monotonic() - started
+            return await self._finish(seen, self.now() - started, preview, (note,), finish_by=finish_by)
+        waited = self.now() - started
         if final.state == "completed":
             await progress(max(max_wait, last + 0.001), max_wait, "Completed · saving the image")
-        return await self._finish(final, waited, preview)
+        return await self._finish(final, waited, preview, finish_by=finish_by)
 
     async def _finish(
         self,
@@ -269,7 +330,10 @@ class GenerationRunner:
         waited: float | None,
         preview: PreviewMode | None,
         notes: tuple[str, ...] = (),
+        *,
+        finish_by: float,
     ) -> Report:
+        self._note_outcome(generation)
         known = await self.history.get(generation.id) or HistoryEntry(generation_id=generation.id)
         entry = known.model_copy(
             update={
@@ -282,31 +346,24 @@ class GenerationRunner:
         )
         warnings = list(notes)
         mode = preview or self._settings.preview
+        errors: dict[int, str] = {}
         if generation.state == "completed" and not self._keep_files:
             await self.history.remember(entry)
-            previews, errors = await self._preview_unkept(generation, mode)
-            outputs = tuple(
-                FinishedOutput(i, output, None, previews[i], errors.get(i))
-                for i, output in enumerate(generation.output)
-            )
-            return Report(generation, entry.prompt, outputs, waited, tuple(warnings), files_kept=False)
+            previews, errors = await self._preview_unkept(generation, mode, finish_by)
+            return Report(
+                generation, entry.prompt, _outputs(generation, {}, previews, errors), waited, tuple(warnings),
+                files_kept=False,
+            )  # fmt: skip
         if generation.state == "completed":
-            lock = self._locks.setdefault(generation.id, anyio.Lock())
-            async with lock:  # two looks at once must not save the same image twice
-                entry, errors, warning = await self._save_missing(generation, entry)
+            async with _one_at_a_time(self._save_locks, generation.id):  # two looks must not save twice
+                entry, errors, warning = await self._save_missing(generation, entry, finish_by)
             warnings += [warning] if warning else []
-        else:
-            errors = {}
-            if entry.state != known.state or known.recorded_at == "":
-                await self._record(entry)
-        files = {f.index: f for f in entry.files}
-        paths: list[Path | None] = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
+        elif entry.state != known.state or known.recorded_at == "":
+            await self._record(entry)
+        files = {f.index: f for f in entry.files if self.holds(f.path)}
+        paths = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
         previews = await image_work(make_previews, paths, mode) if mode != "none" else [None] * len(paths)
-        outputs = tuple(
-            FinishedOutput(i, output, files.get(i), previews[i], errors.get(i))
-            for i, output in enumerate(generation.output)
-        )
-        return Report(generation, entry.prompt, outputs, waited, tuple(warnings))
+        return Report(generation, entry.prompt, _outputs(generation, files, previews, errors), waited, tuple(warnings))
 
     async def _record(self, entry: HistoryEntry) -> None:
         if not self._keep_files:
@@ -317,85 +374,108 @@ class GenerationRunner:
             await self.history.record(entry, folder)
 
     async def _preview_unkept(
-        self, generation: Generation, mode: PreviewMode
+        self, generation: Generation, mode: PreviewMode, finish_by: float
     ) -> tuple[list[Preview | None], dict[int, str]]:
         """Previews of outputs this server does not keep: downloaded to a temporary folder, which
         is gone when the previews are made. Nothing to do when no preview is wanted."""
         if mode == "none":
             return [None] * len(generation.output), {}
-        errors: dict[int, str] = {}
-        paths: list[Path | None] = []
         with tempfile.TemporaryDirectory(prefix="luma-preview-") as scratch:
-            current = generation
-            for index in range(len(generation.output)):
-                try:
-                    current, saved = await self._download(current, index, Path(scratch), f"output-{index}")
-                    paths.append(saved.path)
-                except OutputError as exc:
-                    errors[index] = str(exc)
-                    paths.append(None)
+            indexes = range(len(generation.output))
+            saved, errors = await self._download_each(
+                generation, indexes, Path(scratch), lambda index: f"output-{index}", finish_by
+            )
+            paths = [saved[i].path if i in saved else None for i in indexes]
             previews = await image_work(make_previews, paths, mode)
         return previews, errors
 
     async def _save_missing(
-        self, generation: Generation, entry: HistoryEntry
+        self, generation: Generation, entry: HistoryEntry, finish_by: float
     ) -> tuple[HistoryEntry, dict[int, str], str | None]:
         """Download the outputs not on disk yet; the updated entry, errors per output, a warning."""
-        on_disk = {f.index: f for f in entry.files if _exists(f.path)}
+        on_disk = {f.index: f for f in entry.files if self.holds(f.path) and _exists(f.path)}
         missing = [i for i in range(len(generation.output)) if i not in on_disk]
         if not missing:
             return entry, {}, None
         folder, warning = await self._folder.writable()
         if folder is None:
             return entry, dict.fromkeys(missing, warning or "no folder can be written"), warning
-        errors: dict[int, str] = {}
-        current = generation
-        for index in missing:
-            stem = output_stem(
-                created=file_created(generation.created_at),
-                prompt=entry.prompt,
-                generation_id=generation.id,
-                index=index,
-            )
-            try:
-                current, saved = await self._download(current, index, folder, stem)
-            except OutputError as exc:
-                errors[index] = str(exc)
-                logger.warning("could not save %s output %d: %s", generation.id, index, exc)
-                continue
-            except Exception as exc:  # a paid image's id and URL must reach the caller, whatever broke
-                errors[index] = f"unexpected error while saving ({type(exc).__name__})"
-                logger.exception("could not save %s output %d", generation.id, index)
-                continue
+        created = file_created(generation.created_at)
+
+        def stem(index: int) -> str:
+            return output_stem(created=created, prompt=entry.prompt, generation_id=generation.id, index=index)
+
+        saved, errors = await self._download_each(generation, missing, folder, stem, finish_by)
+        for index, image in saved.items():
             layer = generation.output[index].layer
             on_disk[index] = SavedFile(
                 index=index,
-                path=str(saved.path),
-                media_type=saved.media_type,
-                size_bytes=saved.size_bytes,
-                sha256=saved.sha256,
-                width=saved.width,
-                height=saved.height,
+                path=str(image.path),
+                media_type=image.media_type,
+                size_bytes=image.size_bytes,
+                sha256=image.sha256,
+                width=image.width,
+                height=image.height,
                 label=layer.label if layer else None,
             )
-            logger.info("saved %s output %d to %s", generation.id, index, saved.path)
+            logger.info("saved %s output %d to %s", generation.id, index, image.path)
         entry = entry.model_copy(update={"files": [on_disk[i] for i in sorted(on_disk)]})
         await self.history.record(entry, folder)
         if self._on_saved is not None and on_disk:
             self._on_saved(entry)
         return entry, errors, warning
 
+    async def _download_each(
+        self,
+        generation: Generation,
+        indexes: Sequence[int],
+        folder: Path,
+        stem: Callable[[int], str],
+        finish_by: float,
+    ) -> tuple[dict[int, SavedImage], dict[int, str]]:
+        """Download the outputs at `indexes` into `folder`, by `finish_by`: what was saved, and
+        why each other one was not. Never raises: a paid image's id and URL must reach the caller."""
+        saved: dict[int, SavedImage] = {}
+        errors: dict[int, str] = {}
+        current = generation
+        # The downloads bound their own waits to `finish_by` on the client's clock; this is the
+        # backstop on the real one, for a link that trickles bytes just fast enough.
+        with anyio.move_on_after(max(finish_by - self.now(), 0.0)):
+            for index in indexes:
+                try:
+                    current, saved[index] = await self._download(current, index, folder, stem(index), finish_by)
+                except OutputError as exc:
+                    errors[index] = str(exc)
+                    logger.warning("could not save %s output %d: %s", generation.id, index, exc)
+                except Exception as exc:
+                    errors[index] = f"unexpected error while saving ({type(exc).__name__})"
+                    logger.exception("could not save %s output %d", generation.id, index)
+        for index in indexes:
+            if index not in saved and index not in errors:
+                errors[index] = OUT_OF_TIME
+        return saved, errors
+
     async def _download(
-        self, generation: Generation, index: int, folder: Path, stem: str
+        self, generation: Generation, index: int, folder: Path, stem: str, finish_by: float
     ) -> tuple[Generation, SavedImage]:
-        """Download one output: once more if the connection drops or the bytes come damaged, and
-        after a GET for a fresh link if the link was refused (expired)."""
+        """Download one output by `finish_by`: once more if the connection drops or the bytes come
+        damaged, and after a GET for a fresh link if the link was refused (expired)."""
         http = await self._http.get()
         max_bytes = int(self._settings.max_download_mb * 1024 * 1024)
         tried_again = refreshed = False
         while True:
+            remaining = finish_by - self.now()
+            if remaining <= 0:
+                raise OutputError(OUT_OF_TIME)
             try:
-                saved = await download(http, generation.output[index].url, folder, stem, max_bytes=max_bytes)
+                saved = await download(
+                    http,
+                    generation.output[index].url,
+                    folder,
+                    stem,
+                    max_bytes=max_bytes,
+                    limits=timeout_within(http.timeout, remaining),
+                )
             except OutputError as exc:
                 if exc.retry == "again" and not tried_again:
                     tried_again = True
@@ -407,7 +487,7 @@ class GenerationRunner:
                         "download link of %s output %d refused (%s); asking for a fresh one", generation.id, index, exc
                     )
                     try:
-                        fresh = await self._client.get(generation.id)
+                        fresh = await self._client.get(generation.id, deadline=finish_by)
                     except LumaError as refresh_error:
                         raise OutputError(f"{exc}, and no fresh link could be had: {refresh_error}") from refresh_error
                     if fresh.state == "completed" and index < len(fresh.output):
@@ -415,3 +495,15 @@ class GenerationRunner:
                         continue
                 raise
             return generation, saved
+
+
+def _outputs(
+    generation: Generation,
+    files: dict[int, SavedFile],
+    previews: Sequence[Preview | None],
+    errors: dict[int, str],
+) -> tuple[FinishedOutput, ...]:
+    return tuple(
+        FinishedOutput(i, output, files.get(i), previews[i], errors.get(i))
+        for i, output in enumerate(generation.output)
+    )

@@ -82,7 +82,7 @@ def build_server(
                 # Users' files and histories are kept apart; only the server's own are listed.
                 folder = settings.output_dir if label is None else settings.output_dir / label
                 runner = GenerationRunner(
-                    client, http, settings, folder=folder, on_saved=catalog.add if label is None else None
+                    client, http, settings, folder=folder, label=label, on_saved=catalog.add if label is None else None
                 )
                 return Workspace(runner, inputs)
 
@@ -90,7 +90,9 @@ def build_server(
             shared = workspaces.shared()
             if shared is not None and settings.keeps_files:
                 for entry in reversed(await shared.runner.history.recent(limit=LISTED_AT_START)):
-                    catalog.add(entry)
+                    catalog.add(
+                        entry.model_copy(update={"files": [f for f in entry.files if shared.runner.holds(f.path)]})
+                    )
             yield AppState(settings, workspaces)
 
     server = MCPServer(

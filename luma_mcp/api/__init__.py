@@ -11,7 +11,7 @@ from .errors import (
     ServerError,
     UploadError,
 )
-from .http import SharedHttpClient
+from .http import SharedHttpClient, timeout_within
 from .models import (
     ASPECT_RATIOS,
     PORTRAIT_RATIOS,
@@ -56,4 +56,5 @@ __all__ = [
     "SystemTime",
     "Timekeeper",
     "UploadError",
+    "timeout_within",
 ]

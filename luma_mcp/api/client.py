@@ -35,7 +35,7 @@ from .errors import (
     ServerError,
     UploadError,
 )
-from .http import SharedHttpClient
+from .http import SharedHttpClient, timeout_within
 from .models import CreatedFile, Generation, GenerationRequest, PresignedUpload, StoredFile
 
 logger = logging.getLogger(__name__)
@@ -121,10 +121,6 @@ class LumaClient:
         self._user_agent = user_agent
         self._random = random.Random()  # noqa: S311 - jitter, not secrecy
 
-    @property
-    def has_key(self) -> bool:
-        return bool(self._api_key)
-
     async def create(self, request: GenerationRequest, *, deadline: float | None = None) -> Generation:
         """Submit a generation; returns it queued. Raises `OutcomeUnknownError` rather than risk a
         second charge when the answer is lost. Retries (429) stop at `deadline`."""
@@ -146,7 +142,7 @@ class LumaClient:
         created = await self._call("POST", "/files", CreatedFile, json=body, idempotent=True, deadline=deadline)
         if created.upload is None:
             raise UploadError(f"The Files API gave no upload link for {filename}")
-        await self._put(created.upload, data, filename)
+        await self._put(created.upload, data, filename, deadline=deadline)
         path = f"/files/{created.id}"
         stored = await self._call("POST", f"{path}/complete", StoredFile, idempotent=True, deadline=deadline)
         while stored.state == "pending":
@@ -158,12 +154,16 @@ class LumaClient:
             raise UploadError(f"The Files API refused {filename}: {stored.failure_reason or stored.state}")
         return stored
 
-    async def _put(self, upload: PresignedUpload, data: bytes, filename: str) -> None:
-        """The bytes to the presigned URL: its own signature, no API key. Retried like a GET."""
+    async def _put(self, upload: PresignedUpload, data: bytes, filename: str, *, deadline: float | None) -> None:
+        """The bytes to the presigned URL: its own signature, no API key. Retried like a GET,
+        within `deadline`."""
         http = await self._http.get()
         for attempt in range(1, self._retry.attempts + 1):
+            timeout = self._timeout(http, deadline)
             try:
-                response = await http.request(upload.method, upload.url, content=data, headers=upload.headers or {})
+                response = await http.request(
+                    upload.method, upload.url, content=data, headers=upload.headers or {}, timeout=timeout
+                )
             except httpx2.RequestError as exc:
                 problem = type(exc).__name__
             else:
@@ -172,9 +172,10 @@ class LumaClient:
                 if response.status_code < 500:
                     raise UploadError(f"Storage refused the upload of {filename} (HTTP {response.status_code})")
                 problem = f"HTTP {response.status_code}"
-            if attempt == self._retry.attempts:
+            delay = self._delay(attempt, None)
+            if attempt == self._retry.attempts or (deadline is not None and self.time.monotonic() + delay > deadline):
                 raise UploadError(f"The upload of {filename} failed ({problem})")
-            await self.time.sleep(self._delay(attempt, None))
+            await self.time.sleep(delay)
 
     async def poll(
         self,
@@ -234,7 +235,10 @@ class LumaClient:
         if not self._api_key.isprintable() or " " in self._api_key:
             raise MissingApiKeyError(unusable=True)
         for attempt in range(1, self._retry.attempts + 1):
-            outcome = await self._attempt(method, path, model, json=json, idempotent=idempotent)
+            # A read gives up near the caller's deadline; a create keeps the full timeout, since
+            # giving up on it early would leave its outcome unknown.
+            limit = deadline if idempotent else None
+            outcome = await self._attempt(method, path, model, json=json, idempotent=idempotent, deadline=limit)
             if not isinstance(outcome, _Attempt):
                 return outcome
             if not outcome.retryable or attempt == self._retry.attempts:
@@ -256,10 +260,23 @@ class LumaClient:
         if retry_after is not None:
             return retry_after
         backoff = min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
-        return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not secrecy
+        return backoff * (0.5 + self._random.random() / 2)
+
+    def _timeout(self, http: httpx2.AsyncClient, deadline: float | None) -> httpx2.Timeout:
+        """The client's timeouts, shortened to end by `deadline` (plus a grace for a last read)."""
+        if deadline is None:
+            return http.timeout
+        return timeout_within(http.timeout, deadline + GET_GRACE - self.time.monotonic())
 
     async def _attempt(
-        self, method: str, path: str, model: type[ModelT], *, json: dict[str, Any] | None, idempotent: bool
+        self,
+        method: str,
+        path: str,
+        model: type[ModelT],
+        *,
+        json: dict[str, Any] | None,
+        idempotent: bool,
+        deadline: float | None,
     ) -> ModelT | _Attempt:
         request_id = str(uuid.uuid4())
         headers = {
@@ -271,7 +288,9 @@ class LumaClient:
         url = self._base_url + path
         try:
             client = await self._http.get()
-            response = await client.request(method, url, json=json, headers=headers)
+            response = await client.request(
+                method, url, json=json, headers=headers, timeout=self._timeout(client, deadline)
+            )
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             # The request never left: safe to retry even a POST.
             message = f"Could not reach the Luma API at {self._base_url} ({type(exc).__name__})"

@@ -48,19 +48,27 @@ class APIConnectionError(LumaError):
 
 
 class OutcomeUnknownError(LumaError):
-    """The API has no idempotency key, so a second POST could create (and charge) a second image."""
+    """The API has no idempotency key, so a second POST could create (and charge) a second image.
+    `resend` says how the caller sends it again on purpose."""
 
-    def __init__(self, what: str, *, request_id: str | None, status: int | None = None) -> None:
+    def __init__(
+        self, what: str, *, request_id: str | None, status: int | None = None, resend: str = "send it again"
+    ) -> None:
         super().__init__(
             _with_id(
                 f"The generation request was sent but {what}, so it may have been queued (and charged). "
                 "It was not sent again, to avoid paying twice. The API cannot list generations: if the user "
-                "accepts the risk of a second charge, send it again",
+                f"accepts the risk of a second charge, {resend}",
                 request_id,
             )
         )
+        self.what = what
         self.request_id = request_id
         self.status = status
+
+    def resent_by(self, resend: str) -> OutcomeUnknownError:
+        """The same error, saying how the caller sends it again (e.g. a tool's argument)."""
+        return OutcomeUnknownError(self.what, request_id=self.request_id, status=self.status, resend=resend)
 
 
 class APIStatusError(LumaError):

@@ -39,3 +39,20 @@ class SharedHttpClient:
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+MIN_REQUEST_SECONDS = 1.0
+"""The least time a request is given, even when its caller's deadline has all but passed."""
+
+
+def timeout_within(limits: httpx2.Timeout, seconds: float) -> httpx2.Timeout:
+    """`limits` with every wait capped at `seconds` (at least `MIN_REQUEST_SECONDS`): a request made
+    near its caller's deadline gives up by then instead of after the full per-read timeout."""
+    seconds = max(seconds, MIN_REQUEST_SECONDS)
+
+    def cap(value: float | None) -> float:
+        return seconds if value is None else min(value, seconds)
+
+    return httpx2.Timeout(
+        connect=cap(limits.connect), read=cap(limits.read), write=cap(limits.write), pool=cap(limits.pool)
+    )

@@ -7,9 +7,11 @@ Pillow is imported inside the functions that need it, to keep the server's start
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import time
 import unicodedata
@@ -86,13 +88,37 @@ def file_created(created_at: str) -> datetime:
 
 
 class OutputFolder:
-    """The configured output folder, or a temporary one when it cannot be written."""
+    """The configured output folder, or a temporary one when it cannot be written.
 
-    def __init__(self, preferred: Path) -> None:
+    The temporary one is private: created mode 0700 and refused unless this user owns it with no
+    access for others, since anyone can create a folder of that name first in a shared /tmp and
+    plant history there. `label` keeps one workspace's fallback apart from another's (BYOK)."""
+
+    def __init__(self, preferred: Path, *, label: str | None = None) -> None:
         self.preferred = preferred
-        self.fallback = Path(tempfile.gettempdir()) / f"luma-agents-mcp-{_user_id()}"
+        self._temporary = Path(tempfile.gettempdir())
+        self._fallback_name = Path(f"luma-agents-mcp-{_user_id()}", *([label] if label else []))
+        self.fallback = self._temporary / self._fallback_name
         self._good_at: float | None = None
         """When the preferred folder last proved writable."""
+
+    def fallback_is_private(self) -> bool:
+        """Whether the temporary folder exists and is this user's alone (so its history can be
+        believed: another local user could have made it first and planted entries)."""
+        try:
+            _private_folder(self._temporary, self._fallback_name, create=False)
+        except OSError:
+            return False
+        return True
+
+    def holds(self, path: str | Path) -> bool:
+        """Whether `path` lies inside one of the folders images are saved in (history entries name
+        paths; only these are ever read back)."""
+        try:
+            resolved = Path(path).resolve()
+        except (OSError, RuntimeError, ValueError):
+            return False
+        return any(resolved.is_relative_to(folder.resolve()) for folder in (self.preferred, self.fallback))
 
     async def writable(self) -> tuple[Path | None, str | None]:
         """The folder to save in now (None if none can be written), and a warning when it is not
@@ -113,10 +139,11 @@ class OutputFolder:
         else:
             return self.preferred, None
         try:
+            _private_folder(self._temporary, self._fallback_name, create=True)
             _probe(self.fallback)
         except OSError as exc:
             return None, (
-                f"Neither {self.preferred} ({reason}) nor {self.fallback} ({exc.strerror}) can be written: "
+                f"Neither {self.preferred} ({reason}) nor {self.fallback} ({exc.strerror or exc}) can be written: "
                 "nothing was saved, use the download link within the hour and fix LUMA_MCP_OUTPUT_DIR."
             )
         return self.fallback, (
@@ -128,6 +155,24 @@ class OutputFolder:
 def _user_id() -> str:
     getuid = getattr(os, "getuid", None)
     return str(getuid()) if getuid else os.environ.get("USERNAME", "user")
+
+
+def _private_folder(base: Path, relative: Path, *, create: bool) -> None:
+    """Check `base/relative` step by step (creating what is missing, if asked) is this user's
+    alone: real directories (no symlinks), owned by this user, with no group or other access.
+    Raises `OSError` if not."""
+    getuid = getattr(os, "getuid", None)
+    current = base
+    for part in relative.parts:
+        current = current / part
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(current, 0o700)
+        info = os.lstat(current)
+        if getuid is None:  # Windows: the temporary folder is already the user's own
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != getuid() or info.st_mode & 0o077:
+            raise OSError(f"{current} is not a private folder of this user (remove it)")
 
 
 def _probe(folder: Path) -> None:
@@ -167,51 +212,66 @@ FLUSH_BYTES = 1024 * 1024
 
 
 class _PartialFile:
-    """A download on its way to disk, as `.<stem>.part` beside its final name. Blocking methods:
-    each runs in a worker thread."""
+    """A download on its way to disk, as `.<stem>.<random>.part` beside its final name: a name of
+    its own (created exclusively), so two processes saving the same image never write one file.
+    Blocking methods: each runs in a worker thread."""
 
     def __init__(self, directory: Path, stem: str) -> None:
         self.directory = directory
         self.stem = stem
-        self.path = directory / f".{stem}.part"
+        self.path: Path | None = None
         self._file: BinaryIO | None = None
 
     def write(self, data: bytes) -> None:
         if self._file is None:
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("wb")
+            descriptor, name = tempfile.mkstemp(prefix=f".{self.stem}.", suffix=".part", dir=self.directory)
+            self.path, self._file = Path(name), os.fdopen(descriptor, "wb")
         self._file.write(data)
 
     def commit(self, data: bytes, extension: str) -> tuple[Path, int, int]:
         """Write the rest, check the image decodes, and move it to a name of its own."""
         self.write(data)
         assert self._file is not None
+        assert self.path is not None
         self._file.close()
         width, height = _check_decodes(self.path)
         path = _reserve(self.directory, self.stem, extension)
         self.path.replace(path)
+        os.chmod(path, 0o644)  # mkstemp made it private; a saved image is an ordinary file
+        self.path = None
         return path, width, height
 
     def discard(self) -> None:
         if self._file is not None:
             self._file.close()
-        self.path.unlink(missing_ok=True)
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
 
-async def download(http: httpx2.AsyncClient, url: str, directory: Path, stem: str, *, max_bytes: int) -> SavedImage:
+async def download(
+    http: httpx2.AsyncClient,
+    url: str,
+    directory: Path,
+    stem: str,
+    *,
+    max_bytes: int,
+    limits: httpx2.Timeout | None = None,
+) -> SavedImage:
     """Stream `url` into `directory/stem.<ext>`, the extension taken from the bytes themselves.
 
     Checked on the way: the status, the size cap, magic bytes against the declared type, the MD5
     when the storage's ETag is one, and that the result decodes. Disk work runs in worker threads,
-    so other calls keep flowing meanwhile."""
+    so other calls keep flowing meanwhile. `limits` replaces the client's own (a caller whose
+    deadline is near shortens it)."""
     partial = _PartialFile(directory, stem)
     digest, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - MD5 only to compare with S3's ETag
     size = 0
     media_type: str | None = None
     pending: list[bytes] = []
-    committed = False
+    committed: tuple[Path, int, int] | None = None
     try:
-        async with http.stream("GET", url, headers={"Accept": "image/*"}) as response:
+        async with http.stream("GET", url, headers={"Accept": "image/*"}, timeout=limits or http.timeout) as response:
             if response.status_code in (403, 404):
                 raise OutputError(f"The image link answered HTTP {response.status_code}", retry="refresh")
             if response.status_code != 200:
@@ -237,14 +297,19 @@ async def download(http: httpx2.AsyncClient, url: str, directory: Path, stem: st
             raise OutputError("The download was empty", retry="again")
         if etag and etag.group(1) != md5.hexdigest():
             raise OutputError("The downloaded bytes do not match the storage's checksum", retry="again")
-        path, width, height = await image_work(partial.commit, b"".join(pending), EXTENSIONS[media_type])
-        committed = True
+        # Shielded: once the bytes are all here, a cancelled call must not leave a saved image that
+        # nobody recorded (the next look would download it again under a second name).
+        with anyio.CancelScope(shield=True):
+            committed = await image_work(partial.commit, b"".join(pending), EXTENSIONS[media_type])
     except httpx2.HTTPError as exc:
-        raise OutputError(f"The image download failed ({type(exc).__name__}: {exc})", retry="again") from exc
+        # Only the kind of failure: the library's own text can quote URLs with their signatures.
+        raise OutputError(f"The image download failed ({type(exc).__name__})", retry="again") from exc
     finally:
-        if not committed:
+        if committed is None:
             with anyio.CancelScope(shield=True):  # a cancelled call must not leave a .part file behind
                 await anyio.to_thread.run_sync(partial.discard)
+    assert committed is not None  # a shield with no deadline of its own is never cancelled
+    path, width, height = committed
     return SavedImage(path, media_type, size, digest.hexdigest(), width, height)
 
 

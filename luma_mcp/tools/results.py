@@ -91,9 +91,15 @@ def _output_info(finished: FinishedOutput) -> OutputInfo:
     )
 
 
+MAKERS = {"image": "generate_image", "image_edit": "edit_image"}
+"""The tool that makes each type of generation: the one to call again after a transient failure."""
+
+
 def _next_step(report: Report, tool: str) -> str:
     generation = report.generation
     gid = generation.id
+    # A look (get/wait) cannot make the image again: advise the tool that makes this kind.
+    maker = tool if tool in MAKERS.values() else MAKERS.get(generation.type, "the tool that made it")
     match generation.state:
         case "completed":
             if not report.files_kept and report.outputs:
@@ -102,7 +108,7 @@ def _next_step(report: Report, tool: str) -> str:
             if not report.outputs:
                 return (
                     f"The job completed without an image (the API lost it; such jobs are refunded). "
-                    f"Call get_generation with generation_id {gid} in a moment; if still empty, call {tool} again."
+                    f"Call get_generation with generation_id {gid} in a moment; if still empty, call {maker} again."
                 )
             if any(o.saved is None for o in report.outputs):
                 return f"Some images were not saved; call get_generation with generation_id {gid} to try again."
@@ -110,7 +116,7 @@ def _next_step(report: Report, tool: str) -> str:
             return f"Show the user the saved image. To change it, {edit}."
         case "failed":
             if generation.retryable:
-                return f"This failure is transient: call {tool} again with the same arguments."
+                return f"This failure is transient: call {maker} again with the same arguments."
             advice = FAILURE_ADVICE.get(generation.failure_code or "", "Change the request before trying again.")
             return f"Sending the same request again will not help. {advice}"
         case _:

@@ -153,6 +153,37 @@ async def test_each_user_reaches_the_api_with_their_own_key_only(api: Standalone
     assert fingerprint(api.key) not in gets | set(by_key.values())  # the server's own key is never used
 
 
+async def test_users_saved_images_stay_apart_even_in_the_temporary_fallback(
+    api: Standalone, tmp_path: Path, temporary_folder: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    env = server_env(
+        api,
+        tmp_path,
+        LUMA_MCP_BYOK="1",
+        LUMA_MCP_SAVE_OUTPUTS="1",
+        LUMA_MCP_OUTPUT_DIR=str(blocked / "images"),  # cannot be written: images go to the fallback
+        LUMA_MCP_WAIT_SECONDS="5",
+        TMPDIR=str(temporary_folder),
+    )
+    with http_server(env=env) as base_url:
+        async with mcp_client(base_url, {"X-Luma-Agents-Api-Key": "luma-api-alice-key"}) as alice:
+            made = await alice.call_tool("generate_image", {"prompt": "alice's secret plan"})
+            assert made.structured_content is not None, text(made)
+            [output] = made.structured_content["outputs"]
+            assert output["path"]
+            assert Path(output["path"]).is_relative_to(temporary_folder)
+            generation_id = made.structured_content["generation_id"]
+        async with mcp_client(base_url, {"X-Luma-Agents-Api-Key": "luma-api-bob-key"}) as bob:
+            listed = await bob.call_tool("list_generations", {})
+            with pytest.raises(Exception, match="No generation"):
+                await bob.read_resource(f"luma://generations/{generation_id}")
+    assert listed.structured_content is not None
+    assert listed.structured_content["generations"] == []
+    assert "alice" not in text(listed)
+
+
 async def test_local_paths_are_refused_over_http_unless_folders_are_named(api: Standalone, tmp_path: Path) -> None:
     pictures = tmp_path / "pictures"
     pictures.mkdir()

@@ -88,6 +88,75 @@ async def test_a_failed_generation_is_not_reused(client: Client, emulator: Emula
     assert len(emulator.requests_to("create")) == 2
 
 
+async def test_a_transient_failure_seen_by_a_later_wait_is_made_again_by_the_advised_call(
+    client: Client, emulator: Emulator
+) -> None:
+    emulator.configure(latency=100)  # longer than the call's wait: it hands off
+    emulator.fail_next("generation_failed")
+    first = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    waited = structured(
+        await client.call_tool("wait_for_generation", {"generation_id": first["generation_id"], "timeout_seconds": 120})
+    )
+    assert (waited["state"], waited["retryable"]) == ("failed", True)
+    assert "call generate_image again with the same arguments" in waited["next_step"]
+    retried = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert retried["generation_id"] != first["generation_id"]
+    assert retried["reused"] is False
+    assert len(emulator.requests_to("create")) == 2
+
+
+async def test_the_dedupe_window_runs_from_the_end_a_later_look_saw(client: Client, emulator: Emulator) -> None:
+    emulator.configure(latency=100)
+    first = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    done = structured(
+        await client.call_tool("wait_for_generation", {"generation_id": first["generation_id"], "timeout_seconds": 120})
+    )
+    assert done["state"] == "completed"
+    emulator.clock.advance(200)  # inside the 300 s window: the same image
+    soon = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert (soon["generation_id"], soon["reused"]) == (first["generation_id"], True)
+    emulator.clock.advance(400)  # past it: a new image, as asked
+    later = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert later["reused"] is False
+    assert len(emulator.requests_to("create")) == 2
+
+
+async def test_a_create_whose_answer_was_lost_is_not_resent_unless_asked(client: Client, emulator: Emulator) -> None:
+    emulator.inject("create", "drop", created=True)
+    lost = await client.call_tool("generate_image", {"prompt": "a fox"})
+    assert lost.is_error
+    assert "new_variation=true" in lost.content[0].text  # type: ignore[union-attr]
+    again = await client.call_tool("generate_image", {"prompt": "a fox"})
+    assert again.is_error
+    assert "was not sent" in again.content[0].text  # type: ignore[union-attr]
+    assert len(emulator.requests_to("create")) == 1
+    forced = structured(await client.call_tool("generate_image", {"prompt": "a fox", "new_variation": True}))
+    assert forced["state"] == "completed"
+    assert len(emulator.requests_to("create")) == 2
+
+
+async def test_a_call_cancelled_while_its_create_is_in_flight_still_records_the_job(
+    client: Client, emulator: Emulator
+) -> None:
+    emulator.configure(latency=100)
+    emulator.inject("create", "slow", delay=5)  # answered 5 s later, within the client's timeout
+    call = anyio.CancelScope()
+
+    async def generate() -> None:
+        with call:
+            await client.call_tool("generate_image", {"prompt": "a fox"})
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(generate)
+        await anyio.wait_all_tasks_blocked()  # the create is in flight
+        call.cancel()  # the host gives up on the call, as a user's "stop" does
+        await anyio.wait_all_tasks_blocked()
+        emulator.clock.advance(10)  # then the answer arrives
+    retried = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert retried["reused"] is True
+    assert len(emulator.generation_ids()) == 1
+
+
 @pytest.fixture
 async def autojump(emulator: Emulator) -> AsyncIterator[AutojumpTime]:
     time = AutojumpTime(emulator.clock)
