@@ -164,7 +164,9 @@ class Settings(BaseModel):
         None,
         env="LUMA_MCP_ALLOWED_ORIGINS",
         flag="--allowed-origins",
-        doc="HTTP: browser `Origin` values accepted, comma-separated; a request from any other origin gets 403.",
+        doc="HTTP: browser `Origin` values accepted, comma-separated (`https://app.example.com`, "
+        "`http://localhost:*`); a request from any other origin gets 403. Default on loopback: the loopback "
+        "origins; beyond it, unchecked (the token guards it).",
     )
     byok: bool = _setting(
         False,
