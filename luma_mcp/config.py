@@ -194,7 +194,8 @@ class Settings(BaseModel):
         10,
         env="LUMA_MCP_SHUTDOWN_SECONDS",
         flag="--shutdown-seconds",
-        doc="HTTP: on SIGTERM, how long calls in progress may finish before they are cancelled.",
+        doc="HTTP: on SIGTERM, how long calls in progress may finish before they are cancelled "
+        "(rounded up to whole seconds).",
         ge=0,
         le=600,
     )

@@ -14,6 +14,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from mcp.server.transport_security import TransportSecuritySettings
@@ -22,6 +24,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .config import Settings
 from .workspaces import KEY_HEADER
+
+if TYPE_CHECKING:
+    import uvicorn
 
 logger = logging.getLogger(__name__)
 
@@ -146,18 +151,26 @@ def build_http_app(settings: Settings) -> ASGIApp:
     return Gatekeeper(app, settings)
 
 
-def serve_http(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM; calls in progress get `shutdown_seconds` to finish."""
+def uvicorn_config(settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the app: our address, log level and shutdown bound."""
     import uvicorn
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         build_http_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,  # request lines would carry nothing useful, and the log stays about calls
-        timeout_graceful_shutdown=int(settings.shutdown_seconds),
+        # uvicorn takes whole seconds: round up, so a call never gets less time than it was promised.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),
         lifespan="on",
     )
+
+
+def serve_http(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM; calls in progress get `shutdown_seconds` to finish."""
+    import uvicorn
+
+    config = uvicorn_config(settings)
     logger.info("serving MCP at http://%s:%d%s", settings.host, settings.port, MCP_PATH)
     uvicorn.Server(config).run()

@@ -26,7 +26,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import fingerprint
-from luma_mcp.http_app import Gatekeeper
+from luma_mcp.http_app import Gatekeeper, uvicorn_config
 
 from ..helpers import b64, png_bytes
 from ..standalone import Standalone, http_server, standalone_emulator
@@ -176,6 +176,12 @@ def test_websockets_are_refused_whatever_they_carry() -> None:
             pass
         assert refused.value.code == 1008
     assert reached == []
+
+
+def test_the_shutdown_bound_is_rounded_up_not_truncated(tmp_path: Path) -> None:
+    settings = Settings(transport="http", shutdown_seconds=2.5, output_dir=tmp_path)
+    assert uvicorn_config(settings).timeout_graceful_shutdown == 3
+    assert uvicorn_config(settings.model_copy(update={"shutdown_seconds": 0.2})).timeout_graceful_shutdown == 1
 
 
 def test_binding_beyond_loopback_without_a_token_refuses_to_start(tmp_path: Path) -> None:
