@@ -255,6 +255,13 @@ class Settings(BaseModel):
                 f"serving HTTP on {self.host} (not loopback) needs LUMA_MCP_HTTP_TOKEN, a secret every "
                 "client sends as a Bearer token; or bind to 127.0.0.1"
             )
+        if self.byok and self.transport != "http":
+            # Over stdio no request carries a key, so every call would fail.
+            raise ValueError(
+                "bring-your-own-key (LUMA_MCP_BYOK / --byok) needs --transport http (LUMA_MCP_TRANSPORT=http), "
+                "where each request sends its user's key in the X-Luma-Agents-Api-Key header; over stdio, "
+                "turn BYOK off and set LUMA_AGENTS_API_KEY"
+            )
         return self
 
     @field_validator("allowed_hosts", "allowed_origins", mode="before")

@@ -15,6 +15,9 @@ from .media.inputs import InputResolver
 from .runner import GenerationRunner
 
 KEY_HEADER = "x-luma-agents-api-key"
+"""The BYOK header, as looked up (lower case)."""
+KEY_HEADER_SHOWN = "X-Luma-Agents-Api-Key"
+"""The same header as messages name it."""
 KEPT_WORKSPACES = 256
 """Workspaces kept warm in BYOK mode; the least recently used beyond this is dropped."""
 
@@ -49,7 +52,7 @@ class Workspaces:
             return self._shared
         key = ((headers or {}).get(KEY_HEADER) or "").strip()
         if not key:
-            raise MissingApiKeyError(header=KEY_HEADER)
+            raise MissingApiKeyError(header=KEY_HEADER_SHOWN)
         label = key_label(key)
         workspace = self._per_key.get(label)
         if workspace is None:

@@ -234,6 +234,17 @@ async def test_each_user_reaches_the_api_with_their_own_key_only(api: Standalone
     assert fingerprint(api.key) not in gets | set(by_key.values())  # the server's own key is never used
 
 
+async def test_a_rejected_user_key_is_blamed_on_the_header_it_came_in(api: Standalone, tmp_path: Path) -> None:
+    api.admin("keys", key="luma-api-revoked-key", state="revoked")
+    with http_server(env=server_env(api, tmp_path, LUMA_MCP_BYOK="1")) as base_url:
+        async with mcp_client(base_url, {"X-Luma-Agents-Api-Key": "luma-api-revoked-key"}) as client:
+            refused = await client.call_tool("generate_image", {"prompt": "a revoked fox"})
+    assert refused.is_error
+    assert "revoked" in text(refused)
+    assert "the key sent in the X-Luma-Agents-Api-Key header" in text(refused)
+    assert "LUMA_AGENTS_API_KEY" not in text(refused)  # the server's setting is not the user's to change
+
+
 async def test_local_paths_are_refused_over_http_unless_folders_are_named(api: Standalone, tmp_path: Path) -> None:
     pictures = tmp_path / "pictures"
     pictures.mkdir()
