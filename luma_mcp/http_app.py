@@ -1,7 +1,7 @@
 """Streamable HTTP: the server at `/mcp` for a team or a hosted agent, plus `/healthz`.
 
-Stateless (every request stands alone, so copies behind a load balancer need no shared state:
-jobs live in the Luma API, files in the output folder), and guarded in layers:
+Stateless (every request stands alone and jobs live in the Luma API, so any copy behind a load
+balancer can answer any call; only deduplication is per process, see README), and guarded in layers:
 - a Bearer token on every request (`LUMA_MCP_HTTP_TOKEN`, compared in constant time), required to
   bind beyond loopback;
 - Host and Origin checks against DNS rebinding (the SDK's, with our allow-lists; the Origin list is
