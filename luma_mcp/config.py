@@ -31,6 +31,14 @@ def default_output_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return (base if base.is_dir() else home) / "luma-agents"
 
 
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps a server reachable from this machine only."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _setting(default: Any, *, env: str, flag: str | None, doc: str, **constraints: Any) -> Any:
     extra: dict[str, Any] = {"env": env, "flag": flag}
     return Field(default, description=doc, json_schema_extra=extra, **constraints)
@@ -243,10 +251,7 @@ class Settings(BaseModel):
 
     @property
     def loopback(self) -> bool:
-        try:
-            return self.host == "localhost" or ipaddress.ip_address(self.host.strip("[]")).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
     @model_validator(mode="after")
     def _safe_to_expose(self) -> Settings:
