@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -35,7 +36,12 @@ def _add_emulator_command(commands: argparse._SubParsersAction[argparse.Argument
         description="Serve an emulator of the Luma Agents API. Point a client at the printed "
         "LUMA_BASE_URL with any key that starts with luma-api-.",
     )
-    emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    emulator.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1); beyond loopback, LUMA_EMULATOR_ADMIN_TOKEN must be set, and "
+        "the /_emulator admin paths then need it as a Bearer token",
+    )
     emulator.add_argument("--port", type=int, default=4010, help="port to bind, 0 for any free one (default 4010)")
     emulator.add_argument(
         "--latency", type=float, default=30.0, help="seconds from request to finished image (default 30)"
@@ -84,8 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
+    from .config import is_loopback
     from .emulator.config import EmulatorConfig
-    from .emulator.standalone import serve
+    from .emulator.standalone import ADMIN_TOKEN_ENV, serve
+
+    admin_token = os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
+    if admin_token is None and not is_loopback(args.host):
+        # Anyone who reaches the admin paths can reset the emulator or change its keys.
+        raise SystemExit(
+            f"luma-agents-mcp emulator: serving on {args.host} (not loopback) needs {ADMIN_TOKEN_ENV}, a secret "
+            "the /_emulator admin paths then require as 'Authorization: Bearer <token>'; or bind to 127.0.0.1"
+        )
 
     weights: dict[str, int] = {}
     for item in args.weight:
@@ -100,7 +115,8 @@ def _run_emulator(args: argparse.Namespace) -> int:
         concurrency=args.concurrency,
         weights=weights,
         api_keys=frozenset(args.api_key) if args.api_key else None,
-        fetch_urls=args.fetch_urls if args.fetch_urls is not None else args.host in ("127.0.0.1", "localhost", "::1"),
+        fetch_urls=args.fetch_urls if args.fetch_urls is not None else is_loopback(args.host),
+        admin_token=admin_token,
         **({"storage_base_url": args.storage_url} if args.storage_url else {}),
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -31,6 +31,14 @@ def default_output_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return (base if base.is_dir() else home) / "luma-agents"
 
 
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps a server reachable from this machine only."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _setting(default: Any, *, env: str, flag: str | None, doc: str, **constraints: Any) -> Any:
     extra: dict[str, Any] = {"env": env, "flag": flag}
     return Field(default, description=doc, json_schema_extra=extra, **constraints)
@@ -164,7 +172,9 @@ class Settings(BaseModel):
         None,
         env="LUMA_MCP_ALLOWED_ORIGINS",
         flag="--allowed-origins",
-        doc="HTTP: browser `Origin` values accepted, comma-separated; a request from any other origin gets 403.",
+        doc="HTTP: browser `Origin` values accepted, comma-separated (`https://app.example.com`, "
+        "`http://localhost:*`); a request from any other origin gets 403. Default on loopback: the loopback "
+        "origins; beyond it, unchecked (the token guards it).",
     )
     byok: bool = _setting(
         False,
@@ -192,7 +202,8 @@ class Settings(BaseModel):
         10,
         env="LUMA_MCP_SHUTDOWN_SECONDS",
         flag="--shutdown-seconds",
-        doc="HTTP: on SIGTERM, how long calls in progress may finish before they are cancelled.",
+        doc="HTTP: on SIGTERM, how long calls in progress may finish before they are cancelled "
+        "(rounded up to whole seconds).",
         ge=0,
         le=600,
     )
@@ -240,10 +251,7 @@ class Settings(BaseModel):
 
     @property
     def loopback(self) -> bool:
-        try:
-            return self.host == "localhost" or ipaddress.ip_address(self.host.strip("[]")).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
     @model_validator(mode="after")
     def _safe_to_expose(self) -> Settings:
@@ -251,6 +259,13 @@ class Settings(BaseModel):
             raise ValueError(
                 f"serving HTTP on {self.host} (not loopback) needs LUMA_MCP_HTTP_TOKEN, a secret every "
                 "client sends as a Bearer token; or bind to 127.0.0.1"
+            )
+        if self.byok and self.transport != "http":
+            # Over stdio no request carries a key, so every call would fail.
+            raise ValueError(
+                "bring-your-own-key (LUMA_MCP_BYOK / --byok) needs --transport http (LUMA_MCP_TRANSPORT=http), "
+                "where each request sends its user's key in the X-Luma-Agents-Api-Key header; over stdio, "
+                "turn BYOK off and set LUMA_AGENTS_API_KEY"
             )
         return self
 

@@ -1,10 +1,11 @@
 """Streamable HTTP: the server at `/mcp` for a team or a hosted agent, plus `/healthz`.
 
-Stateless (every request stands alone, so copies behind a load balancer need no shared state:
-jobs live in the Luma API, files in the output folder), and guarded in layers:
+Stateless (every request stands alone and jobs live in the Luma API, so any copy behind a load
+balancer can answer any call; only deduplication is per process, see README), and guarded in layers:
 - a Bearer token on every request (`LUMA_MCP_HTTP_TOKEN`, compared in constant time), required to
   bind beyond loopback;
-- Host and Origin checks against DNS rebinding (the SDK's, with our allow-lists);
+- Host and Origin checks against DNS rebinding (the SDK's, with our allow-lists; the Origin list is
+  also checked here, since the SDK skips it whenever it skips the Host check);
 - a cap on request bodies, and no API keys in URLs (they end up in proxy logs).
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from mcp.server.transport_security import TransportSecuritySettings
@@ -20,6 +23,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .config import Settings
+from .workspaces import KEY_HEADER
+
+if TYPE_CHECKING:
+    import uvicorn
 
 logger = logging.getLogger(__name__)
 
@@ -27,47 +34,93 @@ MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
 LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
-SECRET_QUERY_NAMES = frozenset({"key", "api_key", "apikey", "api-key", "token", "access_token", "luma_api_key"})
+SECRET_QUERY_NAMES = frozenset(
+    {"key", "apikey", "api-key", "token", "access-token", "authorization", "luma-api-key", "luma-agents-api-key"}
+    | {KEY_HEADER}  # the BYOK header's name, should a client put the key in the URL instead
+)
+"""Query names refused, compared in lower case with `_` read as `-`."""
+
+
+def allowed_origins(settings: Settings) -> list[str] | None:
+    """The browser origins accepted: as configured, else loopback's own on loopback, else any
+    (None: beyond loopback with no list, the token guards the server)."""
+    if settings.allowed_origins is not None:
+        return settings.allowed_origins
+    return LOOPBACK_ORIGINS if settings.loopback else None
 
 
 def transport_security(settings: Settings) -> TransportSecuritySettings:
-    """Host and Origin allow-lists: as configured, else loopback's own names on loopback. Beyond
-    loopback with no Host list, the Host is not checked (the token guards the server there)."""
+    """Host and Origin allow-lists for the SDK: as configured, else loopback's own names on
+    loopback. Beyond loopback with no Host list, the SDK checks neither (Origin is checked by
+    `Gatekeeper` in every case)."""
     hosts = settings.allowed_hosts if settings.allowed_hosts is not None else LOOPBACK_HOSTS
-    origins = settings.allowed_origins if settings.allowed_origins is not None else LOOPBACK_ORIGINS
     check = settings.allowed_hosts is not None or settings.loopback
     return TransportSecuritySettings(
-        enable_dns_rebinding_protection=check, allowed_hosts=hosts, allowed_origins=origins
+        enable_dns_rebinding_protection=check, allowed_hosts=hosts, allowed_origins=allowed_origins(settings) or []
+    )
+
+
+def origin_allowed(origin: str, allowed: list[str]) -> bool:
+    """The SDK's rule: an exact match, or `scheme://host:*` for any port of that host."""
+    return origin in allowed or any(
+        pattern.endswith(":*") and origin.startswith(pattern[:-1]) and origin[len(pattern) - 1 :].isdigit()
+        for pattern in allowed
     )
 
 
 class Gatekeeper:
     """ASGI middleware in front of everything: `/healthz` answers on its own; every other request
-    needs the token (when one is set) and must not carry a key in its URL."""
+    needs the token (when one is set), an accepted `Origin` (when it sends one), a body within the
+    cap, and no key in its URL. Only HTTP and lifespan pass: nothing here speaks WebSocket, and a
+    WebSocket would otherwise get past these checks to whatever handles it."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self._app = app
         token = settings.http_token.get_secret_value() if settings.http_token else None
         self._expected = f"Bearer {token}".encode() if token else None
         self._emulator = settings.emulator
+        self._origins = allowed_origins(settings)
+        self._max_body_mb = settings.http_max_body_mb
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":  # lifespan events go through untouched
+        if scope["type"] == "lifespan":
             await self._app(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            await _refuse_websocket(receive, send)
             return
         if scope["path"] == HEALTH_PATH:
             await _answer(send, 200, {"status": "ok", "version": __version__, "emulator": self._emulator})
             return
         query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        if any(name.lower() in SECRET_QUERY_NAMES for name, _ in query):
+        if any(name.lower().replace("_", "-") in SECRET_QUERY_NAMES for name, _ in query):
             await _answer(send, 400, {"error": "keys and tokens are not accepted in URLs; send them in headers"})
             return
+        headers = dict(scope["headers"])
         if self._expected is not None:
-            sent = dict(scope["headers"]).get(b"authorization", b"")
+            sent = headers.get(b"authorization", b"")
             if not hmac.compare_digest(sent, self._expected):
                 await _answer(send, 401, {"error": "missing or wrong access token"}, [(b"www-authenticate", b"Bearer")])
                 return
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if origin and self._origins is not None and not origin_allowed(origin, self._origins):
+            # A browser page from another site (or a DNS-rebound name) must not reach the tools.
+            error = f"requests from the web origin {origin} are not accepted; list it in LUMA_MCP_ALLOWED_ORIGINS"
+            await _answer(send, 403, {"error": error})
+            return
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self._max_body_mb * 1_000_000:
+            # The SDK refuses it too, but without saying which limit or how to raise it.
+            error = f"the request is over {self._max_body_mb:g} MB (LUMA_MCP_HTTP_MAX_BODY_MB); send smaller images"
+            await _answer(send, 413, {"error": error})
+            return
         await self._app(scope, receive, send)
+
+
+async def _refuse_websocket(receive: Receive, send: Send) -> None:
+    """Close before accepting: the server answers the handshake with 403."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.close", "code": 1008})
 
 
 async def _answer(send: Send, status: int, body: object, headers: list[tuple[bytes, bytes]] | None = None) -> None:
@@ -98,18 +151,26 @@ def build_http_app(settings: Settings) -> ASGIApp:
     return Gatekeeper(app, settings)
 
 
-def serve_http(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM; calls in progress get `shutdown_seconds` to finish."""
+def uvicorn_config(settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the app: our address, log level and shutdown bound."""
     import uvicorn
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         build_http_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,  # request lines would carry nothing useful, and the log stays about calls
-        timeout_graceful_shutdown=int(settings.shutdown_seconds),
+        # uvicorn takes whole seconds: round up, so a call never gets less time than it was promised.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),
         lifespan="on",
     )
+
+
+def serve_http(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM; calls in progress get `shutdown_seconds` to finish."""
+    import uvicorn
+
+    config = uvicorn_config(settings)
     logger.info("serving MCP at http://%s:%d%s", settings.host, settings.port, MCP_PATH)
     uvicorn.Server(config).run()

@@ -15,7 +15,7 @@ from .media.inputs import InputResolver
 from .resources import ImageCatalog, register_templates
 from .runner import GenerationRunner
 from .tools import AppState, build_tools
-from .workspaces import Workspace, Workspaces
+from .workspaces import KEY_HEADER_SHOWN, Workspace, Workspaces
 
 EMULATOR_KEY = "luma-api-emulator"
 UPLOAD_SECONDS = 30.0
@@ -68,6 +68,7 @@ def build_server(
                     base_url=base_url,
                     timekeeper=timekeeper,
                     user_agent=f"luma-agents-mcp/{__version__}",
+                    key_header=None if user_key is None else KEY_HEADER_SHOWN,
                 )
 
                 async def upload(data: bytes, media_type: str, name: str) -> str:

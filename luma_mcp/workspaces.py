@@ -1,7 +1,10 @@
 """Workspaces: one account's runner and inputs. A single one serves every call, unless the server
 runs in bring-your-own-key mode, where each request names its user's key in a header and gets a
 workspace of its own: its own client, uploads, deduplication and (if files are kept) folder, so
-two users' keys, files and histories never mix. Keys are only ever named by a short hash."""
+two users' keys, files and histories never mix. Keys are only ever named by a short hash.
+
+The workspaces live in this process: behind a load balancer, each copy has its own, so its
+deduplication covers only the calls that reach it."""
 
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from .media.inputs import InputResolver
 from .runner import GenerationRunner
 
 KEY_HEADER = "x-luma-agents-api-key"
+"""The BYOK header, as looked up (lower case)."""
+KEY_HEADER_SHOWN = "X-Luma-Agents-Api-Key"
+"""The same header as messages name it."""
 KEPT_WORKSPACES = 256
 """Workspaces kept warm in BYOK mode; the least recently used beyond this is dropped."""
 
@@ -39,7 +45,8 @@ class Workspaces:
         self._make = make
         self._byok = byok
         self._shared: Workspace | None = None
-        self._per_key: OrderedDict[str, Workspace] = OrderedDict()
+        # Keyed by the key's whole SHA-256: two keys sharing a short label must never share a client.
+        self._per_key: OrderedDict[bytes, Workspace] = OrderedDict()
 
     def for_headers(self, headers: Mapping[str, str] | None) -> Workspace:
         """The workspace of the request with these HTTP headers (None outside HTTP)."""
@@ -49,14 +56,14 @@ class Workspaces:
             return self._shared
         key = ((headers or {}).get(KEY_HEADER) or "").strip()
         if not key:
-            raise MissingApiKeyError(header=KEY_HEADER)
-        label = key_label(key)
-        workspace = self._per_key.get(label)
+            raise MissingApiKeyError(header=KEY_HEADER_SHOWN)
+        digest = hashlib.sha256(key.encode()).digest()
+        workspace = self._per_key.get(digest)
         if workspace is None:
-            workspace = self._per_key[label] = self._make(key, label)
+            workspace = self._per_key[digest] = self._make(key, key_label(key))
             while len(self._per_key) > KEPT_WORKSPACES:
                 self._per_key.popitem(last=False)
-        self._per_key.move_to_end(label)
+        self._per_key.move_to_end(digest)
         return workspace
 
     def shared(self) -> Workspace | None:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -22,14 +22,20 @@ class Standalone:
     process: subprocess.Popen[str]
     base_url: str
     key: str
+    admin_token: str | None = None
+
+    @property
+    def _admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"} if self.admin_token else {}
 
     def admin(self, action: str, **payload: object) -> None:
-        response = httpx.post(f"{self.base_url.removesuffix('/v1')}/_emulator/{action}", json=payload)
-        response.raise_for_status()
+        url = f"{self.base_url.removesuffix('/v1')}/_emulator/{action}"
+        httpx.post(url, json=payload, headers=self._admin_headers).raise_for_status()
 
     def requests(self) -> list[dict[str, Any]]:
         """The emulator's request log."""
-        return httpx.get(f"{self.base_url.removesuffix('/v1')}/_emulator/requests").json()
+        url = f"{self.base_url.removesuffix('/v1')}/_emulator/requests"
+        return httpx.get(url, headers=self._admin_headers).json()
 
 
 def _read_banner(process: subprocess.Popen[str], lines: queue.Queue[str], timeout: float) -> dict[str, str]:
@@ -46,15 +52,22 @@ def _read_banner(process: subprocess.Popen[str], lines: queue.Queue[str], timeou
     return values
 
 
+def without_admin_token(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment minus any admin token of the caller's own, so each test sets its own."""
+    return {name: value for name, value in environ.items() if name != "LUMA_EMULATOR_ADMIN_TOKEN"}
+
+
 @contextmanager
-def standalone_emulator(*args: str) -> Iterator[Standalone]:
-    """`luma-agents-mcp emulator --port 0 <args>` until the block ends."""
+def standalone_emulator(*args: str, admin_token: str | None = None) -> Iterator[Standalone]:
+    """`luma-agents-mcp emulator --port 0 <args>` until the block ends; `admin_token`, if given,
+    is set as LUMA_EMULATOR_ADMIN_TOKEN and sent by `admin` and `requests`."""
+    token_env = {"LUMA_EMULATOR_ADMIN_TOKEN": admin_token} if admin_token else {}
     process = subprocess.Popen(
         [sys.executable, "-m", "luma_mcp", "emulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**without_admin_token(os.environ), "PYTHONUNBUFFERED": "1", **token_env},
     )
     lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
@@ -63,7 +76,7 @@ def standalone_emulator(*args: str) -> Iterator[Standalone]:
     reader.start()
     try:
         banner = _read_banner(process, lines, timeout=30)
-        yield Standalone(process, banner["LUMA_BASE_URL"], banner["LUMA_AGENTS_API_KEY"])
+        yield Standalone(process, banner["LUMA_BASE_URL"], banner["LUMA_AGENTS_API_KEY"], admin_token)
     finally:
         if process.poll() is None:
             process.kill()

@@ -112,9 +112,15 @@ class LumaClient:
         retry: RetryPolicy | None = None,
         timekeeper: Timekeeper | None = None,
         user_agent: str = "luma-agents-mcp",
+        key_header: str | None = None,
     ) -> None:
+        """`key_header`: the request header the key came from, when each user brings their own;
+        errors about the key then point the caller there rather than at the server's setting."""
         self._http = http
         self._api_key = api_key
+        self._key_header = key_header
+        self._key_source = f"the key sent in the {key_header} header" if key_header else "LUMA_AGENTS_API_KEY"
+        self._hints = {**STATUS_HINTS, 401: f"Check {self._key_source} (Luma keys start with luma-api-)."}
         self._base_url = base_url.rstrip("/")
         self._retry = retry or RetryPolicy()
         self.time: Timekeeper = timekeeper or SystemTime()
@@ -231,9 +237,9 @@ class LumaClient:
         """One API request, answered as `model`, with the retry policy; `idempotent` says whether
         it may be sent again when its outcome is unknown (everything but a generation's create)."""
         if not self._api_key:
-            raise MissingApiKeyError
+            raise MissingApiKeyError(header=self._key_header)
         if not self._api_key.isprintable() or " " in self._api_key:
-            raise MissingApiKeyError(unusable=True)
+            raise MissingApiKeyError(unusable=True, header=self._key_header)
         for attempt in range(1, self._retry.attempts + 1):
             # A read gives up near the caller's deadline; a create keeps the full timeout, since
             # giving up on it early would leave its outcome unknown.
@@ -299,7 +305,7 @@ class LumaClient:
             # Refused before sending; its text would quote the headers, so only its kind is named.
             message = (
                 f"The request could not be sent ({type(exc).__name__}): check LUMA_BASE_URL, and "
-                "LUMA_AGENTS_API_KEY for stray spaces or characters"
+                f"{self._key_source} for stray spaces or characters"
             )
             return _Attempt(APIConnectionError(message, request_id=request_id), retryable=False)
         except httpx2.RequestError as exc:
@@ -328,7 +334,7 @@ class LumaClient:
         retry_after = _retry_after(response)
         if status == 429:
             return _Attempt(RateLimitError(detail, request_id=request_id, retry_after=retry_after), True, retry_after)
-        hint = STATUS_HINTS.get(status, "")
+        hint = self._hints.get(status, "")
         if status >= 500 and not idempotent and not (status == 503 and "ingestion" in detail.lower()):
             # A 5xx to a create may come after the job was queued (URL ingestion fails before).
             error = OutcomeUnknownError(f"the API answered {status} ({detail})", request_id=request_id, status=status)

@@ -20,6 +20,12 @@ class LumaError(Exception):
 
 class MissingApiKeyError(LumaError):
     def __init__(self, *, unusable: bool = False, header: str | None = None) -> None:
+        if header is not None and unusable:
+            super().__init__(
+                f"The Luma Agents API key sent in the {header} header has spaces or control characters in it, "
+                "so it cannot be sent on. Send the key alone, exactly as Luma issued it (luma-api-...)."
+            )
+            return
         if header is not None:
             super().__init__(
                 f"This server uses each user's own Luma Agents API key: send yours in the {header} header "

@@ -7,6 +7,7 @@ errors are `{"detail": "..."}`. Faults queued with `Emulator.inject` are applied
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import math
 import uuid
@@ -295,6 +296,12 @@ def build_app(emulator: Emulator) -> Starlette:
 
     async def admin(request: Request) -> Response:
         action = request.path_params["action"]
+        token = emulator.config.admin_token
+        sent = request.headers.get("authorization", "").encode()
+        if token is not None and not hmac.compare_digest(sent, f"Bearer {token}".encode()):
+            # Anyone who can reach the admin paths can reset the emulator or change its keys.
+            detail = "the /_emulator admin paths need Authorization: Bearer <LUMA_EMULATOR_ADMIN_TOKEN>"
+            return JSONResponse({"detail": detail}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         try:
             payload: dict[str, Any] = json.loads(await request.body() or b"{}")
             result = admin_action(request.method, action, payload)

@@ -14,6 +14,8 @@ from .config import EmulatorConfig
 from .service import Emulator
 
 SUGGESTED_KEY = "luma-api-emulator-key"
+ADMIN_TOKEN_ENV = "LUMA_EMULATOR_ADMIN_TOKEN"  # noqa: S105 - the variable's name, not a secret
+"""The admin paths' token; from the environment only, as argv is visible to every local user."""
 # A wildcard bind is reachable on loopback; print that, not an address no client can dial.
 WILDCARD_SHOWN_AS = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}  # noqa: S104
 
@@ -50,7 +52,8 @@ def serve(config: EmulatorConfig, *, host: str = "127.0.0.1", port: int = 4010, 
         "Luma Agents API emulator (Ctrl-C to stop)\n"
         f"  LUMA_BASE_URL={api_base}\n"
         f"  LUMA_AGENTS_API_KEY={SUGGESTED_KEY}\n"
-        f"  storage: {storage_base}   admin: {api_base.removesuffix('/v1')}/_emulator/\n"
+        f"  storage: {storage_base}   admin: {api_base.removesuffix('/v1')}/_emulator/"
+        f"{f' (Authorization: Bearer ${ADMIN_TOKEN_ENV})' if config.admin_token else ''}\n"
         f"  latency {config.latency:g} s, {config.rpm} requests/min, {config.concurrency} concurrent jobs per key\n"
     )
 

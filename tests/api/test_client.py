@@ -196,6 +196,22 @@ async def test_a_key_that_cannot_be_sent_is_not_quoted() -> None:
     assert recorder.requests == []
 
 
+async def test_a_user_brought_key_is_blamed_on_the_header_it_came_in_not_the_servers_setting() -> None:
+    recorder = Recorder(err(401, "API key has been revoked"))
+    http = SharedHttpClient(lambda: httpx2.AsyncClient(transport=httpx2.MockTransport(recorder)))
+    client = LumaClient(http, api_key="luma-api-bob", base_url=BASE, timekeeper=FakeTime(), key_header="X-Key")
+    with pytest.raises(APIStatusError) as rejected:
+        await client.get(GID)
+    assert "Check the key sent in the X-Key header" in str(rejected.value)
+    assert "LUMA_AGENTS_API_KEY" not in str(rejected.value)
+    unusable = LumaClient(http, api_key="luma-api-b\tob", base_url=BASE, timekeeper=FakeTime(), key_header="X-Key")
+    with pytest.raises(MissingApiKeyError) as refused:
+        await unusable.get(GID)
+    assert "sent in the X-Key header has spaces or control characters" in str(refused.value)
+    assert "LUMA_AGENTS_API_KEY" not in str(refused.value)
+    assert len(recorder.requests) == 1  # the unusable key was never sent
+
+
 async def test_a_long_retry_after_on_a_get_is_reported_not_slept() -> None:
     time = FakeTime()
     recorder = Recorder(err(503, "down", **{"Retry-After": "120"}))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import httpx
 import luma_agents
 import pytest
 
-from ..standalone import Standalone, standalone_emulator
+from ..standalone import Standalone, standalone_emulator, without_admin_token
+
+ADMIN_TOKEN = "emulator-admin-token-0123"
 
 
 @pytest.fixture
@@ -78,3 +83,37 @@ def test_ctrl_c_stops_the_server_cleanly(standalone: Standalone) -> None:
     assert standalone.process.stderr is not None
     err = standalone.process.stderr.read()
     assert "Traceback" not in err, err
+
+
+def test_beyond_loopback_it_will_not_start_without_an_admin_token() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "luma_mcp", "emulator", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=without_admin_token(os.environ),
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "LUMA_EMULATOR_ADMIN_TOKEN" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "LUMA_BASE_URL" not in done.stdout  # it never served
+
+
+def test_with_an_admin_token_the_admin_paths_need_it_and_the_api_does_not() -> None:
+    with standalone_emulator("--latency", "0", "--long-edge", "64", admin_token=ADMIN_TOKEN) as running:
+        admin = running.base_url.removesuffix("/v1") + "/_emulator"
+        anonymous = httpx.post(f"{admin}/reset")
+        wrong = httpx.get(f"{admin}/requests", headers={"Authorization": "Bearer nope"})
+        with_api_key = httpx.post(
+            f"{admin}/keys",
+            json={"key": running.key, "state": "revoked"},
+            headers={"Authorization": f"Bearer {running.key}"},
+        )
+        created = sdk(running).generations.create(prompt="a lighthouse")  # the key was not revoked
+        running.admin("clock", advance=1)  # the token opens them
+        log = running.requests()
+    assert [r.status_code for r in (anonymous, wrong, with_api_key)] == [401, 401, 401]
+    assert "LUMA_EMULATOR_ADMIN_TOKEN" in anonymous.json()["detail"]
+    assert created.state == "queued"
+    assert [(r["route"], r["generation_id"]) for r in log] == [("create", created.id)]

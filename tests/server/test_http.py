@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,8 +20,13 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import ImageContent, ResourceLink, TextContent
+from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
 
+from luma_mcp.config import Settings
 from luma_mcp.emulator import fingerprint
+from luma_mcp.http_app import Gatekeeper, uvicorn_config
 
 from ..helpers import b64, png_bytes
 from ..standalone import Standalone, http_server, standalone_emulator
@@ -98,9 +104,84 @@ def test_bad_host_and_origin_and_keys_in_urls_are_refused(api: Standalone, tmp_p
         port = base_url.rsplit(":", 1)[1]
         rebinding = httpx.post(f"{base_url}/mcp", json=body, headers={"Host": f"evil.example:{port}"})
         cross_site = httpx.post(f"{base_url}/mcp", json=body, headers={"Origin": "https://evil.example"})
-        in_url = httpx.post(f"{base_url}/mcp?api_key=luma-api-secret", json=body)
-    assert (rebinding.status_code, cross_site.status_code, in_url.status_code) == (421, 403, 400)
-    assert "not accepted in URLs" in in_url.text
+        in_url = [
+            httpx.post(f"{base_url}/mcp?{name}=luma-api-secret", json=body)
+            for name in ("api_key", "x-luma-agents-api-key", "X_Luma_Agents_Api_Key", "Authorization")
+        ]
+    assert (rebinding.status_code, cross_site.status_code) == (421, 403)
+    assert [response.status_code for response in in_url] == [400] * 4
+    assert all("not accepted in URLs" in response.text for response in in_url)
+
+
+def test_beyond_loopback_a_foreign_origin_is_refused_even_with_the_token(api: Standalone, tmp_path: Path) -> None:
+    """No Host list here, so the SDK checks neither Host nor Origin: the Origin list must hold anyway."""
+    env = server_env(api, tmp_path, LUMA_MCP_HTTP_TOKEN=TOKEN, LUMA_MCP_ALLOWED_ORIGINS="https://app.example.com")
+    body = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with http_server("--host", "0.0.0.0", env=env) as bound:
+        base_url = bound.replace("0.0.0.0", "127.0.0.1")
+        foreign = httpx.post(f"{base_url}/mcp", json=body, headers={**auth, "Origin": "https://evil.example"})
+        loopback_page = httpx.post(f"{base_url}/mcp", json=body, headers={**auth, "Origin": "http://localhost:3000"})
+        tools: list[int] = []
+
+        async def list_tools(headers: dict[str, str]) -> None:
+            async with mcp_client(base_url, headers) as client:
+                tools.append(len((await client.list_tools()).tools))
+
+        anyio.run(list_tools, {**auth, "Origin": "https://app.example.com"})
+        anyio.run(list_tools, auth)  # a client that is no browser sends no Origin
+    assert (foreign.status_code, loopback_page.status_code) == (403, 403)
+    assert "https://evil.example" in foreign.json()["error"]
+    assert "LUMA_MCP_ALLOWED_ORIGINS" in foreign.json()["error"]
+    assert tools == [6, 6]
+
+
+def test_a_body_over_the_cap_is_refused_with_413_naming_the_setting(api: Standalone, tmp_path: Path) -> None:
+    image = "A" * 20_000  # 20 KB of base64, over a 10 KB cap
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "upload_image", "arguments": {"data": image, "media_type": "image/png"}},
+    }
+    payload = json.dumps(call).encode()
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the cap must hold while reading too
+        yield from (payload[i : i + 4096] for i in range(0, len(payload), 4096))
+
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    with http_server(env=server_env(api, tmp_path, LUMA_MCP_HTTP_MAX_BODY_MB="0.01")) as base_url:
+        declared = httpx.post(f"{base_url}/mcp", content=payload, headers=headers)
+        streamed = httpx.post(f"{base_url}/mcp", content=chunked(), headers=headers)
+        small = httpx.post(f"{base_url}/mcp", json={"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers=headers)
+    assert (declared.status_code, streamed.status_code) == (413, 413)
+    assert "LUMA_MCP_HTTP_MAX_BODY_MB" in declared.json()["error"]
+    assert "0.01 MB" in declared.json()["error"]
+    assert small.status_code == 200
+    assert not [r for r in api.requests() if r["route"] in ("files", "upload")]  # nothing reached the API
+
+
+def test_websockets_are_refused_whatever_they_carry() -> None:
+    """Nothing here speaks WebSocket; one must not slip past the token check to the app behind."""
+    reached: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(scope["type"])
+        await send({"type": "websocket.accept"})
+
+    settings = Settings(transport="http", http_token=TOKEN)  # pyright: ignore[reportArgumentType]
+    client = TestClient(Gatekeeper(app, settings))
+    for headers in ({}, {"Authorization": f"Bearer {TOKEN}"}):
+        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/mcp", headers=headers):
+            pass
+        assert refused.value.code == 1008
+    assert reached == []
+
+
+def test_the_shutdown_bound_is_rounded_up_not_truncated(tmp_path: Path) -> None:
+    settings = Settings(transport="http", shutdown_seconds=2.5, output_dir=tmp_path)
+    assert uvicorn_config(settings).timeout_graceful_shutdown == 3
+    assert uvicorn_config(settings.model_copy(update={"shutdown_seconds": 0.2})).timeout_graceful_shutdown == 1
 
 
 def test_binding_beyond_loopback_without_a_token_refuses_to_start(tmp_path: Path) -> None:
@@ -182,6 +263,17 @@ async def test_users_saved_images_stay_apart_even_in_the_temporary_fallback(
     assert listed.structured_content is not None
     assert listed.structured_content["generations"] == []
     assert "alice" not in text(listed)
+
+
+async def test_a_rejected_user_key_is_blamed_on_the_header_it_came_in(api: Standalone, tmp_path: Path) -> None:
+    api.admin("keys", key="luma-api-revoked-key", state="revoked")
+    with http_server(env=server_env(api, tmp_path, LUMA_MCP_BYOK="1")) as base_url:
+        async with mcp_client(base_url, {"X-Luma-Agents-Api-Key": "luma-api-revoked-key"}) as client:
+            refused = await client.call_tool("generate_image", {"prompt": "a revoked fox"})
+    assert refused.is_error
+    assert "revoked" in text(refused)
+    assert "the key sent in the X-Luma-Agents-Api-Key header" in text(refused)
+    assert "LUMA_AGENTS_API_KEY" not in text(refused)  # the server's setting is not the user's to change
 
 
 async def test_local_paths_are_refused_over_http_unless_folders_are_named(api: Standalone, tmp_path: Path) -> None:

@@ -100,3 +100,15 @@ def test_the_emulator_saves_its_stand_ins_apart_unless_told_otherwise(tmp_path: 
     assert emulated.output_dir.name == "luma-agents-emulator"
     chosen = Settings.load({"emulator": True, "output_dir": str(tmp_path / "x")}, {"HOME": str(tmp_path)})
     assert chosen.output_dir == tmp_path / "x"
+
+
+@pytest.mark.parametrize(("flags", "environ"), [({"byok": True}, {}), ({}, {"LUMA_MCP_BYOK": "1"})])
+def test_bring_your_own_key_over_stdio_is_refused_saying_what_to_set(
+    flags: dict[str, object], environ: dict[str, str]
+) -> None:
+    # Over stdio no request carries a key: the server would start and then fail every call.
+    with pytest.raises(ConfigError) as raised:
+        Settings.load(flags, environ)
+    assert "--transport http" in str(raised.value)
+    assert "X-Luma-Agents-Api-Key" in str(raised.value)
+    assert Settings.load({**flags, "transport": "http"}, environ).byok
