@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..api.models import MAX_INPUT_BYTES, ImageRef
-from .sniff import sniff_media_type
+from .sniff import EXTENSIONS, sniff_media_type
 from .work import image_work
 
 MediaType = Literal["image/png", "image/jpeg", "image/webp", "image/gif"]
@@ -34,7 +34,6 @@ KINDS = ("url", "path", "data", "generation_id", "file_id")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=-]+)*;base64,(?P<data>.*)$", re.DOTALL)
 WINDOWS_DRIVE = re.compile(r"^(?P<drive>[A-Za-z]):[\\/](?P<rest>.*)$")
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 
 
 class ImageInput(BaseModel):
