@@ -3,8 +3,9 @@
 `ImageInput` is what tools take (exactly one of url, path, data, generation_id, file_id); its own
 validation needs no I/O. `InputResolver` then turns each into an API image ref: URLs, generation
 ids and file ids pass through; local files are read only inside the allowed folders (symlinks
-resolved, hidden folders refused, the type sniffed, the size capped); and images above the upload
-threshold go through the Files API, once per content while the server runs.
+resolved, hidden folders refused, network and device paths refused by their text, the type sniffed,
+the size capped); and images above the upload threshold go through the Files API, once per content
+while the server runs.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ KINDS = ("url", "path", "data", "generation_id", "file_id")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=-]+)*;base64,(?P<data>.*)$", re.DOTALL)
 WINDOWS_DRIVE = re.compile(r"^(?P<drive>[A-Za-z]):[\\/](?P<rest>.*)$")
+URL_DRIVE = re.compile(r"^/[A-Za-z]:[\\/]")
 
 
 class ImageInput(BaseModel):
@@ -62,6 +64,13 @@ class ImageInput(BaseModel):
             raise ValueError(f"give exactly one of url, path, data, generation_id or file_id ({got})")
         if self.url is not None and not re.match(r"^(https?|file)://", self.url, re.IGNORECASE):
             raise ValueError(f"url must start with https:// or http:// (got {self.url[:40]!r})")
+        if self.url is not None and self.url.lower().startswith("file://"):
+            host = urlsplit(self.url).netloc
+            if host not in ("", "localhost"):
+                raise ValueError(
+                    f"url names a file on {host[:40]!r}, and only local files are read; copy it to this machine "
+                    "and give its path (file:///path)"
+                )
         if self.path is not None and not self.path.strip():
             raise ValueError("path is empty")
         if self.generation_id is not None and not UUID.match(self.generation_id):
@@ -79,7 +88,9 @@ class ImageInput(BaseModel):
         if self.path is not None:
             return self.path
         if self.url is not None and self.url.lower().startswith("file://"):
-            return unquote(urlsplit(self.url).path)
+            path = unquote(urlsplit(self.url).path)
+            # file:///C:/Users/me/cat.png names C:/Users/me/cat.png, not a folder "C:" under the root.
+            return path[1:] if URL_DRIVE.match(path) else path
         return None
 
 
@@ -122,6 +133,22 @@ def _what_it_is(head: bytes) -> str:
     return ""
 
 
+def remote_path_problem(raw: str, *, windows: bool = sys.platform == "win32") -> str | None:
+    """Why a path names a network share or a device, from its text alone; None if it does not.
+
+    Checked before the path touches the file system: on Windows, merely resolving
+    `\\\\host\\share\\x.png` connects to that host over SMB, which can hand it the user's NTLM
+    credentials. Backslash forms are refused everywhere (on POSIX they are no one's real path);
+    `//host/share` only on Windows, where either slash is a separator."""
+    text = raw.lstrip()
+    leading = r"[\\/]" if windows else r"\\"
+    if re.match(rf"^{leading}{leading}[?.]{leading}|^{leading}\?\?{leading}", text):
+        return f"{raw[:60]} is a Windows device path; give a plain path, like C:\\Users\\me\\cat.png"
+    if re.match(rf"^{leading}{leading}", text):
+        return f"{raw[:60]} is on a network share, and only local files are read; copy it to a local folder first"
+    return None
+
+
 def local_path(raw: str) -> Path:
     """`~` expanded; a Windows drive path mapped to WSL's `/mnt/<drive>` where that exists."""
     match = WINDOWS_DRIVE.match(raw)
@@ -133,8 +160,70 @@ def local_path(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
-def read_local_image(field: str, raw: str, allowed: list[Path]) -> tuple[bytes, str, Path]:
-    """Read an image file the agent named, or say why not. Blocking: run it in a worker thread."""
+def _hidden_attribute(path: Path) -> bool:
+    """Windows hides some folders by an attribute, not a dot (AppData): they are hidden too."""
+    if sys.platform != "win32":
+        return False
+    try:
+        attributes = os.stat(path, follow_symlinks=False).st_file_attributes
+    except OSError:
+        return False
+    return bool(attributes & stat.FILE_ATTRIBUTE_HIDDEN)
+
+
+def _hidden_part(path: Path, root: Path, hidden_attribute: Callable[[Path], bool]) -> str | None:
+    """The first hidden folder (or file) below `root` on the way to `path`."""
+    current = root
+    for part in path.relative_to(root).parts:
+        current = current / part
+        if part.startswith(".") or hidden_attribute(current):
+            return part
+    return None
+
+
+def confinement_problem(
+    path: Path, allowed: list[Path], hidden_attribute: Callable[[Path], bool] = _hidden_attribute
+) -> str | None:
+    """Why a resolved path may not be read, or None. It must lie in an allowed folder with nothing
+    hidden below that folder; one such folder is enough, so listing `~/.art` beside `~` opens
+    `~/.art` (and only it)."""
+    roots = [root for root in allowed if path.is_relative_to(root)]
+    if not roots:
+        folders = ", ".join(str(folder) for folder in allowed)
+        return f"is outside the folders images may be read from ({folders}); add its folder to LUMA_MCP_ALLOWED_DIRS"
+    hidden = [_hidden_part(path, root, hidden_attribute) for root in roots]
+    if any(part is None for part in hidden):
+        return None
+    # Named from the closest folder that holds it: that hidden folder is the one to list.
+    closest = max(range(len(roots)), key=lambda i: len(roots[i].parts))
+    return f"is in the hidden {hidden[closest]}, which is never read unless listed in LUMA_MCP_ALLOWED_DIRS"
+
+
+def _opened_path(descriptor: int) -> Path | None:
+    """Where an open file is, as the kernel sees it; None where the system cannot say."""
+    if sys.platform == "darwin":
+        import fcntl
+
+        try:
+            answer = fcntl.fcntl(descriptor, fcntl.F_GETPATH, bytes(1024))  # MAXPATHLEN
+        except OSError:
+            return None
+        return Path(os.fsdecode(answer.split(b"\0", 1)[0]))
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{descriptor}"))
+    except OSError:  # no /proc (Windows, some containers): the check before opening stands alone
+        return None
+
+
+Opener = Callable[[Path, int], int]
+
+
+def read_local_image(field: str, raw: str, allowed: list[Path], opener: Opener = os.open) -> tuple[bytes, str, Path]:
+    """Read an image file the agent named, or say why not. Blocking: run it in a worker thread.
+    `opener` opens the checked path (`os.open`; tests race it)."""
+    remote = remote_path_problem(raw)
+    if remote is not None:
+        raise InputError(field, remote)
     try:
         # Links resolved as far as the path exists; confinement is checked before existence, so
         # nothing about files outside the allowed folders can be learned from the answers.
@@ -143,29 +232,31 @@ def read_local_image(field: str, raw: str, allowed: list[Path]) -> tuple[bytes, 
         raise InputError(field, str(exc)) from None
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         raise InputError(field, f"{raw} cannot be opened ({type(exc).__name__})") from None
-    root = next((folder for folder in allowed if resolved.is_relative_to(folder)), None)
-    if root is None:
-        folders = ", ".join(str(folder) for folder in allowed)
-        problem = f"{raw} is outside the folders images may be read from ({folders})"
-        raise InputError(field, f"{problem}; add its folder to LUMA_MCP_ALLOWED_DIRS")
-    hidden = next((part for part in resolved.relative_to(root).parts if part.startswith(".")), None)
-    if hidden is not None:
-        raise InputError(
-            field, f"{raw} is in the hidden {hidden}, which is never read unless listed in LUMA_MCP_ALLOWED_DIRS"
-        )
+    problem = confinement_problem(resolved, allowed)
+    if problem is not None:
+        raise InputError(field, f"{raw} {problem}")
     # No following a link swapped in since the check, and no waiting on a FIFO.
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        descriptor = os.open(resolved, flags)
+        descriptor = opener(resolved, flags)
     except FileNotFoundError:
         raise InputError(field, f"{raw} does not exist") from None
     except OSError as exc:
         raise InputError(field, f"{raw} cannot be opened ({exc.strerror})") from None
-    info = os.fstat(descriptor)
-    if not stat.S_ISREG(info.st_mode):
+    try:
+        # O_NOFOLLOW guards the last part only: a folder on the way swapped for a link since the
+        # check would lead elsewhere. Where the file opened really is settles it.
+        opened = _opened_path(descriptor)
+        problem = None if opened is None else confinement_problem(opened, allowed)
+        if problem is not None:
+            raise InputError(field, f"{raw} {problem}")
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) else "a device"
+            raise InputError(field, f"{raw} is {kind}, not a regular image file")
+    except BaseException:
         os.close(descriptor)
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) else "a device"
-        raise InputError(field, f"{raw} is {kind}, not a regular image file")
+        raise
     with os.fdopen(descriptor, "rb") as file:
         if info.st_size > MAX_INPUT_BYTES:
             raise InputError(field, f"{raw} is {info.st_size / 1e6:.0f} MB; the API takes images up to 50 MB")

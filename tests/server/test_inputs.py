@@ -215,6 +215,8 @@ def confinement_corpus(tmp_path: Path, pictures: Path) -> list[tuple[str, str]]:
         (str(pictures / ".hidden.png"), "hidden .hidden.png"),
         (str(pictures / "missing.png"), "does not exist"),
         ("C:\\Users\\me\\cat.png", "Windows path"),
+        ("\\\\fileserver\\share\\cat.png", "on a network share"),
+        ("\\\\?\\C:\\Users\\me\\cat.png", "Windows device path"),
     ]
 
 
@@ -254,6 +256,32 @@ async def test_an_allowed_hidden_folder_named_explicitly_is_read(
             "generate_image", {"prompt": "x", "image_ref": [{"path": str(hidden / "cat.png")}]}
         )
     assert not result.is_error, result.content
+
+
+async def test_a_hidden_folder_listed_beside_its_parent_is_read_and_no_other(
+    settings: Settings, emulator: Emulator, pictures: Path
+) -> None:
+    art, ssh = pictures / ".art", pictures / ".ssh"
+    for folder in (art, ssh):
+        folder.mkdir()
+        (folder / "cat.png").write_bytes(png_bytes())
+    for listed in ([pictures, art], [art, pictures]):
+        async with Client(make_server(settings.model_copy(update={"allowed_dirs": listed}), emulator)) as client:
+            read = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(art / "cat.png")}})
+            refused = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(ssh / "cat.png")}})
+        assert not read.is_error, read.content
+        assert refused.is_error
+        assert "hidden .ssh" in refused.content[0].text  # type: ignore[union-attr]
+    assert len(emulator.requests_to("create")) == 2
+
+
+async def test_a_file_url_on_another_host_is_refused_before_anything_is_sent(
+    client: Client, emulator: Emulator
+) -> None:
+    result = await client.call_tool("edit_image", {"prompt": "x", "source": {"url": "file://fileserver/share/cat.png"}})
+    assert result.is_error
+    assert "source: url names a file on 'fileserver'" in result.content[0].text  # type: ignore[union-attr]
+    assert emulator.requests == []
 
 
 async def test_an_animated_gif_is_refused(client: Client, emulator: Emulator, pictures: Path) -> None:
