@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from ..api.models import MAX_INPUT_BYTES, ImageRef
 from .sniff import EXTENSIONS, sniff_media_type
@@ -33,9 +33,26 @@ from .work import image_work
 MediaType = Literal["image/png", "image/jpeg", "image/webp", "image/gif"]
 KINDS = ("url", "path", "data", "generation_id", "file_id")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=-]+)*;base64,(?P<data>.*)$", re.DOTALL)
+DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=-]+)*;base64,$")
 WINDOWS_DRIVE = re.compile(r"^(?P<drive>[A-Za-z]):[\\/](?P<rest>.*)$")
 URL_DRIVE = re.compile(r"^/[A-Za-z]:[\\/]")
+BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+LOOP_WORK_BYTES = 256 * 1024
+"""Hashing or decoding less than this is quicker on the event loop than a hop to a worker thread."""
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """A `data` input, checked but not decoded: its base64 text, type and decoded size."""
+
+    base64: str
+    """Without any `data:` prefix."""
+    media_type: str
+    size: int
+
+    def decode(self) -> bytes:
+        """The bytes. Blocking for a large image: run it in a worker thread."""
+        return binascii.a2b_base64(self.base64)
 
 
 class ImageInput(BaseModel):
@@ -55,6 +72,7 @@ class ImageInput(BaseModel):
         default=None, description="generation_id of an earlier result from these tools, to use its image."
     )
     file_id: str | None = Field(default=None, description="file_id from upload_image (or the Luma Files API).")
+    _inline: InlineImage | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_kind(self) -> ImageInput:
@@ -79,7 +97,7 @@ class ImageInput(BaseModel):
         if self.media_type is not None and self.data is None:
             raise ValueError("media_type goes with data only; remove it")
         if self.data is not None:
-            decode_data(self.data, self.media_type)
+            self._inline = check_data(self.data, self.media_type)
         return self
 
     @property
@@ -93,25 +111,43 @@ class ImageInput(BaseModel):
             return path[1:] if URL_DRIVE.match(path) else path
         return None
 
+    @property
+    def inline(self) -> InlineImage | None:
+        """The checked `data`, if that is what was given."""
+        return self._inline
 
-def decode_data(text: str, media_type: str | None) -> tuple[bytes, str]:
-    """Bytes and media type of a `data` input (base64, or a `data:` URI that names its type)."""
-    match = DATA_URI.match(text)
-    declared = media_type or (match.group("type") if match else None)
+
+def check_data(text: str, media_type: str | None) -> InlineImage:
+    """Check a `data` input (base64, or a `data:` URI that names its type) without decoding it all:
+    argument validation runs on the event loop, and a 50 MB image is 67 MB of base64. The base64 is
+    checked whole (alphabet, padding, length), the size follows from its length, and only the first
+    bytes are decoded, to see what the image is."""
+    payload, declared = text, media_type
+    if text.startswith("data:"):
+        comma = text.find(",", 0, 300)
+        header = DATA_URI.match(text[: comma + 1]) if comma >= 0 else None
+        if header is not None:
+            payload, declared = text[comma + 1 :], media_type or header.group("type")
     if declared is None:
         raise ValueError('media_type is required with data, e.g. "image/png"')
-    try:
-        raw = base64.b64decode(match.group("data") if match else text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("data is not valid base64") from None
-    if len(raw) > MAX_INPUT_BYTES:
-        raise ValueError(f"the image is {len(raw)} bytes; the API takes at most 50 MB")
-    actual = sniff_media_type(raw[:16])
+    padding = 2 if payload.endswith("==") else 1 if payload.endswith("=") else 0
+    size = len(payload) // 4 * 3 - padding
+    if size > MAX_INPUT_BYTES:
+        raise ValueError(f"the image is {size} bytes; the API takes at most 50 MB")
+    # What a strict decode takes: whole groups of four, the alphabet, '=' only at the end.
+    if (
+        len(payload) % 4
+        or not payload.isascii()
+        or payload.encode("ascii").translate(None, BASE64_ALPHABET) != b"=" * padding
+    ):
+        raise ValueError("data is not valid base64")
+    head = binascii.a2b_base64(payload[:88])  # 66 bytes: enough to tell the type, or what else it is
+    actual = sniff_media_type(head[:16])
     if actual is None:
-        raise ValueError(f"data is not a PNG, JPEG, WebP or GIF image{_what_it_is(raw)}")
+        raise ValueError(f"data is not a PNG, JPEG, WebP or GIF image{_what_it_is(head)}")
     if actual != declared.lower():
         raise ValueError(f"media_type says {declared} but the data is {actual}; set media_type to {actual}")
-    return raw, actual
+    return InlineImage(payload, actual, size)
 
 
 class InputError(Exception):
@@ -278,6 +314,11 @@ def _animated(data: bytes) -> bool:
         return bool(getattr(image, "is_animated", False))
 
 
+async def _decoded(inline: InlineImage) -> bytes:
+    """Decoded once, where it is needed, off the event loop unless small."""
+    return inline.decode() if inline.size < LOOP_WORK_BYTES else await image_work(inline.decode)
+
+
 Uploader = Callable[[bytes, str, str], Awaitable[str]]
 """(bytes, media type, file name) → file_id of a ready upload."""
 
@@ -301,12 +342,14 @@ class InputResolver:
 
     async def resolve(self, field: str, image: ImageInput) -> ImageRef:
         """The API's form of one input; large local or inline images are uploaded first."""
-        raw = image.local_path
+        raw, inline = image.local_path, image.inline
         if raw is not None:
             data, media_type, resolved = await image_work(read_local_image, field, raw, self._allowed)
             name = resolved.name
-        elif image.data is not None:
-            data, media_type = decode_data(image.data, image.media_type)  # validated already: cannot fail
+        elif inline is not None:
+            if inline.size <= self._threshold:
+                return ImageRef(data=inline.base64, media_type=inline.media_type)  # as given: nothing to decode
+            data, media_type = await _decoded(inline), inline.media_type
             name = f"{field}.{EXTENSIONS[media_type]}"
         else:
             return ImageRef(url=image.url, generation_id=image.generation_id, file_id=image.file_id)
@@ -317,15 +360,13 @@ class InputResolver:
     async def resolve_all(self, inputs: list[tuple[str, ImageInput]]) -> tuple[ImageRef, ...]:
         return tuple([await self.resolve(field, image) for field, image in inputs])
 
-    async def read(self, field: str, image: ImageInput) -> tuple[bytes, str, str]:
-        """Bytes, media type and a file name of a path or data input (for upload_image)."""
-        raw = image.local_path
-        if raw is not None:
-            data, media_type, resolved = await image_work(read_local_image, field, raw, self._allowed)
+    async def read(self, field: str, *, path: str | None, inline: InlineImage | None) -> tuple[bytes, str, str]:
+        """Bytes, media type and a file name of a path or checked data (for upload_image)."""
+        if path is not None:
+            data, media_type, resolved = await image_work(read_local_image, field, path, self._allowed)
             return data, media_type, resolved.name
-        if image.data is not None:
-            data, media_type = decode_data(image.data, image.media_type)
-            return data, media_type, f"upload.{EXTENSIONS[media_type]}"
+        if inline is not None:
+            return await _decoded(inline), inline.media_type, f"upload.{EXTENSIONS[inline.media_type]}"
         raise InputError(field, "give a path or data to upload")
 
     async def upload(self, data: bytes, media_type: str, name: str) -> Upload:

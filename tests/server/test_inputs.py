@@ -284,6 +284,18 @@ async def test_a_file_url_on_another_host_is_refused_before_anything_is_sent(
     assert emulator.requests == []
 
 
+async def test_large_data_goes_through_the_files_api_decoded(settings: Settings, emulator: Emulator) -> None:
+    image = png_bytes((60, 40))
+    server = make_server(settings.model_copy(update={"upload_threshold_mb": 0}), emulator)
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "edit_image", {"prompt": "x", "source": {"data": "data:image/png;base64," + b64(image)}}
+        )
+    assert not result.is_error, result.content
+    assert [r.body_bytes for r in emulator.requests_to("upload")] == [len(image)]
+    assert "file_id" in emulator.requests_to("create")[0].body["source"]
+
+
 async def test_an_animated_gif_is_refused(client: Client, emulator: Emulator, pictures: Path) -> None:
     frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 255, 0))]
     frames[0].save(pictures / "anim.gif", save_all=True, append_images=frames[1:])
