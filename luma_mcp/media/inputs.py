@@ -5,7 +5,7 @@ validation needs no I/O. `InputResolver` then turns each into an API image ref: 
 ids and file ids pass through; local files are read only inside the allowed folders (symlinks
 resolved, hidden folders refused, network and device paths refused by their text, the type sniffed,
 the size capped); and images above the upload threshold go through the Files API, once per content
-while the server runs.
+while that upload lives.
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ import os
 import re
 import stat
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+import anyio
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from ..api.models import MAX_INPUT_BYTES, ImageRef
+from ..api.models import MAX_INPUT_BYTES, ImageRef, StoredFile
 from .sniff import EXTENSIONS, sniff_media_type
 from .work import image_work
 
@@ -37,8 +39,13 @@ DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=-]+)*;base64,$
 WINDOWS_DRIVE = re.compile(r"^(?P<drive>[A-Za-z]):[\\/](?P<rest>.*)$")
 URL_DRIVE = re.compile(r"^/[A-Za-z]:[\\/]")
 BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+FILE_LIFETIME = 7 * 24 * 3600.0
+"""How long an upload lives when the Files API does not say: the emulator's default [guess]."""
 LOOP_WORK_BYTES = 256 * 1024
 """Hashing or decoding less than this is quicker on the event loop than a hop to a worker thread."""
+REUSE_MARGIN = 24 * 3600.0
+"""An uploaded file_id is handed out again only while it has this long left: the agent may keep
+it a while, and a generation that names an expired file is refused."""
 
 
 @dataclass(frozen=True)
@@ -314,13 +321,21 @@ def _animated(data: bytes) -> bool:
         return bool(getattr(image, "is_animated", False))
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def _digest(data: bytes) -> str:
+    return _sha256(data) if len(data) < LOOP_WORK_BYTES else await image_work(_sha256, data)
+
+
 async def _decoded(inline: InlineImage) -> bytes:
     """Decoded once, where it is needed, off the event loop unless small."""
     return inline.decode() if inline.size < LOOP_WORK_BYTES else await image_work(inline.decode)
 
 
-Uploader = Callable[[bytes, str, str], Awaitable[str]]
-"""(bytes, media type, file name) → file_id of a ready upload."""
+Uploader = Callable[[bytes, str, str], Awaitable[StoredFile]]
+"""(bytes, media type, file name) → the ready upload."""
 
 
 @dataclass(frozen=True)
@@ -332,13 +347,37 @@ class Upload:
     reused: bool
 
 
+@dataclass(frozen=True)
+class _Known:
+    file_id: str
+    reuse_until: float
+    """On the resolver's clock: the file's expiry less `REUSE_MARGIN`."""
+
+
+class _InFlight:
+    """One content being uploaded: callers with the same bytes wait for it, then reuse it."""
+
+    def __init__(self) -> None:
+        self.lock = anyio.Lock()
+        self.callers = 0
+
+
 class InputResolver:
-    def __init__(self, *, allowed_dirs: list[Path], upload_threshold: int, uploader: Uploader) -> None:
+    def __init__(
+        self,
+        *,
+        allowed_dirs: list[Path],
+        upload_threshold: int,
+        uploader: Uploader,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._allowed = allowed_dirs
         self._threshold = upload_threshold
         self._uploader = uploader
-        self._uploads: dict[str, str] = {}
-        """SHA-256 of content → file_id, so the same image is uploaded once per server run."""
+        self._clock = clock
+        self._uploads: dict[str, _Known] = {}
+        """SHA-256 of content → its upload, so the same image is uploaded once while that lives."""
+        self._in_flight: dict[str, _InFlight] = {}
 
     async def resolve(self, field: str, image: ImageInput) -> ImageRef:
         """The API's form of one input; large local or inline images are uploaded first."""
@@ -370,10 +409,23 @@ class InputResolver:
         raise InputError(field, "give a path or data to upload")
 
     async def upload(self, data: bytes, media_type: str, name: str) -> Upload:
-        digest = hashlib.sha256(data).hexdigest()
-        known = self._uploads.get(digest)
-        if known is not None:
-            return Upload(known, media_type, len(data), digest, reused=True)
-        file_id = await self._uploader(data, media_type, name)
-        self._uploads[digest] = file_id
-        return Upload(file_id, media_type, len(data), digest, reused=False)
+        """Upload once per content: a second caller with the same bytes waits for the first and
+        reuses its file_id, until the file is near its expiry."""
+        digest = await _digest(data)
+        flight = self._in_flight.setdefault(digest, _InFlight())
+        flight.callers += 1
+        try:
+            async with flight.lock:
+                known = self._uploads.get(digest)
+                if known is not None and self._clock() < known.reuse_until:
+                    return Upload(known.file_id, media_type, len(data), digest, reused=True)
+                started = self._clock()
+                stored = await self._uploader(data, media_type, name)
+                lifetime = stored.lifetime if stored.lifetime is not None else FILE_LIFETIME
+                self._uploads = {key: kept for key, kept in self._uploads.items() if kept.reuse_until > started}
+                self._uploads[digest] = _Known(stored.id, started + lifetime - REUSE_MARGIN)
+                return Upload(stored.id, media_type, len(data), digest, reused=False)
+        finally:
+            flight.callers -= 1
+            if not flight.callers:
+                del self._in_flight[digest]
