@@ -9,7 +9,7 @@ import httpx2
 from mcp.server import MCPServer
 
 from . import __version__
-from .api import LumaClient, SharedHttpClient, Timekeeper
+from .api import LumaClient, SharedHttpClient, StoredFile, Timekeeper
 from .config import Settings
 from .media.inputs import InputResolver
 from .resources import ImageCatalog, register_templates
@@ -71,14 +71,15 @@ def build_server(
                     key_header=None if user_key is None else KEY_HEADER_SHOWN,
                 )
 
-                async def upload(data: bytes, media_type: str, name: str) -> str:
+                async def upload(data: bytes, media_type: str, name: str) -> StoredFile:
                     deadline = client.time.monotonic() + max(settings.wait_seconds, UPLOAD_SECONDS)
-                    return (await client.upload_file(data, media_type, filename=name, deadline=deadline)).id
+                    return await client.upload_file(data, media_type, filename=name, deadline=deadline)
 
                 inputs = InputResolver(
                     allowed_dirs=settings.readable_dirs,
                     upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
                     uploader=upload,
+                    clock=client.time.monotonic,
                 )
                 # Users' files and histories are kept apart; only the server's own are listed.
                 folder = settings.output_dir if label is None else settings.output_dir / label

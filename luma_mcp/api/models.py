@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import calendar
 import time
+from datetime import datetime
 from typing import Literal
 from urllib.parse import parse_qs, urlsplit
 
@@ -153,6 +154,19 @@ class StoredFile(WireModel):
     mime_type: str = ""
     size_bytes: int = 0
     failure_reason: str | None = None
+    created_at: str | None = None
+    expires_at: str | None = None
+
+    @property
+    def lifetime(self) -> float | None:
+        """Seconds from upload to expiry, both by the API's clock (so no skew with ours); None
+        when the API does not say, or says it in a form we cannot read."""
+        try:
+            created = datetime.fromisoformat(self.created_at or "")
+            expires = datetime.fromisoformat(self.expires_at or "")
+            return (expires - created).total_seconds()
+        except (TypeError, ValueError):  # TypeError: one with a zone, one without
+            return None
 
 
 class CreatedFile(WireModel):

@@ -3,8 +3,9 @@
 `ImageInput` is what tools take (exactly one of url, path, data, generation_id, file_id); its own
 validation needs no I/O. `InputResolver` then turns each into an API image ref: URLs, generation
 ids and file ids pass through; local files are read only inside the allowed folders (symlinks
-resolved, hidden folders refused, the type sniffed, the size capped); and images above the upload
-threshold go through the Files API, once per content while the server runs.
+resolved, hidden folders refused, network and device paths refused by their text, the type sniffed,
+the size capped); and images above the upload threshold go through the Files API, once per content
+while that upload lives.
 """
 
 from __future__ import annotations
@@ -17,24 +18,48 @@ import os
 import re
 import stat
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import anyio
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from ..api.models import MAX_INPUT_BYTES, ImageRef
-from .sniff import sniff_media_type
+from ..api.models import MAX_INPUT_BYTES, ImageRef, StoredFile
+from .sniff import EXTENSIONS, sniff_media_type
 from .work import image_work
 
 MediaType = Literal["image/png", "image/jpeg", "image/webp", "image/gif"]
 KINDS = ("url", "path", "data", "generation_id", "file_id")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=-]+)*;base64,(?P<data>.*)$", re.DOTALL)
+DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=-]+)*;base64,$")
 WINDOWS_DRIVE = re.compile(r"^(?P<drive>[A-Za-z]):[\\/](?P<rest>.*)$")
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+URL_DRIVE = re.compile(r"^/[A-Za-z]:[\\/]")
+BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+FILE_LIFETIME = 7 * 24 * 3600.0
+"""How long an upload lives when the Files API does not say: the emulator's default [guess]."""
+LOOP_WORK_BYTES = 256 * 1024
+"""Hashing or decoding less than this is quicker on the event loop than a hop to a worker thread."""
+REUSE_MARGIN = 24 * 3600.0
+"""An uploaded file_id is handed out again only while it has this long left: the agent may keep
+it a while, and a generation that names an expired file is refused."""
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """A `data` input, checked but not decoded: its base64 text, type and decoded size."""
+
+    base64: str
+    """Without any `data:` prefix."""
+    media_type: str
+    size: int
+
+    def decode(self) -> bytes:
+        """The bytes. Blocking for a large image: run it in a worker thread."""
+        return binascii.a2b_base64(self.base64)
 
 
 class ImageInput(BaseModel):
@@ -54,6 +79,7 @@ class ImageInput(BaseModel):
         default=None, description="generation_id of an earlier result from these tools, to use its image."
     )
     file_id: str | None = Field(default=None, description="file_id from upload_image (or the Luma Files API).")
+    _inline: InlineImage | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _one_kind(self) -> ImageInput:
@@ -63,6 +89,13 @@ class ImageInput(BaseModel):
             raise ValueError(f"give exactly one of url, path, data, generation_id or file_id ({got})")
         if self.url is not None and not re.match(r"^(https?|file)://", self.url, re.IGNORECASE):
             raise ValueError(f"url must start with https:// or http:// (got {self.url[:40]!r})")
+        if self.url is not None and self.url.lower().startswith("file://"):
+            host = urlsplit(self.url).netloc
+            if host not in ("", "localhost"):
+                raise ValueError(
+                    f"url names a file on {host[:40]!r}, and only local files are read; copy it to this machine "
+                    "and give its path (file:///path)"
+                )
         if self.path is not None and not self.path.strip():
             raise ValueError("path is empty")
         if self.generation_id is not None and not UUID.match(self.generation_id):
@@ -71,7 +104,7 @@ class ImageInput(BaseModel):
         if self.media_type is not None and self.data is None:
             raise ValueError("media_type goes with data only; remove it")
         if self.data is not None:
-            decode_data(self.data, self.media_type)
+            self._inline = check_data(self.data, self.media_type)
         return self
 
     @property
@@ -80,28 +113,48 @@ class ImageInput(BaseModel):
         if self.path is not None:
             return self.path
         if self.url is not None and self.url.lower().startswith("file://"):
-            return unquote(urlsplit(self.url).path)
+            path = unquote(urlsplit(self.url).path)
+            # file:///C:/Users/me/cat.png names C:/Users/me/cat.png, not a folder "C:" under the root.
+            return path[1:] if URL_DRIVE.match(path) else path
         return None
 
+    @property
+    def inline(self) -> InlineImage | None:
+        """The checked `data`, if that is what was given."""
+        return self._inline
 
-def decode_data(text: str, media_type: str | None) -> tuple[bytes, str]:
-    """Bytes and media type of a `data` input (base64, or a `data:` URI that names its type)."""
-    match = DATA_URI.match(text)
-    declared = media_type or (match.group("type") if match else None)
+
+def check_data(text: str, media_type: str | None) -> InlineImage:
+    """Check a `data` input (base64, or a `data:` URI that names its type) without decoding it all:
+    argument validation runs on the event loop, and a 50 MB image is 67 MB of base64. The base64 is
+    checked whole (alphabet, padding, length), the size follows from its length, and only the first
+    bytes are decoded, to see what the image is."""
+    payload, declared = text, media_type
+    if text.startswith("data:"):
+        comma = text.find(",", 0, 300)
+        header = DATA_URI.match(text[: comma + 1]) if comma >= 0 else None
+        if header is not None:
+            payload, declared = text[comma + 1 :], media_type or header.group("type")
     if declared is None:
         raise ValueError('media_type is required with data, e.g. "image/png"')
-    try:
-        raw = base64.b64decode(match.group("data") if match else text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("data is not valid base64") from None
-    if len(raw) > MAX_INPUT_BYTES:
-        raise ValueError(f"the image is {len(raw)} bytes; the API takes at most 50 MB")
-    actual = sniff_media_type(raw[:16])
+    padding = 2 if payload.endswith("==") else 1 if payload.endswith("=") else 0
+    size = len(payload) // 4 * 3 - padding
+    if size > MAX_INPUT_BYTES:
+        raise ValueError(f"the image is {size} bytes; the API takes at most 50 MB")
+    # What a strict decode takes: whole groups of four, the alphabet, '=' only at the end.
+    if (
+        len(payload) % 4
+        or not payload.isascii()
+        or payload.encode("ascii").translate(None, BASE64_ALPHABET) != b"=" * padding
+    ):
+        raise ValueError("data is not valid base64")
+    head = binascii.a2b_base64(payload[:88])  # 66 bytes: enough to tell the type, or what else it is
+    actual = sniff_media_type(head[:16])
     if actual is None:
-        raise ValueError(f"data is not a PNG, JPEG, WebP or GIF image{_what_it_is(raw)}")
+        raise ValueError(f"data is not a PNG, JPEG, WebP or GIF image{_what_it_is(head)}")
     if actual != declared.lower():
         raise ValueError(f"media_type says {declared} but the data is {actual}; set media_type to {actual}")
-    return raw, actual
+    return InlineImage(payload, actual, size)
 
 
 class InputError(Exception):
@@ -123,6 +176,22 @@ def _what_it_is(head: bytes) -> str:
     return ""
 
 
+def remote_path_problem(raw: str, *, windows: bool = sys.platform == "win32") -> str | None:
+    """Why a path names a network share or a device, from its text alone; None if it does not.
+
+    Checked before the path touches the file system: on Windows, merely resolving
+    `\\\\host\\share\\x.png` connects to that host over SMB, which can hand it the user's NTLM
+    credentials. Backslash forms are refused everywhere (on POSIX they are no one's real path);
+    `//host/share` only on Windows, where either slash is a separator."""
+    text = raw.lstrip()
+    leading = r"[\\/]" if windows else r"\\"
+    if re.match(rf"^{leading}{leading}[?.]{leading}|^{leading}\?\?{leading}", text):
+        return f"{raw[:60]} is a Windows device path; give a plain path, like C:\\Users\\me\\cat.png"
+    if re.match(rf"^{leading}{leading}", text):
+        return f"{raw[:60]} is on a network share, and only local files are read; copy it to a local folder first"
+    return None
+
+
 def local_path(raw: str) -> Path:
     """`~` expanded; a Windows drive path mapped to WSL's `/mnt/<drive>` where that exists."""
     match = WINDOWS_DRIVE.match(raw)
@@ -134,8 +203,70 @@ def local_path(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
-def read_local_image(field: str, raw: str, allowed: list[Path]) -> tuple[bytes, str, Path]:
-    """Read an image file the agent named, or say why not. Blocking: run it in a worker thread."""
+def _hidden_attribute(path: Path) -> bool:
+    """Windows hides some folders by an attribute, not a dot (AppData): they are hidden too."""
+    if sys.platform != "win32":
+        return False
+    try:
+        attributes = os.stat(path, follow_symlinks=False).st_file_attributes
+    except OSError:
+        return False
+    return bool(attributes & stat.FILE_ATTRIBUTE_HIDDEN)
+
+
+def _hidden_part(path: Path, root: Path, hidden_attribute: Callable[[Path], bool]) -> str | None:
+    """The first hidden folder (or file) below `root` on the way to `path`."""
+    current = root
+    for part in path.relative_to(root).parts:
+        current = current / part
+        if part.startswith(".") or hidden_attribute(current):
+            return part
+    return None
+
+
+def confinement_problem(
+    path: Path, allowed: list[Path], hidden_attribute: Callable[[Path], bool] = _hidden_attribute
+) -> str | None:
+    """Why a resolved path may not be read, or None. It must lie in an allowed folder with nothing
+    hidden below that folder; one such folder is enough, so listing `~/.art` beside `~` opens
+    `~/.art` (and only it)."""
+    roots = [root for root in allowed if path.is_relative_to(root)]
+    if not roots:
+        folders = ", ".join(str(folder) for folder in allowed)
+        return f"is outside the folders images may be read from ({folders}); add its folder to LUMA_MCP_ALLOWED_DIRS"
+    hidden = [_hidden_part(path, root, hidden_attribute) for root in roots]
+    if any(part is None for part in hidden):
+        return None
+    # Named from the closest folder that holds it: that hidden folder is the one to list.
+    closest = max(range(len(roots)), key=lambda i: len(roots[i].parts))
+    return f"is in the hidden {hidden[closest]}, which is never read unless listed in LUMA_MCP_ALLOWED_DIRS"
+
+
+def _opened_path(descriptor: int) -> Path | None:
+    """Where an open file is, as the kernel sees it; None where the system cannot say."""
+    if sys.platform == "darwin":
+        import fcntl
+
+        try:
+            answer = fcntl.fcntl(descriptor, fcntl.F_GETPATH, bytes(1024))  # MAXPATHLEN
+        except OSError:
+            return None
+        return Path(os.fsdecode(answer.split(b"\0", 1)[0]))
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{descriptor}"))
+    except OSError:  # no /proc (Windows, some containers): the check before opening stands alone
+        return None
+
+
+Opener = Callable[[Path, int], int]
+
+
+def read_local_image(field: str, raw: str, allowed: list[Path], opener: Opener = os.open) -> tuple[bytes, str, Path]:
+    """Read an image file the agent named, or say why not. Blocking: run it in a worker thread.
+    `opener` opens the checked path (`os.open`; tests race it)."""
+    remote = remote_path_problem(raw)
+    if remote is not None:
+        raise InputError(field, remote)
     try:
         # Links resolved as far as the path exists; confinement is checked before existence, so
         # nothing about files outside the allowed folders can be learned from the answers.
@@ -144,29 +275,31 @@ def read_local_image(field: str, raw: str, allowed: list[Path]) -> tuple[bytes, 
         raise InputError(field, str(exc)) from None
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
         raise InputError(field, f"{raw} cannot be opened ({type(exc).__name__})") from None
-    root = next((folder for folder in allowed if resolved.is_relative_to(folder)), None)
-    if root is None:
-        folders = ", ".join(str(folder) for folder in allowed)
-        problem = f"{raw} is outside the folders images may be read from ({folders})"
-        raise InputError(field, f"{problem}; add its folder to LUMA_MCP_ALLOWED_DIRS")
-    hidden = next((part for part in resolved.relative_to(root).parts if part.startswith(".")), None)
-    if hidden is not None:
-        raise InputError(
-            field, f"{raw} is in the hidden {hidden}, which is never read unless listed in LUMA_MCP_ALLOWED_DIRS"
-        )
+    problem = confinement_problem(resolved, allowed)
+    if problem is not None:
+        raise InputError(field, f"{raw} {problem}")
     # No following a link swapped in since the check, and no waiting on a FIFO.
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        descriptor = os.open(resolved, flags)
+        descriptor = opener(resolved, flags)
     except FileNotFoundError:
         raise InputError(field, f"{raw} does not exist") from None
     except OSError as exc:
         raise InputError(field, f"{raw} cannot be opened ({exc.strerror})") from None
-    info = os.fstat(descriptor)
-    if not stat.S_ISREG(info.st_mode):
+    try:
+        # O_NOFOLLOW guards the last part only: a folder on the way swapped for a link since the
+        # check would lead elsewhere. Where the file opened really is settles it.
+        opened = _opened_path(descriptor)
+        problem = None if opened is None else confinement_problem(opened, allowed)
+        if problem is not None:
+            raise InputError(field, f"{raw} {problem}")
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) else "a device"
+            raise InputError(field, f"{raw} is {kind}, not a regular image file")
+    except BaseException:
         os.close(descriptor)
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) else "a device"
-        raise InputError(field, f"{raw} is {kind}, not a regular image file")
+        raise
     with os.fdopen(descriptor, "rb") as file:
         if info.st_size > MAX_INPUT_BYTES:
             raise InputError(field, f"{raw} is {info.st_size / 1e6:.0f} MB; the API takes images up to 50 MB")
@@ -188,8 +321,21 @@ def _animated(data: bytes) -> bool:
         return bool(getattr(image, "is_animated", False))
 
 
-Uploader = Callable[[bytes, str, str], Awaitable[str]]
-"""(bytes, media type, file name) → file_id of a ready upload."""
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def _digest(data: bytes) -> str:
+    return _sha256(data) if len(data) < LOOP_WORK_BYTES else await image_work(_sha256, data)
+
+
+async def _decoded(inline: InlineImage) -> bytes:
+    """Decoded once, where it is needed, off the event loop unless small."""
+    return inline.decode() if inline.size < LOOP_WORK_BYTES else await image_work(inline.decode)
+
+
+Uploader = Callable[[bytes, str, str], Awaitable[StoredFile]]
+"""(bytes, media type, file name) → the ready upload."""
 
 
 @dataclass(frozen=True)
@@ -201,22 +347,48 @@ class Upload:
     reused: bool
 
 
+@dataclass(frozen=True)
+class _Known:
+    file_id: str
+    reuse_until: float
+    """On the resolver's clock: the file's expiry less `REUSE_MARGIN`."""
+
+
+class _InFlight:
+    """One content being uploaded: callers with the same bytes wait for it, then reuse it."""
+
+    def __init__(self) -> None:
+        self.lock = anyio.Lock()
+        self.callers = 0
+
+
 class InputResolver:
-    def __init__(self, *, allowed_dirs: list[Path], upload_threshold: int, uploader: Uploader) -> None:
+    def __init__(
+        self,
+        *,
+        allowed_dirs: list[Path],
+        upload_threshold: int,
+        uploader: Uploader,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._allowed = allowed_dirs
         self._threshold = upload_threshold
         self._uploader = uploader
-        self._uploads: dict[str, str] = {}
-        """SHA-256 of content → file_id, so the same image is uploaded once per server run."""
+        self._clock = clock
+        self._uploads: dict[str, _Known] = {}
+        """SHA-256 of content → its upload, so the same image is uploaded once while that lives."""
+        self._in_flight: dict[str, _InFlight] = {}
 
     async def resolve(self, field: str, image: ImageInput) -> ImageRef:
         """The API's form of one input; large local or inline images are uploaded first."""
-        raw = image.local_path
+        raw, inline = image.local_path, image.inline
         if raw is not None:
             data, media_type, resolved = await image_work(read_local_image, field, raw, self._allowed)
             name = resolved.name
-        elif image.data is not None:
-            data, media_type = decode_data(image.data, image.media_type)  # validated already: cannot fail
+        elif inline is not None:
+            if inline.size <= self._threshold:
+                return ImageRef(data=inline.base64, media_type=inline.media_type)  # as given: nothing to decode
+            data, media_type = await _decoded(inline), inline.media_type
             name = f"{field}.{EXTENSIONS[media_type]}"
         else:
             return ImageRef(url=image.url, generation_id=image.generation_id, file_id=image.file_id)
@@ -227,22 +399,33 @@ class InputResolver:
     async def resolve_all(self, inputs: list[tuple[str, ImageInput]]) -> tuple[ImageRef, ...]:
         return tuple([await self.resolve(field, image) for field, image in inputs])
 
-    async def read(self, field: str, image: ImageInput) -> tuple[bytes, str, str]:
-        """Bytes, media type and a file name of a path or data input (for upload_image)."""
-        raw = image.local_path
-        if raw is not None:
-            data, media_type, resolved = await image_work(read_local_image, field, raw, self._allowed)
+    async def read(self, field: str, *, path: str | None, inline: InlineImage | None) -> tuple[bytes, str, str]:
+        """Bytes, media type and a file name of a path or checked data (for upload_image)."""
+        if path is not None:
+            data, media_type, resolved = await image_work(read_local_image, field, path, self._allowed)
             return data, media_type, resolved.name
-        if image.data is not None:
-            data, media_type = decode_data(image.data, image.media_type)
-            return data, media_type, f"upload.{EXTENSIONS[media_type]}"
+        if inline is not None:
+            return await _decoded(inline), inline.media_type, f"upload.{EXTENSIONS[inline.media_type]}"
         raise InputError(field, "give a path or data to upload")
 
     async def upload(self, data: bytes, media_type: str, name: str) -> Upload:
-        digest = hashlib.sha256(data).hexdigest()
-        known = self._uploads.get(digest)
-        if known is not None:
-            return Upload(known, media_type, len(data), digest, reused=True)
-        file_id = await self._uploader(data, media_type, name)
-        self._uploads[digest] = file_id
-        return Upload(file_id, media_type, len(data), digest, reused=False)
+        """Upload once per content: a second caller with the same bytes waits for the first and
+        reuses its file_id, until the file is near its expiry."""
+        digest = await _digest(data)
+        flight = self._in_flight.setdefault(digest, _InFlight())
+        flight.callers += 1
+        try:
+            async with flight.lock:
+                known = self._uploads.get(digest)
+                if known is not None and self._clock() < known.reuse_until:
+                    return Upload(known.file_id, media_type, len(data), digest, reused=True)
+                started = self._clock()
+                stored = await self._uploader(data, media_type, name)
+                lifetime = stored.lifetime if stored.lifetime is not None else FILE_LIFETIME
+                self._uploads = {key: kept for key, kept in self._uploads.items() if kept.reuse_until > started}
+                self._uploads[digest] = _Known(stored.id, started + lifetime - REUSE_MARGIN)
+                return Upload(stored.id, media_type, len(data), digest, reused=False)
+        finally:
+            flight.callers -= 1
+            if not flight.callers:
+                del self._in_flight[digest]

@@ -24,11 +24,10 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from .sniff import sniff_media_type
+from .sniff import EXTENSIONS, sniff_media_type
 from .work import image_work
 
 RECHECK_SECONDS = 10.0
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
 PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
 
 Retry = Literal["refresh", "again", "no"]

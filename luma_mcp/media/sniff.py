@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif"}
+"""File name extension of each media type read or written."""
+
 
 def sniff_media_type(head: bytes) -> str | None:
     """PNG, JPEG, WebP or GIF from the first bytes; None for anything else."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from ..api.models import (
     MAX_EDIT_IMAGE_REFS,
@@ -21,7 +21,7 @@ from ..api.models import (
     Style,
 )
 from ..config import PreviewMode
-from ..media.inputs import UUID, ImageInput, MediaType, decode_data
+from ..media.inputs import UUID, ImageInput, InlineImage, MediaType, check_data
 
 MAX_WAIT_SECONDS = 600
 
@@ -151,6 +151,7 @@ class UploadImageArgs(ToolArguments):
     )
     data: str | None = Field(default=None, description="Or the image as base64 (or a data: URI).")
     media_type: MediaType | None = Field(default=None, description="MIME type of data.")
+    _inline: InlineImage | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _path_or_data(self) -> UploadImageArgs:
@@ -161,5 +162,10 @@ class UploadImageArgs(ToolArguments):
         if self.media_type is not None and self.data is None:
             raise ValueError("media_type goes with data only; remove it")
         if self.data is not None:
-            decode_data(self.data, self.media_type)
+            self._inline = check_data(self.data, self.media_type)
         return self
+
+    @property
+    def inline(self) -> InlineImage | None:
+        """The checked `data`, if that is what was given."""
+        return self._inline

@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any, get_args, get_type_hints
 
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
@@ -25,12 +25,18 @@ class ModelTool(Tool):
     """A `Tool` taking one argument model, flat."""
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
-        # Validate first to phrase the errors ourselves; the SDK validates again (cheaply) below.
+        # The SDK validates once and reports a failure as a ToolError caused by the ValidationError
+        # (anything the tool itself raises arrives wrapped differently): rephrased here, so that a
+        # large image argument is not validated twice.
         try:
-            self.fn_metadata.validate_arguments(arguments)
-        except ValidationError as exc:
-            raise ToolError(describe_invalid(self.name, exc, list(self.parameters.get("properties", {})))) from exc
-        return await super().run(arguments, context, convert_result)
+            return await super().run(arguments, context, convert_result)
+        except ToolError as exc:
+            invalid = exc.__cause__
+            if isinstance(exc, UnexpectedToolError) or not isinstance(invalid, ValidationError):
+                raise
+            raise ToolError(
+                describe_invalid(self.name, invalid, list(self.parameters.get("properties", {})))
+            ) from invalid
 
 
 def model_tool(

@@ -13,7 +13,7 @@ from mcp_types import CallToolResult
 
 from ..api import GenerationRequest, LumaError
 from ..config import Settings
-from ..media.inputs import ImageInput, InputError
+from ..media.inputs import InputError
 from ..workspaces import Workspace, Workspaces
 from .arguments import (
     EditImageArgs,
@@ -121,9 +121,8 @@ async def list_generations(
 
 
 async def upload_image(args: UploadImageArgs, ctx: Context[AppState]) -> Uploaded:
-    image = ImageInput(path=args.path, data=args.data, media_type=args.media_type)
     with reported_as_tool_errors():
         work = ctx.request_context.lifespan_context.workspace(ctx)
-        data, media_type, name = await work.inputs.read("image", image)
+        data, media_type, name = await work.inputs.read("image", path=args.path, inline=args.inline)
         upload = await work.inputs.upload(data, media_type, name)
     return upload_result(upload, name)

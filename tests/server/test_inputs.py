@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp_types import TextContent
@@ -215,6 +216,8 @@ def confinement_corpus(tmp_path: Path, pictures: Path) -> list[tuple[str, str]]:
         (str(pictures / ".hidden.png"), "hidden .hidden.png"),
         (str(pictures / "missing.png"), "does not exist"),
         ("C:\\Users\\me\\cat.png", "Windows path"),
+        ("\\\\fileserver\\share\\cat.png", "on a network share"),
+        ("\\\\?\\C:\\Users\\me\\cat.png", "Windows device path"),
     ]
 
 
@@ -254,6 +257,95 @@ async def test_an_allowed_hidden_folder_named_explicitly_is_read(
             "generate_image", {"prompt": "x", "image_ref": [{"path": str(hidden / "cat.png")}]}
         )
     assert not result.is_error, result.content
+
+
+async def test_a_hidden_folder_listed_beside_its_parent_is_read_and_no_other(
+    settings: Settings, emulator: Emulator, pictures: Path
+) -> None:
+    art, ssh = pictures / ".art", pictures / ".ssh"
+    for folder in (art, ssh):
+        folder.mkdir()
+        (folder / "cat.png").write_bytes(png_bytes())
+    for listed in ([pictures, art], [art, pictures]):
+        async with Client(make_server(settings.model_copy(update={"allowed_dirs": listed}), emulator)) as client:
+            read = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(art / "cat.png")}})
+            refused = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(ssh / "cat.png")}})
+        assert not read.is_error, read.content
+        assert refused.is_error
+        assert "hidden .ssh" in refused.content[0].text  # type: ignore[union-attr]
+    assert len(emulator.requests_to("create")) == 2
+
+
+async def test_a_file_url_on_another_host_is_refused_before_anything_is_sent(
+    client: Client, emulator: Emulator
+) -> None:
+    result = await client.call_tool("edit_image", {"prompt": "x", "source": {"url": "file://fileserver/share/cat.png"}})
+    assert result.is_error
+    assert "source: url names a file on 'fileserver'" in result.content[0].text  # type: ignore[union-attr]
+    assert emulator.requests == []
+
+
+async def test_large_data_goes_through_the_files_api_decoded(settings: Settings, emulator: Emulator) -> None:
+    image = png_bytes((60, 40))
+    server = make_server(settings.model_copy(update={"upload_threshold_mb": 0}), emulator)
+    async with Client(server) as client:
+        result = await client.call_tool(
+            "edit_image", {"prompt": "x", "source": {"data": "data:image/png;base64," + b64(image)}}
+        )
+    assert not result.is_error, result.content
+    assert [r.body_bytes for r in emulator.requests_to("upload")] == [len(image)]
+    assert "file_id" in emulator.requests_to("create")[0].body["source"]
+
+
+async def test_the_same_image_sent_by_parallel_calls_is_uploaded_once(settings: Settings, emulator: Emulator) -> None:
+    image = {"data": b64(png_bytes()), "media_type": "image/png"}
+    emulator.inject("upload", "slow", delay=20)  # the first upload stays in flight until the clock moves
+    server = make_server(settings.model_copy(update={"upload_threshold_mb": 0}), emulator)
+    uploads: list[dict[str, Any]] = []
+    async with Client(server) as client:
+
+        async def upload() -> None:
+            uploads.append(structured(await client.call_tool("upload_image", image)))
+
+        async def generate() -> None:
+            result = await client.call_tool("generate_image", {"prompt": "a fox", "image_ref": [image]})
+            assert not result.is_error, result.content
+
+        async with anyio.create_task_group() as calls:
+            calls.start_soon(upload)
+            calls.start_soon(upload)
+            calls.start_soon(generate)
+            await anyio.wait_all_tasks_blocked()  # every call has arrived; the first upload hangs
+            emulator.clock.advance(20)
+    assert len(emulator.requests_to("upload")) == 1
+    assert sorted(u["reused"] for u in uploads) == [False, True]
+    assert {u["file_id"] for u in uploads} == {emulator.requests_to("create")[0].body["image_ref"][0]["file_id"]}
+
+
+async def test_an_upload_is_not_reused_once_it_nears_its_expiry(
+    settings: Settings, emulator: Emulator, pictures: Path
+) -> None:
+    (pictures / "cat.png").write_bytes(png_bytes())
+    day = 24 * 3600
+    server = make_server(settings.model_copy(update={"upload_threshold_mb": 0}), emulator)
+    async with Client(server) as client:
+
+        async def generate(prompt: str) -> None:
+            arguments = {"prompt": prompt, "image_ref": [{"path": str(pictures / "cat.png")}]}
+            result = await client.call_tool("generate_image", arguments)
+            assert not result.is_error, result.content
+
+        await generate("a fox")
+        emulator.clock.advance(5 * day)  # two days left: still reused
+        await generate("a cat")
+        assert len(emulator.requests_to("upload")) == 1
+        emulator.clock.advance(2 * day)  # the first upload has expired (the Files API keeps them 7 days)
+        await generate("a dog")
+        again = structured(await client.call_tool("upload_image", {"path": str(pictures / "cat.png")}))
+    first, second, third = (r.body["image_ref"][0]["file_id"] for r in emulator.requests_to("create"))
+    assert first == second != third
+    assert len(emulator.requests_to("upload")) == 2
+    assert (again["file_id"], again["reused"]) == (third, True)
 
 
 async def test_an_animated_gif_is_refused(client: Client, emulator: Emulator, pictures: Path) -> None:
