@@ -333,10 +333,17 @@ class Settings(BaseModel):
                 problems.append(f"{origin.get(name, name)}={shown}: {message}")
             raise ConfigError("Invalid setting: " + "; ".join(problems)) from None
         if settings.emulator and not output_given:
-            # Stand-in images do not belong in the user's pictures.
-            values["output_dir"] = Path(tempfile.gettempdir()) / "luma-agents-emulator"
+            # Stand-in images do not belong in the user's pictures; one folder per user, since
+            # another local user could otherwise make it first and plant history there.
+            values["output_dir"] = Path(tempfile.gettempdir()) / f"luma-agents-emulator-{user_id()}"
             settings = cls(**values)
         return settings
+
+
+def user_id() -> str:
+    """This OS user, for names of per-user folders in the shared temporary folder."""
+    getuid = getattr(os, "getuid", None)
+    return str(getuid()) if getuid else os.environ.get("USERNAME", "user")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import math
+import socket
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .config import Settings
+from .runner import Draining
 from .workspaces import KEY_HEADER
 
 if TYPE_CHECKING:
@@ -136,11 +138,11 @@ async def _answer(send: Send, status: int, body: object, headers: list[tuple[byt
     await send({"type": "http.response.body", "body": payload})
 
 
-def build_http_app(settings: Settings) -> ASGIApp:
+def build_http_app(settings: Settings, draining: Draining | None = None) -> ASGIApp:
     """The whole HTTP application: the MCP endpoint behind the gatekeeper."""
     from .server import build_server
 
-    server = build_server(settings)
+    server = build_server(settings, draining=draining)
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
@@ -151,12 +153,12 @@ def build_http_app(settings: Settings) -> ASGIApp:
     return Gatekeeper(app, settings)
 
 
-def uvicorn_config(settings: Settings) -> uvicorn.Config:
+def uvicorn_config(settings: Settings, draining: Draining | None = None) -> uvicorn.Config:
     """How uvicorn serves the app: our address, log level and shutdown bound."""
     import uvicorn
 
     return uvicorn.Config(
-        build_http_app(settings),
+        build_http_app(settings, draining),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
@@ -171,6 +173,15 @@ def serve_http(settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM; calls in progress get `shutdown_seconds` to finish."""
     import uvicorn
 
-    config = uvicorn_config(settings)
+    draining = Draining()
+
+    class DrainingServer(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Waits end now with a hand-off (the job's id and next step), so each caller gets an
+            # answer well inside the grace rather than a connection cut when it runs out.
+            draining.begin()
+            await super().shutdown(sockets)
+
+    config = uvicorn_config(settings, draining)
     logger.info("serving MCP at http://%s:%d%s", settings.host, settings.port, MCP_PATH)
-    uvicorn.Server(config).run()
+    DrainingServer(config).run()

@@ -16,7 +16,7 @@ from pydantic import Field
 from .api import LumaError
 from .history import HistoryEntry, image_uri
 from .runner import GenerationRunner
-from .tools import AppState  # at run time: the SDK reads `Context[AppState]` to inject the context
+from .workspaces import AppState  # at run time: the SDK reads `Context[AppState]` to inject the context
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer

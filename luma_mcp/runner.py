@@ -13,8 +13,8 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,6 +44,8 @@ UNFINISHED_REUSE_SECONDS = 3600.0
 job's end, so this only applies to one nobody looked at again (jobs take about a minute)."""
 LOOK_SECONDS = 10.0
 """The least time a single look (get_generation) may spend on retries."""
+INPUT_SECONDS = 30.0
+"""The least time a call's uploads may take, even when its wait is shorter."""
 SAVE_SECONDS = 7.0
 """Time a call keeps, after its wait, to download and save (35 s + 7 s stays inside the ~45 s
 hosts give a call). An image not saved by then is saved by the next look."""
@@ -84,6 +86,33 @@ class Report:
     """False where this server keeps no files (HTTP by default): the links are the images."""
 
 
+class Draining:
+    """Set when the server begins to shut down: every wait ends at once and hands its job off
+    (id and next step), so callers get an answer inside the shutdown grace, not a cut connection."""
+
+    def __init__(self) -> None:
+        self.begun = False
+        self._scopes: set[anyio.CancelScope] = set()
+
+    def begin(self) -> None:
+        """Call on the event loop's thread."""
+        self.begun = True
+        for scope in self._scopes:
+            scope.cancel()
+
+    @contextmanager
+    def interruptible(self) -> Generator[anyio.CancelScope]:
+        """A scope cancelled when draining begins (at once, if it has)."""
+        with anyio.CancelScope() as scope:
+            if self.begun:
+                scope.cancel()
+            self._scopes.add(scope)
+            try:
+                yield scope
+            finally:
+                self._scopes.discard(scope)
+
+
 @dataclass
 class _Submitted:
     """A generation this server created, remembered so an identical request can reuse it."""
@@ -103,6 +132,11 @@ class ResendRefusedError(LumaError):
             "be queued (and charged). This one was not sent. To send it anyway, accepting the risk of a "
             "second charge, call again with new_variation=true."
         )
+
+
+class ShuttingDownError(LumaError):
+    def __init__(self) -> None:
+        super().__init__("This server is shutting down; call again in a moment (the job, if any, keeps running).")
 
 
 @asynccontextmanager
@@ -151,8 +185,10 @@ class GenerationRunner:
         folder: Path | None = None,
         label: str | None = None,
         on_saved: Callable[[HistoryEntry], None] | None = None,
+        draining: Draining | None = None,
     ) -> None:
-        """`folder` and `label` (the user's, in BYOK mode) keep one workspace's files apart."""
+        """`folder` and `label` (the user's, in BYOK mode) keep one workspace's files apart;
+        `draining` ends waits early when the server shuts down."""
         self._client = client
         self._http = http
         self._settings = settings
@@ -162,6 +198,7 @@ class GenerationRunner:
         logs = [self._folder.preferred, self._folder.fallback] if self._keep_files else []
         self.history = History(logs, trusted={self._folder.fallback: self._folder.fallback_is_private})
         self._on_saved = on_saved
+        self._draining = draining or Draining()
         self._save_locks: dict[str, anyio.Lock] = {}
         self._submit_locks: dict[str, anyio.Lock] = {}
         self._submitted: dict[str, _Submitted] = {}
@@ -169,6 +206,10 @@ class GenerationRunner:
         self._submitted_by_id: dict[str, _Submitted] = {}
         self._unknown_outcomes: dict[str, float] = {}
         """Request key → when its create was sent and the answer lost."""
+
+    def inputs_deadline(self, started: float) -> float:
+        """When a call that started at `started` must have its input images uploaded."""
+        return started + max(self._settings.wait_seconds, INPUT_SECONDS)
 
     def holds(self, path: str) -> bool:
         """Whether `path` is in this runner's folders: only such files are ever read back."""
@@ -311,7 +352,8 @@ class GenerationRunner:
             await progress(last, max_wait, f"{current.state.capitalize()} · {elapsed:.0f} s of up to {max_wait:.0f} s")
 
         try:
-            final = await self._client.poll(generation, deadline=deadline, on_update=on_update)
+            with self._draining.interruptible() as interrupted:
+                final = await self._client.poll(generation, deadline=deadline, on_update=on_update)
         except LumaError as exc:
             if seen is None:
                 raise
@@ -319,6 +361,11 @@ class GenerationRunner:
             logger.warning("lost the API while waiting for %s: %s", seen.id, exc)
             note = f"The API stopped answering while waiting ({exc}); the job may still finish."
             return await self._finish(seen, self.now() - started, preview, (note,), finish_by=finish_by)
+        if interrupted.cancelled_caught:  # the server is shutting down
+            if seen is None:
+                raise ShuttingDownError
+            note = "This server is shutting down, so the wait ended early; the job keeps running."
+            return await self._finish(seen, self.now() - started, "none", (note,), finish_by=self.now())
         waited = self.now() - started
         if final.state == "completed":
             await progress(max(max_wait, last + 0.001), max_wait, "Completed · saving the image")

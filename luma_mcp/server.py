@@ -13,13 +13,11 @@ from .api import LumaClient, SharedHttpClient, StoredFile, Timekeeper
 from .config import Settings
 from .media.inputs import InputResolver
 from .resources import ImageCatalog, register_templates
-from .runner import GenerationRunner
-from .tools import AppState, build_tools
-from .workspaces import KEY_HEADER_SHOWN, Workspace, Workspaces
+from .runner import Draining, GenerationRunner
+from .tools import build_tools
+from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 
 EMULATOR_KEY = "luma-api-emulator"
-UPLOAD_SECONDS = 30.0
-"""The least time an upload may take to become ready."""
 LISTED_AT_START = 100
 """Saved images from earlier runs listed as resources (all stay readable by URI)."""
 
@@ -40,8 +38,10 @@ def build_server(
     *,
     transport: httpx2.AsyncBaseTransport | None = None,
     timekeeper: Timekeeper | None = None,
+    draining: Draining | None = None,
 ) -> MCPServer[AppState]:
-    """The server. `transport` and `timekeeper` are for tests (an emulator and its clock)."""
+    """The server. `transport` and `timekeeper` are for tests (an emulator and its clock);
+    `draining`, set by the HTTP server when it shuts down, ends waits early with a hand-off."""
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncGenerator[AppState]:
@@ -71,8 +71,7 @@ def build_server(
                     key_header=None if user_key is None else KEY_HEADER_SHOWN,
                 )
 
-                async def upload(data: bytes, media_type: str, name: str) -> StoredFile:
-                    deadline = client.time.monotonic() + max(settings.wait_seconds, UPLOAD_SECONDS)
+                async def upload(data: bytes, media_type: str, name: str, deadline: float) -> StoredFile:
                     return await client.upload_file(data, media_type, filename=name, deadline=deadline)
 
                 inputs = InputResolver(
@@ -84,7 +83,13 @@ def build_server(
                 # Users' files and histories are kept apart; only the server's own are listed.
                 folder = settings.output_dir if label is None else settings.output_dir / label
                 runner = GenerationRunner(
-                    client, http, settings, folder=folder, label=label, on_saved=catalog.add if label is None else None
+                    client,
+                    http,
+                    settings,
+                    folder=folder,
+                    label=label,
+                    on_saved=catalog.add if label is None else None,
+                    draining=draining,
                 )
                 return Workspace(runner, inputs)
 

@@ -12,10 +12,15 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .api import MissingApiKeyError
+from .config import Settings
 from .media.inputs import InputResolver
 from .runner import GenerationRunner
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context
 
 KEY_HEADER = "x-luma-agents-api-key"
 """The BYOK header, as looked up (lower case)."""
@@ -69,3 +74,15 @@ class Workspaces:
     def shared(self) -> Workspace | None:
         """The single workspace, when there is one (not in BYOK mode)."""
         return None if self._byok else self.for_headers(None)
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What the server's lifespan hands every tool call and resource read."""
+
+    settings: Settings
+    workspaces: Workspaces
+
+    def workspace(self, ctx: Context[AppState]) -> Workspace:
+        """The workspace of this call (its user's, in bring-your-own-key mode)."""
+        return self.workspaces.for_headers(ctx.headers)

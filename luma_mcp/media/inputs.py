@@ -334,8 +334,8 @@ async def _decoded(inline: InlineImage) -> bytes:
     return inline.decode() if inline.size < LOOP_WORK_BYTES else await image_work(inline.decode)
 
 
-Uploader = Callable[[bytes, str, str], Awaitable[StoredFile]]
-"""(bytes, media type, file name) → the ready upload."""
+Uploader = Callable[[bytes, str, str, float], Awaitable[StoredFile]]
+"""(bytes, media type, file name, deadline on the client's clock) → the ready upload."""
 
 
 @dataclass(frozen=True)
@@ -379,8 +379,9 @@ class InputResolver:
         """SHA-256 of content → its upload, so the same image is uploaded once while that lives."""
         self._in_flight: dict[str, _InFlight] = {}
 
-    async def resolve(self, field: str, image: ImageInput) -> ImageRef:
-        """The API's form of one input; large local or inline images are uploaded first."""
+    async def resolve(self, field: str, image: ImageInput, *, deadline: float) -> ImageRef:
+        """The API's form of one input; large local or inline images are uploaded first, by
+        `deadline` (the call's, on the client's clock)."""
         raw, inline = image.local_path, image.inline
         if raw is not None:
             data, media_type, resolved = await image_work(read_local_image, field, raw, self._allowed)
@@ -394,10 +395,10 @@ class InputResolver:
             return ImageRef(url=image.url, generation_id=image.generation_id, file_id=image.file_id)
         if len(data) <= self._threshold:
             return ImageRef(data=base64.b64encode(data).decode(), media_type=media_type)
-        return ImageRef(file_id=(await self.upload(data, media_type, name)).file_id)
+        return ImageRef(file_id=(await self.upload(data, media_type, name, deadline=deadline)).file_id)
 
-    async def resolve_all(self, inputs: list[tuple[str, ImageInput]]) -> tuple[ImageRef, ...]:
-        return tuple([await self.resolve(field, image) for field, image in inputs])
+    async def resolve_all(self, inputs: list[tuple[str, ImageInput]], *, deadline: float) -> tuple[ImageRef, ...]:
+        return tuple([await self.resolve(field, image, deadline=deadline) for field, image in inputs])
 
     async def read(self, field: str, *, path: str | None, inline: InlineImage | None) -> tuple[bytes, str, str]:
         """Bytes, media type and a file name of a path or checked data (for upload_image)."""
@@ -408,7 +409,7 @@ class InputResolver:
             return await _decoded(inline), inline.media_type, f"upload.{EXTENSIONS[inline.media_type]}"
         raise InputError(field, "give a path or data to upload")
 
-    async def upload(self, data: bytes, media_type: str, name: str) -> Upload:
+    async def upload(self, data: bytes, media_type: str, name: str, *, deadline: float) -> Upload:
         """Upload once per content: a second caller with the same bytes waits for the first and
         reuses its file_id, until the file is near its expiry."""
         digest = await _digest(data)
@@ -420,7 +421,7 @@ class InputResolver:
                 if known is not None and self._clock() < known.reuse_until:
                     return Upload(known.file_id, media_type, len(data), digest, reused=True)
                 started = self._clock()
-                stored = await self._uploader(data, media_type, name)
+                stored = await self._uploader(data, media_type, name, deadline)
                 lifetime = stored.lifetime if stored.lifetime is not None else FILE_LIFETIME
                 self._uploads = {key: kept for key, kept in self._uploads.items() if kept.reuse_until > started}
                 self._uploads[digest] = _Known(stored.id, started + lifetime - REUSE_MARGIN)

@@ -24,6 +24,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 
+from ..config import user_id
 from .sniff import EXTENSIONS, sniff_media_type
 from .work import image_work
 
@@ -96,7 +97,7 @@ class OutputFolder:
     def __init__(self, preferred: Path, *, label: str | None = None) -> None:
         self.preferred = preferred
         self._temporary = Path(tempfile.gettempdir())
-        self._fallback_name = Path(f"luma-agents-mcp-{_user_id()}", *([label] if label else []))
+        self._fallback_name = Path(f"luma-agents-mcp-{user_id()}", *([label] if label else []))
         self.fallback = self._temporary / self._fallback_name
         self._good_at: float | None = None
         """When the preferred folder last proved writable."""
@@ -149,11 +150,6 @@ class OutputFolder:
             f"{self.preferred} cannot be written ({reason}), so images were saved in {self.fallback}. "
             "Temporary folders get cleaned: move them somewhere safe, and fix LUMA_MCP_OUTPUT_DIR."
         )
-
-
-def _user_id() -> str:
-    getuid = getattr(os, "getuid", None)
-    return str(getuid()) if getuid else os.environ.get("USERNAME", "user")
 
 
 def _private_folder(base: Path, relative: Path, *, create: bool) -> None:

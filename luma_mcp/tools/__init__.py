@@ -7,9 +7,9 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
 
 from ..config import Settings
+from ..workspaces import AppState
 from . import handlers
 from .flat import model_tool
-from .handlers import AppState
 
 GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 UPLOADS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)

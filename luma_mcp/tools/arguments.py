@@ -16,6 +16,8 @@ from ..api.models import (
     MAX_PROMPT_CHARS,
     PORTRAIT_RATIOS,
     AspectRatio,
+    GenerationRequest,
+    ImageRef,
     Model,
     OutputFormat,
     Style,
@@ -79,6 +81,18 @@ class GenerateImageArgs(ToolArguments):
     new_variation: NewVariationArg = False
     preview: PreviewArg = None
 
+    def request(self, image_ref: tuple[ImageRef, ...]) -> GenerationRequest:
+        """The API request, given the input images in the API's form."""
+        return GenerationRequest(
+            prompt=self.prompt,
+            model=self.model,
+            aspect_ratio=self.aspect_ratio,
+            style=self.style,
+            output_format=self.output_format,
+            web_search=self.web_search,
+            image_ref=image_ref,
+        )
+
     @model_validator(mode="after")
     def _manga_is_portrait(self) -> GenerateImageArgs:
         if self.style == "manga" and self.aspect_ratio is not None and self.aspect_ratio not in PORTRAIT_RATIOS:
@@ -110,6 +124,18 @@ class EditImageArgs(ToolArguments):
     output_format: OutputFormatArg = None
     new_variation: NewVariationArg = False
     preview: PreviewArg = None
+
+    def request(self, image_ref: tuple[ImageRef, ...], source: ImageRef) -> GenerationRequest:
+        """The API request, given the input images in the API's form."""
+        return GenerationRequest(
+            prompt=self.prompt,
+            model=self.model,
+            type="image_edit",
+            style=self.style,
+            output_format=self.output_format,
+            source=source,
+            image_ref=image_ref,
+        )
 
 
 class GetGenerationArgs(ToolArguments):

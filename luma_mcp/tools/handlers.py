@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 
-from ..api import GenerationRequest, LumaError
-from ..config import Settings
+from ..api import LumaError
 from ..media.inputs import InputError
-from ..workspaces import Workspace, Workspaces
+from ..workspaces import AppState
 from .arguments import (
     EditImageArgs,
     GenerateImageArgs,
@@ -30,18 +28,6 @@ Listing = Annotated[CallToolResult, GenerationList]
 Uploaded = Annotated[CallToolResult, UploadResult]
 
 
-@dataclass(frozen=True)
-class AppState:
-    """What the server's lifespan hands every tool call."""
-
-    settings: Settings
-    workspaces: Workspaces
-
-    def workspace(self, ctx: Context[AppState]) -> Workspace:
-        """The workspace of this call (its user's, in bring-your-own-key mode)."""
-        return self.workspaces.for_headers(ctx.headers)
-
-
 @contextmanager
 def reported_as_tool_errors() -> Generator[None]:
     """Failures the model can act on become tool errors: bad inputs (nothing sent), and API
@@ -55,44 +41,29 @@ def reported_as_tool_errors() -> Generator[None]:
 
 
 async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Result:
-    with reported_as_tool_errors():
-        work = ctx.request_context.lifespan_context.workspace(ctx)
-        started = work.runner.now()  # uploads count against the call's time budget too
-        refs = await work.inputs.resolve_all([(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)])
-        request = GenerationRequest(
-            prompt=args.prompt,
-            model=args.model,
-            aspect_ratio=args.aspect_ratio,
-            style=args.style,
-            output_format=args.output_format,
-            web_search=args.web_search,
-            image_ref=refs,
-        )
-        report = await work.runner.run(
-            request, ctx.report_progress, preview=args.preview, started=started, new_variation=args.new_variation
-        )
-    return tool_result(report, tool="generate_image", failure_is_error=True)
+    return await _made(args, ctx, "generate_image")
 
 
 async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
+    return await _made(args, ctx, "edit_image")
+
+
+async def _made(args: GenerateImageArgs | EditImageArgs, ctx: Context[AppState], tool: str) -> Result:
+    """Resolve the input images (uploading large ones), then submit and wait: one time budget."""
     with reported_as_tool_errors():
         work = ctx.request_context.lifespan_context.workspace(ctx)
-        started = work.runner.now()
-        source = await work.inputs.resolve("source", args.source)
-        refs = await work.inputs.resolve_all([(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)])
-        request = GenerationRequest(
-            prompt=args.prompt,
-            model=args.model,
-            type="image_edit",
-            style=args.style,
-            output_format=args.output_format,
-            source=source,
-            image_ref=refs,
-        )
+        started = work.runner.now()  # uploads count against the call's time budget too
+        deadline = work.runner.inputs_deadline(started)
+        refs = [(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)]
+        if isinstance(args, EditImageArgs):  # the source first: its errors are reported first
+            source = await work.inputs.resolve("source", args.source, deadline=deadline)
+            request = args.request(await work.inputs.resolve_all(refs, deadline=deadline), source)
+        else:
+            request = args.request(await work.inputs.resolve_all(refs, deadline=deadline))
         report = await work.runner.run(
             request, ctx.report_progress, preview=args.preview, started=started, new_variation=args.new_variation
         )
-    return tool_result(report, tool="edit_image", failure_is_error=True)
+    return tool_result(report, tool=tool, failure_is_error=True)
 
 
 async def get_generation(args: GetGenerationArgs, ctx: Context[AppState]) -> Result:
@@ -111,9 +82,7 @@ async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState
     return tool_result(report, tool="wait_for_generation")
 
 
-async def list_generations(
-    args: ListGenerationsArgs, ctx: Context[AppState]
-) -> Annotated[CallToolResult, GenerationList]:
+async def list_generations(args: ListGenerationsArgs, ctx: Context[AppState]) -> Listing:
     with reported_as_tool_errors():
         work = ctx.request_context.lifespan_context.workspace(ctx)
         entries = await work.runner.history.recent(query=args.query, limit=args.limit)
@@ -124,5 +93,7 @@ async def upload_image(args: UploadImageArgs, ctx: Context[AppState]) -> Uploade
     with reported_as_tool_errors():
         work = ctx.request_context.lifespan_context.workspace(ctx)
         data, media_type, name = await work.inputs.read("image", path=args.path, inline=args.inline)
-        upload = await work.inputs.upload(data, media_type, name)
+        upload = await work.inputs.upload(
+            data, media_type, name, deadline=work.runner.inputs_deadline(work.runner.now())
+        )
     return upload_result(upload, name)

@@ -13,7 +13,7 @@ from mcp.server import MCPServer
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
-from luma_mcp.tools import AppState
+from luma_mcp.workspaces import AppState
 
 from ..clocks import VirtualTime
 from ..helpers import KEY

@@ -11,7 +11,8 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Clock, Emulator
 from luma_mcp.server import build_server
 
-from ..clocks import VirtualTime
+from ..clocks import AutojumpTime, VirtualTime
+from ..helpers import b64, png_bytes
 from .conftest import make_server
 from .test_api_errors import error_text
 from .test_generate import structured
@@ -107,3 +108,24 @@ async def test_make_server_helper_still_uses_virtual_time(settings: Settings, em
     async with Client(make_server(settings, emulator)) as client:
         await client.call_tool("generate_image", {"prompt": "a fox"})
     assert emulator.clock.now() > 0
+
+
+async def test_slow_uploads_share_the_calls_budget_instead_of_each_taking_its_own(
+    settings: Settings, emulator: Emulator
+) -> None:
+    time = AutojumpTime(emulator.clock)
+    images = [{"data": b64(png_bytes(color=(i * 40, 0, 0))), "media_type": "image/png"} for i in range(3)]
+    emulator.inject("upload", "slow", delay=600, count=50)  # storage stalls every upload
+    server = build_server(
+        settings.model_copy(update={"upload_threshold_mb": 0}), transport=emulator.transport(), timekeeper=time
+    )
+    text, elapsed = "", float("inf")  # the task group's cancel could in principle skip the assignments
+    async with anyio.create_task_group() as tasks, Client(server) as client:
+        tasks.start_soon(time.drive)
+        started = emulator.clock.now()
+        text = error_text(await client.call_tool("generate_image", {"prompt": "a fox", "image_ref": images}))
+        elapsed = emulator.clock.now() - started
+        tasks.cancel_scope.cancel()
+    assert "upload" in text
+    assert elapsed <= 35 + GET_GRACE  # three uploads of 30 s each would have taken 90 s and more
+    assert emulator.generation_ids() == []  # nothing was created, nothing paid

@@ -110,10 +110,9 @@ async def test_hostile_arguments_end_cleanly_and_send_nothing_invalid(
         assert result.is_error
         assert texts.startswith(f"Invalid arguments for {tool}; nothing was sent")
         assert len(emulator.requests) == before
-
-
-async def test_the_fuzz_ran_enough_cases_and_the_server_still_answers(legacy_client: Client) -> None:
-    assert len(calls_made) >= 1000, "run the whole module: the fuzz test comes first"
+    # The same server, after every hostile call so far, still answers (one server serves them all).
     assert len((await legacy_client.list_tools()).tools) == len(TOOLS)
-    result = await legacy_client.call_tool("list_generations", {})
-    assert not result.is_error
+
+
+def test_the_fuzz_ran_enough_cases() -> None:
+    assert len(calls_made) >= 1000, "run the whole module: the fuzz test comes first"

@@ -303,7 +303,7 @@ async def until_polled(api: Standalone) -> None:
         await anyio.sleep(0.05)
 
 
-def test_sigterm_during_a_wait_exits_cleanly_within_the_bound(tmp_path: Path) -> None:
+def test_sigterm_during_a_wait_hands_the_job_off_and_exits_within_the_bound(tmp_path: Path) -> None:
     with standalone_emulator("--latency", "100", "--long-edge", "64") as slow_api:
         env = server_env(slow_api, tmp_path, LUMA_MCP_WAIT_SECONDS="35", LUMA_MCP_SHUTDOWN_SECONDS="2")
         process = subprocess.Popen(
@@ -322,24 +322,29 @@ def test_sigterm_during_a_wait_exits_cleanly_within_the_bound(tmp_path: Path) ->
                 if "Uvicorn running on " in line:
                     base_url = line.split("Uvicorn running on ", 1)[1].split()[0]
 
+            answers: list[Any] = []
+
             async def call_then_terminate() -> None:
                 async with anyio.create_task_group() as tasks:
 
                     async def call() -> None:
-                        async with mcp_client(base_url) as client:
-                            await client.call_tool("generate_image", {"prompt": "a slow fox"})
+                        async with mcp_client(base_url) as client:  # still connected when the signal comes
+                            # Listed first: the client checks a result against the tool's output
+                            # schema, and would ask for the list after the server has gone.
+                            await client.list_tools()
+                            answers.append(await client.call_tool("generate_image", {"prompt": "a slow fox"}))
 
                     tasks.start_soon(call)
                     with anyio.fail_after(20):
                         await until_polled(slow_api)
                     process.send_signal(signal.SIGTERM)
-                    tasks.cancel_scope.cancel()
 
             started = time.monotonic()
             anyio.run(call_then_terminate)
             code = process.wait(timeout=10)
             elapsed = time.monotonic() - started
             stderr = process.stderr.read()
+            created = {r.get("generation_id") for r in slow_api.requests() if r["route"] == "create"}
         finally:
             if process.poll() is None:
                 process.kill()
@@ -350,3 +355,9 @@ def test_sigterm_during_a_wait_exits_cleanly_within_the_bound(tmp_path: Path) ->
     assert code in (0, -signal.SIGTERM)
     assert elapsed < 2 + 3  # the shutdown bound, plus slack
     assert "Traceback" not in stderr
+    [answer] = answers  # the waiting caller got an answer, not a cut connection
+    assert not answer.is_error, text(answer)
+    assert answer.structured_content["state"] in ("queued", "processing")
+    assert answer.structured_content["generation_id"] in created
+    assert "shutting down" in " ".join(answer.structured_content["warnings"])
+    assert "wait_for_generation" in answer.structured_content["next_step"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,7 @@ def test_a_relative_output_dir_is_made_absolute(tmp_path: Path, monkeypatch: pyt
 def test_the_emulator_saves_its_stand_ins_apart_unless_told_otherwise(tmp_path: Path) -> None:
     emulated = Settings.load({"emulator": True}, {"HOME": str(tmp_path)})
     assert not emulated.output_dir.is_relative_to(tmp_path)
-    assert emulated.output_dir.name == "luma-agents-emulator"
+    assert emulated.output_dir.name == f"luma-agents-emulator-{os.getuid()}"  # one per user
     chosen = Settings.load({"emulator": True, "output_dir": str(tmp_path / "x")}, {"HOME": str(tmp_path)})
     assert chosen.output_dir == tmp_path / "x"
 
