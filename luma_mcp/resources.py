@@ -11,6 +11,7 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.resources import Resource
+from mcp.server.subscriptions import ResourcesListChanged, SubscriptionBus
 from pydantic import Field
 
 from .api import LumaError
@@ -53,17 +54,23 @@ def image_resources(entry: HistoryEntry) -> list[SavedImageResource]:
 
 
 class ImageCatalog:
-    """Lists saved images as resources, each once."""
+    """Lists saved images as resources, each once, and tells listening clients the list changed
+    (`subscriptions/listen`; the server declares `listChanged` to clients of that era)."""
 
-    def __init__(self, server: MCPServer[AppState]) -> None:
+    def __init__(self, server: MCPServer[AppState], bus: SubscriptionBus) -> None:
         self._server = server
+        self._bus = bus
         self._listed: set[str] = set()
 
-    def add(self, entry: HistoryEntry) -> None:
+    async def add(self, entry: HistoryEntry) -> None:
+        added = False
         for resource in image_resources(entry):
             if resource.uri not in self._listed:
                 self._listed.add(resource.uri)
                 self._server.add_resource(resource)
+                added = True
+        if added:
+            await self._bus.publish(ResourcesListChanged())
 
 
 def register_templates(server: MCPServer[AppState]) -> None:

@@ -184,7 +184,7 @@ class GenerationRunner:
         *,
         folder: Path | None = None,
         label: str | None = None,
-        on_saved: Callable[[HistoryEntry], None] | None = None,
+        on_saved: Callable[[HistoryEntry], Awaitable[None]] | None = None,
         draining: Draining | None = None,
     ) -> None:
         """`folder` and `label` (the user's, in BYOK mode) keep one workspace's files apart;
@@ -469,7 +469,7 @@ class GenerationRunner:
         entry = entry.model_copy(update={"files": [on_disk[i] for i in sorted(on_disk)]})
         await self.history.record(entry, folder)
         if self._on_saved is not None and on_disk:
-            self._on_saved(entry)
+            await self._on_saved(entry)
         return entry, errors, warning
 
     async def _download_each(

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from . import __version__
 from .api import LumaClient, SharedHttpClient, StoredFile, Timekeeper
@@ -42,6 +43,7 @@ def build_server(
 ) -> MCPServer[AppState]:
     """The server. `transport` and `timekeeper` are for tests (an emulator and its clock);
     `draining`, set by the HTTP server when it shuts down, ends waits early with a hand-off."""
+    bus = InMemorySubscriptionBus()  # the SDK's default, held here so the catalog can publish on it
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncGenerator[AppState]:
@@ -58,7 +60,7 @@ def build_server(
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
         async with SharedHttpClient(open_client) as http:
-            catalog = ImageCatalog(server)
+            catalog = ImageCatalog(server, bus)
 
             def workspace(user_key: str | None, label: str | None) -> Workspace:
                 """A client, runner and inputs for one key: the server's (label None) or a user's."""
@@ -97,7 +99,7 @@ def build_server(
             shared = workspaces.shared()
             if shared is not None and settings.keeps_files:
                 for entry in reversed(await shared.runner.history.recent(limit=LISTED_AT_START)):
-                    catalog.add(
+                    await catalog.add(
                         entry.model_copy(update={"files": [f for f in entry.files if shared.runner.holds(f.path)]})
                     )
             yield AppState(settings, workspaces)
@@ -110,6 +112,7 @@ def build_server(
         website_url="https://github.com/luma-agents-mcp/luma-agents-mcp",
         lifespan=lifespan,
         tools=build_tools(settings),
+        subscriptions=bus,
     )
     register_templates(server)
     return server

@@ -10,13 +10,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
+from mcp.server import MCPServer
 from mcp_types import CallToolResult, ImageContent
 from PIL import Image
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
+from luma_mcp.workspaces import AppState
 
 from ..helpers import b64
 from .conftest import make_server
@@ -325,3 +328,22 @@ async def test_an_unknown_generation_is_not_a_resource(client: Client) -> None:
 
     with pytest.raises(MCPError, match="No generation"):
         await client.read_resource("luma://generations/d290f1ee-6c54-4b01-90e6-d701748f0851")
+
+
+async def test_listening_clients_hear_that_a_saved_image_was_listed(server: MCPServer[AppState]) -> None:
+    from mcp.shared.subscriptions import ResourcesListChanged
+
+    heard: list[object] = []
+    async with (
+        Client(server, mode="auto") as client,  # listening is of the 2026-07-28 era
+        client.listen(resources_list_changed=True) as subscription,
+    ):
+        assert subscription.honored.resources_list_changed
+        generated: list[str] = []
+        for prompt in ("a fox", "a whale"):
+            generated.append(structured(await client.call_tool("generate_image", {"prompt": prompt}))["generation_id"])
+            with anyio.fail_after(5):  # a guard against hanging, not a wait: the event is already sent
+                heard.append(await anext(subscription))
+        listed = {str(r.uri) for r in (await client.list_resources()).resources}
+    assert heard == [ResourcesListChanged(), ResourcesListChanged()]
+    assert {f"luma://generations/{g}/images/0.png" for g in generated} <= listed
