@@ -48,8 +48,13 @@ INPUT_SECONDS = 30.0
 """The least time a call's uploads may take, even when its wait is shorter."""
 SAVE_SECONDS = 7.0
 """Time a call keeps, after its wait, to download and save (35 s + 7 s stays inside the ~45 s
-hosts give a call). An image not saved by then is saved by the next look."""
+hosts give a call, when the create answered promptly: a create is never cut short, since its
+outcome would then be unknown). An image not saved by then is saved by the next look."""
+LOST_ANSWER_SECONDS = 600.0
+"""At least this long after a create's answer was lost, an identical request is not sent (it may
+be queued already): its own window, whatever the dedupe window is set to."""
 OUT_OF_TIME = "Not downloaded within this call's time (hosts drop longer calls); get_generation saves it."
+OUT_OF_TIME_UNKEPT = "Not downloaded within this call's time, so no preview; the link holds the image for an hour."
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """Receives (progress, total, message); progress only ever increases."""
@@ -87,8 +92,10 @@ class Report:
 
 
 class Draining:
-    """Set when the server begins to shut down: every wait ends at once and hands its job off
-    (id and next step), so callers get an answer inside the shutdown grace, not a cut connection."""
+    """Set when the server begins to shut down: every wait for a job, and every pause before a
+    create is sent again, ends at once (a wait hands its job off with id and next step), so callers
+    get an answer inside the shutdown grace, not a cut connection. A create already sent is
+    awaited, and downloads under way finish within their call's time."""
 
     def __init__(self) -> None:
         self.begun = False
@@ -137,6 +144,18 @@ class ResendRefusedError(LumaError):
 class ShuttingDownError(LumaError):
     def __init__(self) -> None:
         super().__init__("This server is shutting down; call again in a moment (the job, if any, keeps running).")
+
+
+class ReusedJobError(LumaError):
+    """A call given an identical earlier request's job could not look at it: the message names the
+    job, so that calling again (perhaps on another copy of the server) does not pay for another."""
+
+    def __init__(self, cause: LumaError, generation_id: str) -> None:
+        super().__init__(
+            f"{cause} This request is identical to an earlier one, which is generation {generation_id} "
+            "(already paid for): call wait_for_generation with that id instead of generating again."
+        )
+        self.generation_id = generation_id
 
 
 @asynccontextmanager
@@ -206,6 +225,22 @@ class GenerationRunner:
         self._submitted_by_id: dict[str, _Submitted] = {}
         self._unknown_outcomes: dict[str, float] = {}
         """Request key → when its create was sent and the answer lost."""
+        self._active = 0
+        """Calls under way (run, wait, fetch)."""
+
+    def idle(self) -> bool:
+        """Whether dropping this runner loses nothing: no call under way, and nothing an identical
+        request should be given back (or refused) any more."""
+        self._forget_expired()
+        return self._active == 0 and not self._submitted_by_id and not self._unknown_outcomes
+
+    @contextmanager
+    def _busy(self) -> Generator[None]:
+        self._active += 1
+        try:
+            yield
+        finally:
+            self._active -= 1
 
     def inputs_deadline(self, started: float) -> float:
         """When a call that started at `started` must have its input images uploaded."""
@@ -237,29 +272,37 @@ class GenerationRunner:
         deadline = (self.now() if started is None else started) + self._settings.wait_seconds
         key = request_key(request)
         generation: Generation | None = None
-        async with _one_at_a_time(self._submit_locks, key):  # identical calls at once: one create
-            self._forget_expired()
-            earlier = None if new_variation else self._reusable(key)
-            if earlier is None:
-                # Shielded: a create cancelled in flight may still be queued and charged, so its
-                # answer is awaited and recorded even when the call is cancelled meanwhile.
-                with anyio.CancelScope(shield=True):
+        with self._busy():
+            async with _one_at_a_time(self._submit_locks, key):  # identical calls at once: one create
+                self._forget_expired()
+                earlier = None if new_variation else self._reusable(key)
+                if earlier is None:
                     generation = await self._create(request, key, deadline)
-        if generation is not None:
-            await progress(0, self._settings.wait_seconds, f"Queued as {generation.id}")
-            return await self._wait(generation, deadline, progress, preview)
-        assert earlier is not None
-        logger.info("identical request: reusing generation %s", earlier.generation_id)
-        report = await self._wait(earlier.generation_id, deadline, progress, preview)
-        return replace(report, reused_after=self.now() - earlier.at)
+            if generation is not None:
+                await progress(0, self._settings.wait_seconds, f"Queued as {generation.id}")
+                return await self._wait(generation, deadline, progress, preview)
+            assert earlier is not None
+            logger.info("identical request: reusing generation %s", earlier.generation_id)
+            try:
+                report = await self._wait(earlier.generation_id, deadline, progress, preview)
+            except LumaError as exc:
+                raise ReusedJobError(exc, earlier.generation_id) from exc
+            return replace(report, reused_after=self.now() - earlier.at)
 
     async def _create(self, request: GenerationRequest, key: str, deadline: float) -> Generation:
-        """Send the create, and remember it: for reuse, and in the history."""
+        """Send the create, and remember it: for reuse, and in the history.
+
+        Cancelling the call (or the server draining) ends a pause before the create is sent again
+        (nothing is queued then); a create already sent is awaited by the client even so, since it
+        may be queued and charged, and is recorded here before the cancellation goes on."""
         try:
-            generation = await self._client.create(request, deadline=deadline)
+            with self._draining.interruptible() as interrupted:
+                generation = await self._client.create(request, deadline=deadline)
         except OutcomeUnknownError as exc:
             self._unknown_outcomes[key] = self.now()
             raise exc.resent_by("call again with new_variation=true") from exc
+        if interrupted.cancelled_caught:  # drained while pausing between attempts: nothing queued
+            raise ShuttingDownError
         self._unknown_outcomes.pop(key, None)
         submitted = _Submitted(key, generation.id, self.now())
         self._submitted[key] = self._submitted_by_id[generation.id] = submitted
@@ -275,7 +318,8 @@ class GenerationRunner:
             created_at=generation.created_at,
             inputs=_input_records(request),
         )
-        await self._record(entry)
+        with anyio.CancelScope(shield=True):  # a paid job is recorded even when the call is cancelled
+            await self._record(entry)
         return generation
 
     def _reusable(self, key: str) -> _Submitted | None:
@@ -288,7 +332,8 @@ class GenerationRunner:
         """Drop what an identical request may no longer reuse (keeps memory bounded)."""
         now = self.now()
         window = self._settings.dedupe_seconds
-        for submitted in list(self._submitted.values()):
+        # By id: a job an identical new_variation call replaced in `_submitted` is still here.
+        for submitted in list(self._submitted_by_id.values()):
             if submitted.finished_at is None:
                 fresh = now - submitted.at <= UNFINISHED_REUSE_SECONDS
             else:
@@ -296,13 +341,14 @@ class GenerationRunner:
             if not fresh:
                 self._forget(submitted)
         for key, lost_at in list(self._unknown_outcomes.items()):
-            if now - lost_at > window:
+            if now - lost_at > max(window, LOST_ANSWER_SECONDS):
                 del self._unknown_outcomes[key]
 
     def _forget(self, submitted: _Submitted) -> None:
         if self._submitted.get(submitted.key) is submitted:
             del self._submitted[submitted.key]
-        self._submitted_by_id.pop(submitted.generation_id, None)
+        if self._submitted_by_id.get(submitted.generation_id) is submitted:
+            del self._submitted_by_id[submitted.generation_id]
 
     def _note_outcome(self, generation: Generation) -> None:
         """On every look: a failed job is not reused (the next identical call tries anew), and a
@@ -319,8 +365,9 @@ class GenerationRunner:
         """One look at a generation; a completed one is saved (if it was not yet) and previewed."""
         # Bounded like a generating call, but with room for a few retries even when that is 0.
         deadline = self.now() + max(self._settings.wait_seconds, LOOK_SECONDS)
-        generation = await self._client.get(generation_id, deadline=deadline)
-        return await self._finish(generation, None, preview, finish_by=deadline + SAVE_SECONDS)
+        with self._busy():
+            generation = await self._client.get(generation_id, deadline=deadline)
+            return await self._finish(generation, None, preview, finish_by=deadline + SAVE_SECONDS)
 
     async def wait(
         self,
@@ -331,7 +378,8 @@ class GenerationRunner:
         preview: PreviewMode | None = None,
     ) -> Report:
         """Poll until the generation is finished or `max_wait` passes."""
-        return await self._wait(generation_id, self.now() + max_wait, progress, preview)
+        with self._busy():
+            return await self._wait(generation_id, self.now() + max_wait, progress, preview)
 
     async def _wait(
         self, generation: Generation | str, deadline: float, progress: Progress, preview: PreviewMode | None
@@ -381,8 +429,37 @@ class GenerationRunner:
         finish_by: float,
     ) -> Report:
         self._note_outcome(generation)
-        known = await self.history.get(generation.id) or HistoryEntry(generation_id=generation.id)
-        entry = known.model_copy(
+        warnings = list(notes)
+        mode = preview or self._settings.preview
+        errors: dict[int, str] = {}
+        if generation.state == "completed" and not self._keep_files:
+            entry = await self._updated_entry(generation)
+            await self.history.remember(entry)
+            generation, previews, errors = await self._preview_unkept(generation, mode, finish_by)
+            return Report(
+                generation, entry.prompt, _outputs(generation, {}, previews, errors), waited, tuple(warnings),
+                files_kept=False,
+            )  # fmt: skip
+        if generation.state == "completed":
+            async with _one_at_a_time(self._save_locks, generation.id):  # two looks must not save twice
+                # Read under the lock: a look that held it before may have saved the files.
+                entry = await self._updated_entry(generation)
+                generation, entry, errors, warning = await self._save_missing(generation, entry, finish_by)
+            warnings += [warning] if warning else []
+        else:
+            known = await self.history.get(generation.id)
+            entry = await self._updated_entry(generation, known)
+            if known is None or entry.state != known.state or known.recorded_at == "":
+                await self._record(entry)
+        files = {f.index: f for f in entry.files if self.holds(f.path)}
+        paths = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
+        previews = await image_work(make_previews, paths, mode) if mode != "none" else [None] * len(paths)
+        return Report(generation, entry.prompt, _outputs(generation, files, previews, errors), waited, tuple(warnings))
+
+    async def _updated_entry(self, generation: Generation, known: HistoryEntry | None = None) -> HistoryEntry:
+        """The history's entry for `generation` (`known`, or read now), brought up to its state."""
+        known = known or await self.history.get(generation.id) or HistoryEntry(generation_id=generation.id)
+        return known.model_copy(
             update={
                 "state": generation.state,
                 "failure_code": generation.failure_code,
@@ -391,26 +468,6 @@ class GenerationRunner:
                 "created_at": generation.created_at or known.created_at,
             }
         )
-        warnings = list(notes)
-        mode = preview or self._settings.preview
-        errors: dict[int, str] = {}
-        if generation.state == "completed" and not self._keep_files:
-            await self.history.remember(entry)
-            previews, errors = await self._preview_unkept(generation, mode, finish_by)
-            return Report(
-                generation, entry.prompt, _outputs(generation, {}, previews, errors), waited, tuple(warnings),
-                files_kept=False,
-            )  # fmt: skip
-        if generation.state == "completed":
-            async with _one_at_a_time(self._save_locks, generation.id):  # two looks must not save twice
-                entry, errors, warning = await self._save_missing(generation, entry, finish_by)
-            warnings += [warning] if warning else []
-        elif entry.state != known.state or known.recorded_at == "":
-            await self._record(entry)
-        files = {f.index: f for f in entry.files if self.holds(f.path)}
-        paths = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
-        previews = await image_work(make_previews, paths, mode) if mode != "none" else [None] * len(paths)
-        return Report(generation, entry.prompt, _outputs(generation, files, previews, errors), waited, tuple(warnings))
 
     async def _record(self, entry: HistoryEntry) -> None:
         if not self._keep_files:
@@ -422,55 +479,70 @@ class GenerationRunner:
 
     async def _preview_unkept(
         self, generation: Generation, mode: PreviewMode, finish_by: float
-    ) -> tuple[list[Preview | None], dict[int, str]]:
+    ) -> tuple[Generation, list[Preview | None], dict[int, str]]:
         """Previews of outputs this server does not keep: downloaded to a temporary folder, which
-        is gone when the previews are made. Nothing to do when no preview is wanted."""
+        is gone when the previews are made. Nothing to do when no preview is wanted. Returns the
+        generation with its links refreshed if one was."""
         if mode == "none":
-            return [None] * len(generation.output), {}
+            return generation, [None] * len(generation.output), {}
         with tempfile.TemporaryDirectory(prefix="luma-preview-") as scratch:
             indexes = range(len(generation.output))
-            saved, errors = await self._download_each(
-                generation, indexes, Path(scratch), lambda index: f"output-{index}", finish_by
-            )
+            saved: dict[int, SavedImage] = {}
+            errors: dict[int, str] = {}
+            generation = await self._download_each(
+                generation, indexes, Path(scratch), lambda index: f"output-{index}", finish_by,
+                saved=saved, errors=errors, out_of_time=OUT_OF_TIME_UNKEPT,
+            )  # fmt: skip
             paths = [saved[i].path if i in saved else None for i in indexes]
             previews = await image_work(make_previews, paths, mode)
-        return previews, errors
+        return generation, previews, errors
 
     async def _save_missing(
         self, generation: Generation, entry: HistoryEntry, finish_by: float
-    ) -> tuple[HistoryEntry, dict[int, str], str | None]:
-        """Download the outputs not on disk yet; the updated entry, errors per output, a warning."""
+    ) -> tuple[Generation, HistoryEntry, dict[int, str], str | None]:
+        """Download the outputs not on disk yet: the generation (links refreshed if one was), the
+        updated entry, errors per output, a warning."""
         on_disk = {f.index: f for f in entry.files if self.holds(f.path) and _exists(f.path)}
         missing = [i for i in range(len(generation.output)) if i not in on_disk]
         if not missing:
-            return entry, {}, None
+            return generation, entry, {}, None
         folder, warning = await self._folder.writable()
         if folder is None:
-            return entry, dict.fromkeys(missing, warning or "no folder can be written"), warning
+            return generation, entry, dict.fromkeys(missing, warning or "no folder can be written"), warning
         created = file_created(generation.created_at)
 
         def stem(index: int) -> str:
             return output_stem(created=created, prompt=entry.prompt, generation_id=generation.id, index=index)
 
-        saved, errors = await self._download_each(generation, missing, folder, stem, finish_by)
-        for index, image in saved.items():
-            layer = generation.output[index].layer
-            on_disk[index] = SavedFile(
-                index=index,
-                path=str(image.path),
-                media_type=image.media_type,
-                size_bytes=image.size_bytes,
-                sha256=image.sha256,
-                width=image.width,
-                height=image.height,
-                label=layer.label if layer else None,
+        saved: dict[int, SavedImage] = {}
+        errors: dict[int, str] = {}
+        try:
+            generation = await self._download_each(
+                generation, missing, folder, stem, finish_by, saved=saved, errors=errors
             )
-            logger.info("saved %s output %d to %s", generation.id, index, image.path)
-        entry = entry.model_copy(update={"files": [on_disk[i] for i in sorted(on_disk)]})
-        await self.history.record(entry, folder)
-        if self._on_saved is not None and on_disk:
-            await self._on_saved(entry)
-        return entry, errors, warning
+        finally:
+            # Recorded even when the call is cancelled part way: an output saved before the cancel
+            # must not be downloaded again, under a second name, by the next look.
+            for index, image in saved.items():
+                layer = generation.output[index].layer
+                on_disk[index] = SavedFile(
+                    index=index,
+                    path=str(image.path),
+                    media_type=image.media_type,
+                    size_bytes=image.size_bytes,
+                    sha256=image.sha256,
+                    width=image.width,
+                    height=image.height,
+                    label=layer.label if layer else None,
+                )
+                logger.info("saved %s output %d to %s", generation.id, index, image.path)
+            entry = entry.model_copy(update={"files": [on_disk[i] for i in sorted(on_disk)]})
+            if saved:
+                with anyio.CancelScope(shield=True):
+                    await self.history.record(entry, folder)
+                    if self._on_saved is not None:
+                        await self._on_saved(entry)
+        return generation, entry, errors, warning
 
     async def _download_each(
         self,
@@ -479,34 +551,37 @@ class GenerationRunner:
         folder: Path,
         stem: Callable[[int], str],
         finish_by: float,
-    ) -> tuple[dict[int, SavedImage], dict[int, str]]:
-        """Download the outputs at `indexes` into `folder`, by `finish_by`: what was saved, and
-        why each other one was not. Never raises: a paid image's id and URL must reach the caller."""
-        saved: dict[int, SavedImage] = {}
-        errors: dict[int, str] = {}
-        current = generation
+        *,
+        saved: dict[int, SavedImage],
+        errors: dict[int, str],
+        out_of_time: str = OUT_OF_TIME,
+    ) -> Generation:
+        """Download the outputs at `indexes` into `folder`, by `finish_by`, filling `saved` (as each
+        is) and `errors` (why each other one was not). Returns the generation with the freshest
+        links seen. Never raises but for cancellation: a paid image's id and URL must reach the caller."""
+        links = _Links(generation)
         # The downloads bound their own waits to `finish_by` on the client's clock; this is the
         # backstop on the real one, for a link that trickles bytes just fast enough.
         with anyio.move_on_after(max(finish_by - self.now(), 0.0)):
             for index in indexes:
                 try:
-                    current, saved[index] = await self._download(current, index, folder, stem(index), finish_by)
+                    saved[index] = await self._download(links, index, folder, stem(index), finish_by)
                 except OutputError as exc:
-                    errors[index] = str(exc)
+                    errors[index] = str(exc) if str(exc) != OUT_OF_TIME else out_of_time
                     logger.warning("could not save %s output %d: %s", generation.id, index, exc)
                 except Exception as exc:
                     errors[index] = f"unexpected error while saving ({type(exc).__name__})"
                     logger.exception("could not save %s output %d", generation.id, index)
         for index in indexes:
             if index not in saved and index not in errors:
-                errors[index] = OUT_OF_TIME
-        return saved, errors
+                errors[index] = out_of_time
+        return links.generation
 
-    async def _download(
-        self, generation: Generation, index: int, folder: Path, stem: str, finish_by: float
-    ) -> tuple[Generation, SavedImage]:
+    async def _download(self, links: _Links, index: int, folder: Path, stem: str, finish_by: float) -> SavedImage:
         """Download one output by `finish_by`: once more if the connection drops or the bytes come
-        damaged, and after a GET for a fresh link if the link was refused (expired)."""
+        damaged, and after a GET for a fresh link if the link was refused (expired). A fresh link
+        replaces the old in `links`, even when the download fails after all."""
+        generation = links.generation
         http = await self._http.get()
         max_bytes = int(self._settings.max_download_mb * 1024 * 1024)
         tried_again = refreshed = False
@@ -538,10 +613,17 @@ class GenerationRunner:
                     except LumaError as refresh_error:
                         raise OutputError(f"{exc}, and no fresh link could be had: {refresh_error}") from refresh_error
                     if fresh.state == "completed" and index < len(fresh.output):
-                        generation = fresh
+                        generation = links.generation = fresh
                         continue
                 raise
-            return generation, saved
+            return saved
+
+
+@dataclass
+class _Links:
+    """A completed generation as last seen: its download links are refreshed as they expire."""
+
+    generation: Generation
 
 
 def _outputs(

@@ -27,7 +27,7 @@ KEY_HEADER = "x-luma-agents-api-key"
 KEY_HEADER_SHOWN = "X-Luma-Agents-Api-Key"
 """The same header as messages name it."""
 KEPT_WORKSPACES = 256
-"""Workspaces kept warm in BYOK mode; the least recently used beyond this is dropped."""
+"""Workspaces kept warm in BYOK mode; the least recently used idle ones beyond this are dropped."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +66,19 @@ class Workspaces:
         workspace = self._per_key.get(digest)
         if workspace is None:
             workspace = self._per_key[digest] = self._make(key, key_label(key))
-            while len(self._per_key) > KEPT_WORKSPACES:
-                self._per_key.popitem(last=False)
+            self._drop_idle()
         self._per_key.move_to_end(digest)
         return workspace
+
+    def _drop_idle(self) -> None:
+        """Beyond `KEPT_WORKSPACES`, drop the least recently used idle ones. A workspace with a
+        call under way, or a job an identical request must get back (or must not resend), is
+        kept whatever the count: dropping it could charge its user twice."""
+        for digest in list(self._per_key)[:-1]:  # never the one just made, for the call at hand
+            if len(self._per_key) <= KEPT_WORKSPACES:
+                return
+            if self._per_key[digest].runner.idle():
+                del self._per_key[digest]
 
     def shared(self) -> Workspace | None:
         """The single workspace, when there is one (not in BYOK mode)."""

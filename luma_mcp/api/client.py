@@ -241,10 +241,17 @@ class LumaClient:
         if not self._api_key.isprintable() or " " in self._api_key:
             raise MissingApiKeyError(unusable=True, header=self._key_header)
         for attempt in range(1, self._retry.attempts + 1):
-            # A read gives up near the caller's deadline; a create keeps the full timeout, since
-            # giving up on it early would leave its outcome unknown.
-            limit = deadline if idempotent else None
-            outcome = await self._attempt(method, path, model, json=json, idempotent=idempotent, deadline=limit)
+            if idempotent:  # a read gives up near the caller's deadline, and may be abandoned
+                outcome = await self._attempt(method, path, model, json=json, idempotent=True, deadline=deadline)
+            else:
+                # A create keeps its full timeout and is awaited even by a cancelled caller: cut
+                # short, it could be queued and charged with nobody knowing its id. The pauses
+                # between attempts stay cancellable (nothing is queued during them).
+                sent: ModelT | _Attempt | None = None
+                with anyio.CancelScope(shield=True):
+                    sent = await self._attempt(method, path, model, json=json, idempotent=False, deadline=None)
+                assert sent is not None  # a shield with no deadline of its own is never cancelled
+                outcome = sent
             if not isinstance(outcome, _Attempt):
                 return outcome
             if not outcome.retryable or attempt == self._retry.attempts:

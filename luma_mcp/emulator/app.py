@@ -256,7 +256,7 @@ def build_app(emulator: Emulator) -> Starlette:
     async def storage(request: Request, route: str, answer: Callable[[bytes], Awaitable[StorageAnswer]]) -> Response:
         fault = emulator.take_fault(route)
         record = log(request, request_id="", fault=fault)
-        if fault and fault.kind == "slow":
+        if fault and fault.delay:  # "slow" answers late; any other storage fault may too
             await emulator.clock.sleep(fault.delay)
         raw = await request.body() if request.method == "PUT" else b""
         record.body_bytes = len(raw)

@@ -147,8 +147,8 @@ def _size(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB" if n >= 100_000 else f"{n / 1000:.0f} kB"
 
 
-def _summary(result: GenerationResult, reused_after: float | None) -> str:
-    text = _state_summary(result)
+def _summary(result: GenerationResult, reused_after: float | None, *, files_kept: bool) -> str:
+    text = _state_summary(result, files_kept=files_kept)
     if reused_after is not None:
         text = (
             f"An identical request was made {reused_after:.0f} s ago: its generation is returned and nothing was "
@@ -157,7 +157,7 @@ def _summary(result: GenerationResult, reused_after: float | None) -> str:
     return text
 
 
-def _state_summary(result: GenerationResult) -> str:
+def _state_summary(result: GenerationResult, *, files_kept: bool) -> str:
     gid = result.generation_id
     if result.state == "failed":
         return f"Generation {gid} failed ({result.failure_code}): {result.failure_reason}\n{result.next_step}"
@@ -173,6 +173,10 @@ def _state_summary(result: GenerationResult) -> str:
                 f"{label}: {output.width}×{output.height} {format_name}, {_size(output.size_bytes or 0)}, "
                 f"saved to {output.path}"
             )
+        elif not files_kept:  # nothing is saved here: the link is the image
+            expiry = f" until {output.url_expires_at}" if output.url_expires_at else " for an hour"
+            problem = f" ({output.error})" if output.error else ""
+            lines.append(f"{label}: download it from {output.url} (it works{expiry}){problem}")
         else:
             lines.append(f"{label}: not saved ({output.error}); download it from {output.url}")
     lines += [f"Warning: {warning}" for warning in result.warnings]
@@ -188,7 +192,7 @@ def tool_result(report: Report, *, tool: str, failure_is_error: bool = False) ->
     result = generation_result(report, tool=tool)
     structured = result.model_dump(mode="json")
     content: list[ContentBlock] = [
-        TextContent(text=_summary(result, report.reused_after)),
+        TextContent(text=_summary(result, report.reused_after, files_kept=report.files_kept)),
         TextContent(text=result.model_dump_json(exclude_none=True)),
     ]
     for finished, info in zip(report.outputs, result.outputs, strict=True):

@@ -16,6 +16,7 @@ from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 
 from ..clocks import AutojumpTime
+from ..helpers import KEY
 from .test_generate import structured
 
 pytestmark = pytest.mark.anyio
@@ -155,6 +156,128 @@ async def test_a_call_cancelled_while_its_create_is_in_flight_still_records_the_
     retried = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
     assert retried["reused"] is True
     assert len(emulator.generation_ids()) == 1
+
+
+async def test_a_call_cancelled_while_it_waits_out_a_429_sends_nothing_more(
+    settings: Settings, emulator: Emulator
+) -> None:
+    time = AutojumpTime(emulator.clock)  # sleeps wait for the clock, which only this test moves
+    server = build_server(settings, transport=emulator.transport(), timekeeper=time)
+    emulator.inject("create", "status", status=429, retry_after=10)
+    call = anyio.CancelScope()
+    async with Client(server) as client:
+
+        async def generate() -> None:
+            with call:
+                await client.call_tool("generate_image", {"prompt": "a fox"})
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(generate)
+            await anyio.wait_all_tasks_blocked()  # the 429 came back: the client waits 10 s to resend
+            call.cancel()  # the user presses stop meanwhile
+            await anyio.wait_all_tasks_blocked()
+            emulator.clock.advance(60)
+            await anyio.wait_all_tasks_blocked()
+    assert len(emulator.requests_to("create")) == 1
+    assert emulator.generation_ids() == []  # nothing queued, nothing charged
+
+
+async def test_shutting_down_ends_a_429_pause_without_sending_again(settings: Settings, emulator: Emulator) -> None:
+    from luma_mcp.runner import Draining
+
+    draining = Draining()
+    time = AutojumpTime(emulator.clock)  # sleeps wait for the clock, which only this test moves
+    server = build_server(settings, transport=emulator.transport(), timekeeper=time, draining=draining)
+    emulator.inject("create", "status", status=429, retry_after=10)
+    results: list[Any] = []
+    async with Client(server) as client:
+
+        async def generate() -> None:
+            results.append(await client.call_tool("generate_image", {"prompt": "a fox"}))
+
+        with anyio.fail_after(10):  # a guard against hanging, not a wait: the clock never moves here
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(generate)
+                await anyio.wait_all_tasks_blocked()  # waiting out the 429
+                draining.begin()
+    [result] = results
+    assert result.is_error
+    assert "shutting down" in result.content[0].text
+    assert len(emulator.requests_to("create")) == 1
+
+
+async def test_a_lost_answer_is_not_resent_even_with_the_dedupe_window_off(
+    emulator: Emulator, output_dir: Path
+) -> None:
+    from ..helpers import KEY
+    from .conftest import make_server
+
+    settings = Settings(api_key=KEY, base_url=emulator.base_url, output_dir=output_dir, dedupe_seconds=0)  # type: ignore[arg-type]
+    async with Client(make_server(settings, emulator)) as client:
+        emulator.inject("create", "drop", created=True)
+        assert (await client.call_tool("generate_image", {"prompt": "a fox"})).is_error
+        emulator.clock.advance(2)  # the agent reads the error and calls again
+        again = await client.call_tool("generate_image", {"prompt": "a fox"})
+    assert again.is_error
+    assert "was not sent" in again.content[0].text  # type: ignore[union-attr]
+    assert len(emulator.requests_to("create")) == 1
+
+
+async def test_a_reused_job_that_cannot_be_looked_at_is_named_in_the_error(client: Client, emulator: Emulator) -> None:
+    emulator.configure(latency=100)
+    first = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    emulator.inject("get", "status", status=401, detail="Invalid API key")  # a look fails at once
+    retried = await client.call_tool("generate_image", {"prompt": "a fox"})
+    assert retried.is_error
+    text = retried.content[0].text  # type: ignore[union-attr]
+    assert f"generation {first['generation_id']}" in text
+    assert "wait_for_generation" in text
+    assert len(emulator.requests_to("create")) == 1
+
+
+async def test_identical_calls_at_once_save_their_image_once(
+    settings: Settings, emulator: Emulator, output_dir: Path
+) -> None:
+    emulator.inject("download", "slow", delay=2.5, count=2)  # a 2K image over a real link
+    time = AutojumpTime(emulator.clock)
+    server = build_server(settings, transport=emulator.transport(), timekeeper=time)
+    results: list[dict[str, Any]] = []
+    async with anyio.create_task_group() as outer:
+        outer.start_soon(time.drive)
+        async with Client(server) as client:
+
+            async def one() -> None:
+                results.append(structured(await client.call_tool("generate_image", {"prompt": "a fox"})))
+
+            async with anyio.create_task_group() as calls:
+                calls.start_soon(one)
+                calls.start_soon(one)
+        outer.cancel_scope.cancel()
+    assert len(emulator.requests_to("create")) == 1
+    assert [p.name for p in output_dir.glob("*.png")] == [Path(results[0]["outputs"][0]["path"]).name]
+    assert results[0]["outputs"][0]["path"] == results[1]["outputs"][0]["path"]
+
+
+async def test_a_runner_forgets_every_job_once_its_windows_pass(settings: Settings, emulator: Emulator) -> None:
+    """What lets a BYOK server drop an idle user's state: jobs replaced by a new variation included."""
+    import httpx2
+
+    from luma_mcp.api import GenerationRequest, LumaClient, SharedHttpClient
+    from luma_mcp.runner import GenerationRunner
+
+    from ..clocks import VirtualTime
+
+    http = SharedHttpClient(lambda: httpx2.AsyncClient(transport=emulator.transport()))
+    async with http:
+        client = LumaClient(http, api_key=KEY, base_url=emulator.base_url, timekeeper=VirtualTime(emulator.clock))
+        runner = GenerationRunner(client, http, settings)
+        request = GenerationRequest(prompt="a fox")
+        first = await runner.run(request)
+        second = await runner.run(request, new_variation=True)  # replaces the first as the one to reuse
+        assert first.generation.id != second.generation.id
+        assert not runner.idle()  # an identical call now should get the second back
+        emulator.clock.advance(settings.dedupe_seconds + 1)
+        assert runner.idle()
 
 
 @pytest.fixture

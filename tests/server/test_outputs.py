@@ -347,3 +347,76 @@ async def test_listening_clients_hear_that_a_saved_image_was_listed(server: MCPS
         listed = {str(r.uri) for r in (await client.list_resources()).resources}
     assert heard == [ResourcesListChanged(), ResourcesListChanged()]
     assert {f"luma://generations/{g}/images/0.png" for g in generated} <= listed
+
+
+async def test_a_refreshed_link_is_the_one_handed_out_when_saving_fails_anyway(
+    client: Client, emulator: Emulator
+) -> None:
+    from urllib.parse import urlsplit
+
+    emulator.inject("download", "status", status=403, delay=2)  # refused 2 s on: the fresh link differs
+    emulator.inject("download", "truncate", count=2)  # and the fresh link fails twice
+    outputs: list[dict[str, Any]] = []
+
+    async def generate() -> None:
+        outputs.extend(structured(await client.call_tool("generate_image", {"prompt": "a fox"}))["outputs"])
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(generate)
+        await anyio.wait_all_tasks_blocked()  # the first download waits for its answer
+        emulator.clock.advance(2)
+    [output] = outputs
+    assert output["path"] is None
+    downloads = emulator.requests_to("download")
+    assert len(downloads) == 3
+    assert urlsplit(output["url"]).query == downloads[-1].query != downloads[0].query
+
+
+async def test_where_no_files_are_kept_the_text_gives_the_links(emulator: Emulator, output_dir: Path) -> None:
+    from ..helpers import KEY
+
+    settings = Settings(api_key=KEY, base_url=emulator.base_url, output_dir=output_dir, save_outputs=False)  # type: ignore[arg-type]
+    async with Client(make_server(settings, emulator)) as client:
+        for preview in ("auto", "none"):
+            result = await client.call_tool("generate_image", {"prompt": f"a fox, {preview}", "preview": preview})
+            text = result.content[0].text  # type: ignore[union-attr]
+            assert "not saved" not in text
+            assert re.search(r"Image 1: download it from http\S+ \(it works until 20\d\d-", text), text
+    assert not list(output_dir.glob("*.png"))
+
+
+async def test_an_output_saved_before_a_cancel_is_recorded_and_not_saved_again(
+    settings: Settings, emulator: Emulator, output_dir: Path
+) -> None:
+    import httpx2
+
+    from luma_mcp.emulator.render import render_image
+
+    source = render_image("a fox", size=(64, 64), output_format="png", model="uni-1", style="auto")
+    async with httpx2.AsyncClient(transport=emulator.transport(), base_url=emulator.base_url) as api:
+        created = await api.post(
+            "/generations",
+            json={"type": "layering", "source": {"data": b64(source), "media_type": "image/png"}},
+            headers={"Authorization": "Bearer luma-api-test-key"},
+        )
+    gid = created.json()["id"]
+    emulator.clock.advance(60)
+    emulator.inject("download", "slow", delay=0)  # the first output comes at once
+    emulator.inject("download", "slow", delay=5)  # the second is slow: the call is cancelled meanwhile
+    call = anyio.CancelScope()
+    async with Client(make_server(settings, emulator)) as client:
+
+        async def look() -> None:
+            with call:
+                await client.call_tool("get_generation", {"generation_id": gid})
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(look)
+            await anyio.wait_all_tasks_blocked()
+            call.cancel()
+        assert len(list(output_dir.glob("*.png"))) == 1  # the first output, saved before the cancel
+        done = structured(await client.call_tool("get_generation", {"generation_id": gid}))
+    saved = sorted(output_dir.glob("*.png"))
+    assert len(saved) == len(done["outputs"]) == 3
+    assert not any(re.search(r"-\d\.png$", p.name) for p in saved)  # none saved twice under a new name
+    assert {o["path"] for o in done["outputs"]} == {str(p) for p in saved}
