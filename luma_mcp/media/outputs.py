@@ -8,10 +8,12 @@ Pillow is imported inside the functions that need it, to keep the server's start
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
 import stat
+import sys
 import tempfile
 import time
 import unicodedata
@@ -206,6 +208,20 @@ FLUSH_BYTES = 1024 * 1024
 """Downloads reach the disk in blocks this size: never whole in memory, few thread hops."""
 
 
+@functools.cache
+def _umask() -> int:
+    """This process's umask, read once. Linux gives it in /proc; elsewhere it can only be read by
+    setting another for an instant, so that one is strict: a file another thread creates then is
+    made more private, never less."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 class _PartialFile:
     """A download on its way to disk, as `.<stem>.<random>.part` beside its final name: a name of
     its own (created exclusively), so two processes saving the same image never write one file.
@@ -229,11 +245,17 @@ class _PartialFile:
         self.write(data)
         assert self._file is not None
         assert self.path is not None
+        if sys.platform != "win32":
+            # mkstemp made it private; a saved image is an ordinary file, as the user's umask has
+            # them. Set on the open file, never by name once it is in place: in a folder others can
+            # write, that name could be a link to one of the user's files by then.
+            os.fchmod(self._file.fileno(), 0o666 & ~_umask())
+        # (Windows: mkstemp's mode only decides the read-only flag, which it leaves off; access
+        # comes from the folder's ACL.)
         self._file.close()
         width, height = _check_decodes(self.path)
         path = _reserve(self.directory, self.stem, extension)
         self.path.replace(path)
-        os.chmod(path, 0o644)  # mkstemp made it private; a saved image is an ordinary file
         self.path = None
         return path, width, height
 
