@@ -12,7 +12,6 @@ import functools
 import hashlib
 import os
 import re
-import stat
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from ..config import user_id
+from ..config import private_folder, user_id
 from .sniff import EXTENSIONS, sniff_media_type
 from .work import image_work
 
@@ -108,7 +107,7 @@ class OutputFolder:
         """Whether the temporary folder exists and is this user's alone (so its history can be
         believed: another local user could have made it first and planted entries)."""
         try:
-            _private_folder(self._temporary, self._fallback_name, create=False)
+            private_folder(self._temporary, self._fallback_name, create=False)
         except OSError:
             return False
         return True
@@ -141,7 +140,7 @@ class OutputFolder:
         else:
             return self.preferred, None
         try:
-            _private_folder(self._temporary, self._fallback_name, create=True)
+            private_folder(self._temporary, self._fallback_name, create=True)
             _probe(self.fallback)
         except OSError as exc:
             return None, (
@@ -152,24 +151,6 @@ class OutputFolder:
             f"{self.preferred} cannot be written ({reason}), so images were saved in {self.fallback}. "
             "Temporary folders get cleaned: move them somewhere safe, and fix LUMA_MCP_OUTPUT_DIR."
         )
-
-
-def _private_folder(base: Path, relative: Path, *, create: bool) -> None:
-    """Check `base/relative` step by step (creating what is missing, if asked) is this user's
-    alone: real directories (no symlinks), owned by this user, with no group or other access.
-    Raises `OSError` if not."""
-    getuid = getattr(os, "getuid", None)
-    current = base
-    for part in relative.parts:
-        current = current / part
-        if create:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(current, 0o700)
-        info = os.lstat(current)
-        if getuid is None:  # Windows: the temporary folder is already the user's own
-            continue
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != getuid() or info.st_mode & 0o077:
-            raise OSError(f"{current} is not a private folder of this user (remove it)")
 
 
 def _probe(folder: Path) -> None:
