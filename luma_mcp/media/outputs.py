@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import logging
 import os
 import re
 import sys
@@ -29,17 +30,21 @@ from ..config import private_folder, user_id
 from .sniff import EXTENSIONS, sniff_media_type
 from .work import image_work
 
+logger = logging.getLogger(__name__)
+
 RECHECK_SECONDS = 10.0
 PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
 
-Retry = Literal["refresh", "again", "no"]
+Retry = Literal["refresh", "again", "fallback", "no"]
 
 
 class OutputError(Exception):
     """A finished image could not be downloaded or saved; the message says which and why.
 
     `retry` says what may help: `refresh` the URL (it expired or was refused), download `again`
-    (the connection dropped or the bytes came damaged), or nothing (`no`)."""
+    (the connection dropped or the bytes came damaged), save in the temporary `fallback` folder
+    (this one could not be written: a full disk, no permission, a read-only file system), or
+    nothing (`no`)."""
 
     def __init__(self, message: str, *, retry: Retry = "no") -> None:
         super().__init__(message)
@@ -154,9 +159,12 @@ class OutputFolder:
 
 
 def _probe(folder: Path) -> None:
+    """Raise `OSError` unless `folder` takes a file with data in it: an empty one needs no space,
+    so it would pass on a full disk."""
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=folder):
-        pass
+    with tempfile.TemporaryFile(dir=folder) as file:
+        file.write(b"\0")
+        file.flush()
 
 
 def _reserve(directory: Path, stem: str, extension: str) -> Path:
@@ -241,10 +249,16 @@ class _PartialFile:
         return path, width, height
 
     def discard(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
+        """Remove the partial file. Never raises: it runs while the error (or cancellation) that
+        ended the download is on its way, which must reach the caller as it was."""
+        try:
+            if self._file is not None:
+                with contextlib.suppress(OSError):  # its last bytes failing to flush: unwanted anyway
+                    self._file.close()
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("could not remove %s: %s", self.path, exc.strerror or type(exc).__name__)
 
 
 async def download(
@@ -290,7 +304,10 @@ async def download(
                 pending.append(chunk)
                 if sum(len(p) for p in pending) >= FLUSH_BYTES:
                     block, pending = b"".join(pending), []
-                    await anyio.to_thread.run_sync(partial.write, block)
+                    try:
+                        await anyio.to_thread.run_sync(partial.write, block)
+                    except OSError as exc:
+                        raise _unwritable(directory, exc) from exc
         if media_type is None:
             raise OutputError("The download was empty", retry="again")
         if etag and etag.group(1) != md5.hexdigest():
@@ -298,7 +315,10 @@ async def download(
         # Shielded: once the bytes are all here, a cancelled call must not leave a saved image that
         # nobody recorded (the next look would download it again under a second name).
         with anyio.CancelScope(shield=True):
-            committed = await image_work(partial.commit, b"".join(pending), EXTENSIONS[media_type])
+            try:
+                committed = await image_work(partial.commit, b"".join(pending), EXTENSIONS[media_type])
+            except OSError as exc:
+                raise _unwritable(directory, exc) from exc
     except httpx2.HTTPError as exc:
         # Only the kind of failure: the library's own text can quote URLs with their signatures.
         raise OutputError(f"The image download failed ({type(exc).__name__})", retry="again") from exc
@@ -309,6 +329,12 @@ async def download(
     assert committed is not None  # a shield with no deadline of its own is never cancelled
     path, width, height = committed
     return SavedImage(path, media_type, size, digest.hexdigest(), width, height)
+
+
+def _unwritable(directory: Path, exc: OSError) -> OutputError:
+    """A disk error while saving, as an error the caller can act on: the temporary folder may
+    still take the image."""
+    return OutputError(f"could not write {directory}: {exc.strerror or type(exc).__name__}", retry="fallback")
 
 
 def _checked_type(head: bytes, declared: str) -> str:
