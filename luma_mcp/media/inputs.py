@@ -309,16 +309,21 @@ def read_local_image(field: str, raw: str, allowed: list[Path], opener: Opener =
     media_type = sniff_media_type(data[:16])
     if media_type is None:
         raise InputError(field, f"{raw} is not a PNG, JPEG, WebP or GIF image{_what_it_is(data[:64])}")
-    if media_type == "image/gif" and _animated(data):
+    if media_type == "image/gif" and _animated(field, raw, data):
         raise InputError(field, f"{raw} is an animated GIF; the API takes still images only")
     return data, media_type, resolved
 
 
-def _animated(data: bytes) -> bool:
+def _animated(field: str, raw: str, data: bytes) -> bool:
+    """Whether a GIF has more than one frame; one that Pillow cannot read (right magic bytes,
+    damaged after them) is refused here rather than by the API."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
-        return bool(getattr(image, "is_animated", False))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return bool(getattr(image, "is_animated", False))
+    except (OSError, EOFError, SyntaxError, ValueError):  # OSError: UnidentifiedImageError too
+        raise InputError(field, f"{raw} is not a readable GIF image") from None
 
 
 def _sha256(data: bytes) -> str:

@@ -357,6 +357,19 @@ async def test_an_animated_gif_is_refused(client: Client, emulator: Emulator, pi
     assert emulator.requests == []
 
 
+@pytest.mark.parametrize("tail", [b"", b"\0" * 20, b"\x10\x00\x10\x00\xf7\x00\x00" + b"\xff" * 30])
+async def test_a_damaged_gif_is_refused_naming_the_file(
+    client: Client, emulator: Emulator, pictures: Path, tail: bytes
+) -> None:
+    # The GIF magic, then nothing Pillow can read: it used to escape as a bare tool error.
+    damaged = pictures / "damaged.gif"
+    damaged.write_bytes(b"GIF89a" + b"\0" * 10 + tail)
+    result = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(damaged)}})
+    assert result.is_error
+    assert f"source: {damaged} is not a readable GIF image" in result.content[0].text  # type: ignore[union-attr]
+    assert emulator.requests == []
+
+
 async def test_the_saved_output_folder_is_readable_by_default(
     emulator: Emulator, output_dir: Path, tmp_path: Path
 ) -> None:
