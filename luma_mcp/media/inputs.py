@@ -260,10 +260,17 @@ def _opened_path(descriptor: int) -> Path | None:
 
 Opener = Callable[[Path, int], int]
 
+NO_LOCAL_FILES = (
+    "this server reads no local files (its disk is not yours). Send the image as `data` (base64) or a `url` "
+    "instead, or upload it with upload_image from `data` and pass the `file_id` it returns"
+)
+
 
 def read_local_image(field: str, raw: str, allowed: list[Path], opener: Opener = os.open) -> tuple[bytes, str, Path]:
     """Read an image file the agent named, or say why not. Blocking: run it in a worker thread.
     `opener` opens the checked path (`os.open`; tests race it)."""
+    if not allowed:  # over HTTP by default: the path is on the caller's machine, not this one
+        raise InputError(field, f"{raw} was not read: {NO_LOCAL_FILES}")
     remote = remote_path_problem(raw)
     if remote is not None:
         raise InputError(field, remote)

@@ -13,6 +13,7 @@ import pytest
 from mcp import Client
 from mcp_types import TextContent
 from PIL import Image
+from pydantic import SecretStr
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
@@ -354,6 +355,29 @@ async def test_an_animated_gif_is_refused(client: Client, emulator: Emulator, pi
     result = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(pictures / "anim.gif")}})
     assert result.is_error
     assert "animated GIF" in result.content[0].text  # type: ignore[union-attr]
+    assert emulator.requests == []
+
+
+async def test_a_path_sent_to_a_server_that_reads_no_files_says_to_send_data_instead(
+    emulator: Emulator, output_dir: Path, pictures: Path
+) -> None:
+    # Over HTTP no folder may be read by default: the caller's paths are on its own machine.
+    (pictures / "cat.png").write_bytes(png_bytes())
+    key = SecretStr("luma-api-test-key")
+    settings = Settings(api_key=key, base_url=emulator.base_url, output_dir=output_dir, transport="http")
+    assert settings.readable_dirs == []
+    path = str(pictures / "cat.png")
+    async with Client(make_server(settings, emulator)) as client:
+        edit = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": path}})
+        upload = await client.call_tool("upload_image", {"path": path})
+    for result, field in ((edit, "source"), (upload, "image")):
+        assert result.is_error
+        text = result.content[0].text  # type: ignore[union-attr]
+        assert f"{field}: {path} was not read: this server reads no local files" in text
+        assert "`data` (base64) or a `url`" in text
+        assert "upload_image from `data`" in text
+        assert "()" not in text
+        assert "LUMA_MCP_ALLOWED_DIRS" not in text  # a server setting the caller cannot change
     assert emulator.requests == []
 
 
