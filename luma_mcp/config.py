@@ -3,8 +3,10 @@ once; the CLI's flags and the README's table are checked against this model."""
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -67,7 +69,7 @@ class Settings(BaseModel):
         env="LUMA_MCP_OUTPUT_DIR",
         flag="--output-dir",
         doc="Where finished images are saved. Default: `~/Pictures/luma-agents` "
-        "(`~/luma-agents` without a Pictures folder; with --emulator, a temporary folder).",
+        "(`~/luma-agents` without a Pictures folder; with --emulator, a private temporary folder).",
         validate_default=True,  # the default is computed by the validator below
     )
     wait_seconds: float = _setting(
@@ -333,9 +335,16 @@ class Settings(BaseModel):
                 problems.append(f"{origin.get(name, name)}={shown}: {message}")
             raise ConfigError("Invalid setting: " + "; ".join(problems)) from None
         if settings.emulator and not output_given:
-            # Stand-in images do not belong in the user's pictures; one folder per user, since
-            # another local user could otherwise make it first and plant history there.
-            values["output_dir"] = Path(tempfile.gettempdir()) / f"luma-agents-emulator-{user_id()}"
+            # Stand-in images do not belong in the user's pictures. A folder per user, made private
+            # and refused unless it is this user's alone (as the fallback folder is): another local
+            # user could make it first, plant history there, or swap saved names for links.
+            temporary, name = Path(tempfile.gettempdir()), Path(f"luma-agents-emulator-{user_id()}")
+            try:
+                private_folder(temporary, name, create=True)
+            except OSError as exc:
+                problem = str(exc) if exc.strerror is None else f"{temporary / name} cannot be made ({exc.strerror})"
+                raise ConfigError(f"--emulator: {problem}; or set LUMA_MCP_OUTPUT_DIR") from None
+            values["output_dir"] = temporary / name
             settings = cls(**values)
         return settings
 
@@ -344,6 +353,25 @@ def user_id() -> str:
     """This OS user, for names of per-user folders in the shared temporary folder."""
     getuid = getattr(os, "getuid", None)
     return str(getuid()) if getuid else os.environ.get("USERNAME", "user")
+
+
+def private_folder(base: Path, relative: Path, *, create: bool) -> None:
+    """Check `base/relative` step by step (creating what is missing, if asked) is this user's
+    alone: real directories (no symlinks), owned by this user, with no group or other access.
+    Raises `OSError` if not. For folders in the shared temporary folder, which another local user
+    could make first to plant history there or swap saved names for links."""
+    getuid = getattr(os, "getuid", None)
+    current = base
+    for part in relative.parts:
+        current = current / part
+        if create:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(current, 0o700)
+        info = os.lstat(current)
+        if getuid is None:  # Windows: the temporary folder is already the user's own
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != getuid() or info.st_mode & 0o077:
+            raise OSError(f"{current} is not a private folder of this user (remove it)")
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,7 @@ class LumaClient:
         it may be sent again when its outcome is unknown (everything but a generation's create)."""
         if not self._api_key:
             raise MissingApiKeyError(header=self._key_header)
-        if not self._api_key.isprintable() or " " in self._api_key:
+        if not self._api_key.isprintable() or " " in self._api_key or not self._api_key.isascii():
             raise MissingApiKeyError(unusable=True, header=self._key_header)
         for attempt in range(1, self._retry.attempts + 1):
             if idempotent:  # a read gives up near the caller's deadline, and may be abandoned

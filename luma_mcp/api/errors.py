@@ -18,12 +18,17 @@ class LumaError(Exception):
     """Base of every error this client raises."""
 
 
+_UNUSABLE = "a space, a control character, or one outside ASCII such as a curly quote or an ellipsis from copying"
+"""What makes a key unusable: it travels in an HTTP header, which carries ASCII only."""
+
+
 class MissingApiKeyError(LumaError):
     def __init__(self, *, unusable: bool = False, header: str | None = None) -> None:
         if header is not None and unusable:
             super().__init__(
-                f"The Luma Agents API key sent in the {header} header has spaces or control characters in it, "
-                "so it cannot be sent on. Send the key alone, exactly as Luma issued it (luma-api-...)."
+                f"The Luma Agents API key sent in the {header} header contains a character that cannot be in "
+                f"an API key ({_UNUSABLE}), so it cannot be sent on. Send the key alone, exactly as Luma issued "
+                "it (luma-api-...)."
             )
             return
         if header is not None:
@@ -33,7 +38,8 @@ class MissingApiKeyError(LumaError):
             )
             return
         problem = (
-            "The Luma Agents API key has spaces or control characters in it, so it cannot be sent"
+            f"The Luma Agents API key contains a character that cannot be in an API key ({_UNUSABLE}), "
+            "so it cannot be sent"
             if unusable
             else "No Luma Agents API key is set"
         )

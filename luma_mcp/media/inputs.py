@@ -260,10 +260,17 @@ def _opened_path(descriptor: int) -> Path | None:
 
 Opener = Callable[[Path, int], int]
 
+NO_LOCAL_FILES = (
+    "this server reads no local files (its disk is not yours). Send the image as `data` (base64) or a `url` "
+    "instead, or upload it with upload_image from `data` and pass the `file_id` it returns"
+)
+
 
 def read_local_image(field: str, raw: str, allowed: list[Path], opener: Opener = os.open) -> tuple[bytes, str, Path]:
     """Read an image file the agent named, or say why not. Blocking: run it in a worker thread.
     `opener` opens the checked path (`os.open`; tests race it)."""
+    if not allowed:  # over HTTP by default: the path is on the caller's machine, not this one
+        raise InputError(field, f"{raw} was not read: {NO_LOCAL_FILES}")
     remote = remote_path_problem(raw)
     if remote is not None:
         raise InputError(field, remote)
@@ -309,16 +316,21 @@ def read_local_image(field: str, raw: str, allowed: list[Path], opener: Opener =
     media_type = sniff_media_type(data[:16])
     if media_type is None:
         raise InputError(field, f"{raw} is not a PNG, JPEG, WebP or GIF image{_what_it_is(data[:64])}")
-    if media_type == "image/gif" and _animated(data):
+    if media_type == "image/gif" and _animated(field, raw, data):
         raise InputError(field, f"{raw} is an animated GIF; the API takes still images only")
     return data, media_type, resolved
 
 
-def _animated(data: bytes) -> bool:
+def _animated(field: str, raw: str, data: bytes) -> bool:
+    """Whether a GIF has more than one frame; one that Pillow cannot read (right magic bytes,
+    damaged after them) is refused here rather than by the API."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
-        return bool(getattr(image, "is_animated", False))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return bool(getattr(image, "is_animated", False))
+    except (OSError, EOFError, SyntaxError, ValueError):  # OSError: UnidentifiedImageError too
+        raise InputError(field, f"{raw} is not a readable GIF image") from None
 
 
 def _sha256(data: bytes) -> str:

@@ -8,10 +8,12 @@ Pillow is imported inside the functions that need it, to keep the server's start
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import logging
 import os
 import re
-import stat
+import sys
 import tempfile
 import time
 import unicodedata
@@ -24,21 +26,25 @@ import anyio
 import anyio.to_thread
 import httpx2
 
-from ..config import user_id
+from ..config import private_folder, user_id
 from .sniff import EXTENSIONS, sniff_media_type
 from .work import image_work
+
+logger = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 10.0
 PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
 
-Retry = Literal["refresh", "again", "no"]
+Retry = Literal["refresh", "again", "fallback", "no"]
 
 
 class OutputError(Exception):
     """A finished image could not be downloaded or saved; the message says which and why.
 
     `retry` says what may help: `refresh` the URL (it expired or was refused), download `again`
-    (the connection dropped or the bytes came damaged), or nothing (`no`)."""
+    (the connection dropped or the bytes came damaged), save in the temporary `fallback` folder
+    (this one could not be written: a full disk, no permission, a read-only file system), or
+    nothing (`no`)."""
 
     def __init__(self, message: str, *, retry: Retry = "no") -> None:
         super().__init__(message)
@@ -106,7 +112,7 @@ class OutputFolder:
         """Whether the temporary folder exists and is this user's alone (so its history can be
         believed: another local user could have made it first and planted entries)."""
         try:
-            _private_folder(self._temporary, self._fallback_name, create=False)
+            private_folder(self._temporary, self._fallback_name, create=False)
         except OSError:
             return False
         return True
@@ -139,7 +145,7 @@ class OutputFolder:
         else:
             return self.preferred, None
         try:
-            _private_folder(self._temporary, self._fallback_name, create=True)
+            private_folder(self._temporary, self._fallback_name, create=True)
             _probe(self.fallback)
         except OSError as exc:
             return None, (
@@ -152,28 +158,13 @@ class OutputFolder:
         )
 
 
-def _private_folder(base: Path, relative: Path, *, create: bool) -> None:
-    """Check `base/relative` step by step (creating what is missing, if asked) is this user's
-    alone: real directories (no symlinks), owned by this user, with no group or other access.
-    Raises `OSError` if not."""
-    getuid = getattr(os, "getuid", None)
-    current = base
-    for part in relative.parts:
-        current = current / part
-        if create:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(current, 0o700)
-        info = os.lstat(current)
-        if getuid is None:  # Windows: the temporary folder is already the user's own
-            continue
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != getuid() or info.st_mode & 0o077:
-            raise OSError(f"{current} is not a private folder of this user (remove it)")
-
-
 def _probe(folder: Path) -> None:
+    """Raise `OSError` unless `folder` takes a file with data in it: an empty one needs no space,
+    so it would pass on a full disk."""
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=folder):
-        pass
+    with tempfile.TemporaryFile(dir=folder) as file:
+        file.write(b"\0")
+        file.flush()
 
 
 def _reserve(directory: Path, stem: str, extension: str) -> Path:
@@ -206,6 +197,20 @@ FLUSH_BYTES = 1024 * 1024
 """Downloads reach the disk in blocks this size: never whole in memory, few thread hops."""
 
 
+@functools.cache
+def _umask() -> int:
+    """This process's umask, read once. Linux gives it in /proc; elsewhere it can only be read by
+    setting another for an instant, so that one is strict: a file another thread creates then is
+    made more private, never less."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 class _PartialFile:
     """A download on its way to disk, as `.<stem>.<random>.part` beside its final name: a name of
     its own (created exclusively), so two processes saving the same image never write one file.
@@ -229,19 +234,31 @@ class _PartialFile:
         self.write(data)
         assert self._file is not None
         assert self.path is not None
+        if sys.platform != "win32":
+            # mkstemp made it private; a saved image is an ordinary file, as the user's umask has
+            # them. Set on the open file, never by name once it is in place: in a folder others can
+            # write, that name could be a link to one of the user's files by then.
+            os.fchmod(self._file.fileno(), 0o666 & ~_umask())
+        # (Windows: mkstemp's mode only decides the read-only flag, which it leaves off; access
+        # comes from the folder's ACL.)
         self._file.close()
         width, height = _check_decodes(self.path)
         path = _reserve(self.directory, self.stem, extension)
         self.path.replace(path)
-        os.chmod(path, 0o644)  # mkstemp made it private; a saved image is an ordinary file
         self.path = None
         return path, width, height
 
     def discard(self) -> None:
-        if self._file is not None:
-            self._file.close()
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
+        """Remove the partial file. Never raises: it runs while the error (or cancellation) that
+        ended the download is on its way, which must reach the caller as it was."""
+        try:
+            if self._file is not None:
+                with contextlib.suppress(OSError):  # its last bytes failing to flush: unwanted anyway
+                    self._file.close()
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning("could not remove %s: %s", self.path, exc.strerror or type(exc).__name__)
 
 
 async def download(
@@ -287,7 +304,10 @@ async def download(
                 pending.append(chunk)
                 if sum(len(p) for p in pending) >= FLUSH_BYTES:
                     block, pending = b"".join(pending), []
-                    await anyio.to_thread.run_sync(partial.write, block)
+                    try:
+                        await anyio.to_thread.run_sync(partial.write, block)
+                    except OSError as exc:
+                        raise _unwritable(directory, exc) from exc
         if media_type is None:
             raise OutputError("The download was empty", retry="again")
         if etag and etag.group(1) != md5.hexdigest():
@@ -295,7 +315,10 @@ async def download(
         # Shielded: once the bytes are all here, a cancelled call must not leave a saved image that
         # nobody recorded (the next look would download it again under a second name).
         with anyio.CancelScope(shield=True):
-            committed = await image_work(partial.commit, b"".join(pending), EXTENSIONS[media_type])
+            try:
+                committed = await image_work(partial.commit, b"".join(pending), EXTENSIONS[media_type])
+            except OSError as exc:
+                raise _unwritable(directory, exc) from exc
     except httpx2.HTTPError as exc:
         # Only the kind of failure: the library's own text can quote URLs with their signatures.
         raise OutputError(f"The image download failed ({type(exc).__name__})", retry="again") from exc
@@ -306,6 +329,12 @@ async def download(
     assert committed is not None  # a shield with no deadline of its own is never cancelled
     path, width, height = committed
     return SavedImage(path, media_type, size, digest.hexdigest(), width, height)
+
+
+def _unwritable(directory: Path, exc: OSError) -> OutputError:
+    """A disk error while saving, as an error the caller can act on: the temporary folder may
+    still take the image."""
+    return OutputError(f"could not write {directory}: {exc.strerror or type(exc).__name__}", retry="fallback")
 
 
 def _checked_type(head: bytes, declared: str) -> str:

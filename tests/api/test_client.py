@@ -186,11 +186,16 @@ async def test_a_201_without_a_readable_id_says_it_was_queued() -> None:
     assert len(recorder.requests) == 1
 
 
-async def test_a_key_that_cannot_be_sent_is_not_quoted() -> None:
+@pytest.mark.parametrize(
+    "key",
+    ["luma-api-secret\n", "luma-api-secret\u2026", "\u201cluma-api-secret\u201d", "luma-api-secr\u00e9t"],
+    ids=["newline", "ellipsis", "curly-quotes", "accent"],
+)
+async def test_a_key_that_cannot_be_sent_is_not_quoted(key: str) -> None:
     recorder = Recorder()
     http = SharedHttpClient(lambda: httpx2.AsyncClient(transport=httpx2.MockTransport(recorder)))
-    client = LumaClient(http, api_key="luma-api-secret\n", base_url=BASE, timekeeper=FakeTime())
-    with pytest.raises(MissingApiKeyError, match="spaces or control characters") as raised:
+    client = LumaClient(http, api_key=key, base_url=BASE, timekeeper=FakeTime())
+    with pytest.raises(MissingApiKeyError, match="contains a character that cannot be in an API key") as raised:
         await client.get(GID)
     assert "luma-api-secret" not in str(raised.value)
     assert recorder.requests == []
@@ -207,7 +212,7 @@ async def test_a_user_brought_key_is_blamed_on_the_header_it_came_in_not_the_ser
     unusable = LumaClient(http, api_key="luma-api-b\tob", base_url=BASE, timekeeper=FakeTime(), key_header="X-Key")
     with pytest.raises(MissingApiKeyError) as refused:
         await unusable.get(GID)
-    assert "sent in the X-Key header has spaces or control characters" in str(refused.value)
+    assert "sent in the X-Key header contains a character that cannot be in an API key" in str(refused.value)
     assert "LUMA_AGENTS_API_KEY" not in str(refused.value)
     assert len(recorder.requests) == 1  # the unusable key was never sent
 

@@ -48,6 +48,23 @@ async def test_401_says_to_check_the_key(settings: Settings, emulator: Emulator)
     assert request_id_in(text)
 
 
+@pytest.mark.parametrize(
+    "key", ["luma-api-test-key\u2026", "\u201cluma-api-test-key\u201d"], ids=["ellipsis", "quotes"]
+)
+async def test_a_key_pasted_with_a_non_ascii_character_is_a_clean_error(
+    settings: Settings, emulator: Emulator, key: str
+) -> None:
+    # Printable, so it passed the check, and then failed inside httpx encoding the header: the
+    # client saw only "Error executing tool generate_image".
+    server = make_server(settings.model_copy(update={"api_key": SecretStr(key)}), emulator)
+    async with Client(server) as client:
+        text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
+    assert "The Luma Agents API key contains a character that cannot be in an API key" in text
+    assert "LUMA_AGENTS_API_KEY" in text
+    assert "luma-api-test-key" not in text
+    assert emulator.requests == []
+
+
 async def test_402_says_nothing_was_charged(client: Client, emulator: Emulator) -> None:
     emulator.set_key(KEY, credits_usd=0)
     text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))

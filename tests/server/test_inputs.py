@@ -13,6 +13,7 @@ import pytest
 from mcp import Client
 from mcp_types import TextContent
 from PIL import Image
+from pydantic import SecretStr
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
@@ -354,6 +355,42 @@ async def test_an_animated_gif_is_refused(client: Client, emulator: Emulator, pi
     result = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(pictures / "anim.gif")}})
     assert result.is_error
     assert "animated GIF" in result.content[0].text  # type: ignore[union-attr]
+    assert emulator.requests == []
+
+
+async def test_a_path_sent_to_a_server_that_reads_no_files_says_to_send_data_instead(
+    emulator: Emulator, output_dir: Path, pictures: Path
+) -> None:
+    # Over HTTP no folder may be read by default: the caller's paths are on its own machine.
+    (pictures / "cat.png").write_bytes(png_bytes())
+    key = SecretStr("luma-api-test-key")
+    settings = Settings(api_key=key, base_url=emulator.base_url, output_dir=output_dir, transport="http")
+    assert settings.readable_dirs == []
+    path = str(pictures / "cat.png")
+    async with Client(make_server(settings, emulator)) as client:
+        edit = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": path}})
+        upload = await client.call_tool("upload_image", {"path": path})
+    for result, field in ((edit, "source"), (upload, "image")):
+        assert result.is_error
+        text = result.content[0].text  # type: ignore[union-attr]
+        assert f"{field}: {path} was not read: this server reads no local files" in text
+        assert "`data` (base64) or a `url`" in text
+        assert "upload_image from `data`" in text
+        assert "()" not in text
+        assert "LUMA_MCP_ALLOWED_DIRS" not in text  # a server setting the caller cannot change
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("tail", [b"", b"\0" * 20, b"\x10\x00\x10\x00\xf7\x00\x00" + b"\xff" * 30])
+async def test_a_damaged_gif_is_refused_naming_the_file(
+    client: Client, emulator: Emulator, pictures: Path, tail: bytes
+) -> None:
+    # The GIF magic, then nothing Pillow can read: it used to escape as a bare tool error.
+    damaged = pictures / "damaged.gif"
+    damaged.write_bytes(b"GIF89a" + b"\0" * 10 + tail)
+    result = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(damaged)}})
+    assert result.is_error
+    assert f"source: {damaged} is not a readable GIF image" in result.content[0].text  # type: ignore[union-attr]
     assert emulator.requests == []
 
 

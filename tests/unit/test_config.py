@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -95,12 +96,46 @@ def test_a_relative_output_dir_is_made_absolute(tmp_path: Path, monkeypatch: pyt
     assert Settings.load({"output_dir": "pictures"}, {}).output_dir == tmp_path / "pictures"
 
 
-def test_the_emulator_saves_its_stand_ins_apart_unless_told_otherwise(tmp_path: Path) -> None:
-    emulated = Settings.load({"emulator": True}, {"HOME": str(tmp_path)})
-    assert not emulated.output_dir.is_relative_to(tmp_path)
-    assert emulated.output_dir.name == f"luma-agents-emulator-{os.getuid()}"  # one per user
-    chosen = Settings.load({"emulator": True, "output_dir": str(tmp_path / "x")}, {"HOME": str(tmp_path)})
+@pytest.fixture
+def temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The system's temporary folder: one per test, not the real /tmp."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_the_emulator_saves_its_stand_ins_apart_unless_told_otherwise(tmp_path: Path, temporary_folder: Path) -> None:
+    home = {"HOME": str(tmp_path / "home")}
+    emulated = Settings.load({"emulator": True}, home)
+    assert emulated.output_dir == temporary_folder / f"luma-agents-emulator-{os.getuid()}"  # one per user
+    assert emulated.output_dir.stat().st_mode & 0o777 == 0o700  # made private: nobody else reads or plants
+    assert Settings.load({"emulator": True}, home).output_dir == emulated.output_dir  # and used again
+    chosen = Settings.load({"emulator": True, "output_dir": str(tmp_path / "x")}, home)
     assert chosen.output_dir == tmp_path / "x"
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows: the temporary folder is the user's own")
+@pytest.mark.parametrize("planted", ["open-to-all", "group-writable", "someone-elses", "a-link"])
+def test_an_emulator_folder_someone_else_could_write_is_refused_at_start(
+    planted: str, tmp_path: Path, temporary_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if planted == "someone-elses":  # made first by another user, private to them
+        monkeypatch.setattr(os, "getuid", lambda: 4242)
+    folder = temporary_folder / f"luma-agents-emulator-{os.getuid()}"
+    if planted == "a-link":
+        (tmp_path / "theirs").mkdir(mode=0o700)
+        folder.symlink_to(tmp_path / "theirs")
+    else:
+        folder.mkdir()
+        folder.chmod({"open-to-all": 0o777, "group-writable": 0o770, "someone-elses": 0o700}[planted])
+        log = folder / ".luma-agents" / "history.jsonl"  # their history, which must not be believed
+        log.parent.mkdir()
+        log.write_text('{"generation_id": "planted"}\n')
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({"emulator": True}, {"HOME": str(tmp_path / "home")})
+    assert f"{folder} is not a private folder of this user (remove it)" in str(refused.value)
+    assert "LUMA_MCP_OUTPUT_DIR" in str(refused.value)
 
 
 @pytest.mark.parametrize(("flags", "environ"), [({"byok": True}, {}), ({}, {"LUMA_MCP_BYOK": "1"})])
