@@ -359,7 +359,10 @@ def private_folder(base: Path, relative: Path, *, create: bool) -> None:
     """Check `base/relative` step by step (creating what is missing, if asked) is this user's
     alone: real directories (no symlinks), owned by this user, with no group or other access.
     Raises `OSError` if not. For folders in the shared temporary folder, which another local user
-    could make first to plant history there or swap saved names for links."""
+    could make first to plant history there or swap saved names for links.
+
+    With `create`, a folder of this user's that others could read but never write (as earlier
+    versions made them) is made private: nobody else can have put anything in it."""
     getuid = getattr(os, "getuid", None)
     current = base
     for part in relative.parts:
@@ -370,8 +373,24 @@ def private_folder(base: Path, relative: Path, *, create: bool) -> None:
         info = os.lstat(current)
         if getuid is None:  # Windows: the temporary folder is already the user's own
             continue
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != getuid() or info.st_mode & 0o077:
+        ours = stat.S_ISDIR(info.st_mode) and info.st_uid == getuid()
+        if create and ours and info.st_mode & 0o077 and not info.st_mode & 0o022:
+            info = _made_private(current, getuid())
+        if not ours or info.st_uid != getuid() or info.st_mode & 0o077:
             raise OSError(f"{current} is not a private folder of this user (remove it)")
+
+
+def _made_private(folder: Path, uid: int) -> os.stat_result:
+    """Take group and other access away from `folder`, through a descriptor opened without
+    following links (the name cannot be swapped for a link between the check and the change)."""
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode) and info.st_uid == uid:
+            os.fchmod(descriptor, 0o700)
+        return os.fstat(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,19 @@ def test_an_emulator_folder_someone_else_could_write_is_refused_at_start(
     assert "LUMA_MCP_OUTPUT_DIR" in str(refused.value)
 
 
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="Windows: the temporary folder is the user's own")
+def test_an_emulator_folder_of_ours_others_could_only_read_is_made_private(
+    tmp_path: Path, temporary_folder: Path
+) -> None:
+    folder = temporary_folder / f"luma-agents-emulator-{os.getuid()}"
+    folder.mkdir(mode=0o755)  # as an earlier version left it: nobody else could write in it
+    folder.chmod(0o755)
+    (folder / "fox.png").write_bytes(b"kept")
+    assert Settings.load({"emulator": True}, {"HOME": str(tmp_path / "home")}).output_dir == folder
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert (folder / "fox.png").read_bytes() == b"kept"
+
+
 @pytest.mark.parametrize(("flags", "environ"), [({"byok": True}, {}), ({}, {"LUMA_MCP_BYOK": "1"})])
 def test_bring_your_own_key_over_stdio_is_refused_saying_what_to_set(
     flags: dict[str, object], environ: dict[str, str]
