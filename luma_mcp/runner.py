@@ -516,10 +516,24 @@ class GenerationRunner:
 
         saved: dict[int, SavedImage] = {}
         errors: dict[int, str] = {}
+        unwritable: set[int] = set()
         try:
             generation = await self._download_each(
-                generation, missing, folder, stem, finish_by, saved=saved, errors=errors
+                generation, missing, folder, stem, finish_by, saved=saved, errors=errors, unwritable=unwritable
             )
+            if unwritable and folder == self._folder.preferred:
+                # The folder took the probe but not the image (a full disk, a quota): probed again,
+                # it may give way to the temporary folder, where these outputs are tried once more.
+                self._folder.distrust()
+                fallback, fallback_warning = await self._folder.writable()
+                if fallback is not None and fallback != folder:
+                    folder, warning = fallback, fallback_warning
+                    retried = sorted(unwritable)
+                    for index in retried:
+                        del errors[index]
+                    generation = await self._download_each(
+                        generation, retried, folder, stem, finish_by, saved=saved, errors=errors
+                    )
         finally:
             # Recorded even when the call is cancelled part way: an output saved before the cancel
             # must not be downloaded again, under a second name, by the next look.
@@ -554,11 +568,13 @@ class GenerationRunner:
         *,
         saved: dict[int, SavedImage],
         errors: dict[int, str],
+        unwritable: set[int] | None = None,
         out_of_time: str = OUT_OF_TIME,
     ) -> Generation:
         """Download the outputs at `indexes` into `folder`, by `finish_by`, filling `saved` (as each
-        is) and `errors` (why each other one was not). Returns the generation with the freshest
-        links seen. Never raises but for cancellation: a paid image's id and URL must reach the caller."""
+        is), `errors` (why each other one was not) and `unwritable` (those the folder would not
+        take). Returns the generation with the freshest links seen. Never raises but for
+        cancellation: a paid image's id and URL must reach the caller."""
         links = _Links(generation)
         # The downloads bound their own waits to `finish_by` on the client's clock; this is the
         # backstop on the real one, for a link that trickles bytes just fast enough.
@@ -568,6 +584,8 @@ class GenerationRunner:
                     saved[index] = await self._download(links, index, folder, stem(index), finish_by)
                 except OutputError as exc:
                     errors[index] = str(exc) if str(exc) != OUT_OF_TIME else out_of_time
+                    if exc.retry == "fallback" and unwritable is not None:
+                        unwritable.add(index)
                     logger.warning("could not save %s output %d: %s", generation.id, index, exc)
                 except Exception as exc:
                     errors[index] = f"unexpected error while saving ({type(exc).__name__})"

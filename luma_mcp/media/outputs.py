@@ -137,6 +137,11 @@ class OutputFolder:
         self._good_at = now if answer[0] == self.preferred else None
         return answer
 
+    def distrust(self) -> None:
+        """Forget that the preferred folder proved writable (a save there just failed): the next
+        `writable()` probes it again, and falls back if it fails."""
+        self._good_at = None
+
     def _writable(self) -> tuple[Path | None, str | None]:
         try:
             _probe(self.preferred)

@@ -420,3 +420,39 @@ async def test_an_output_saved_before_a_cancel_is_recorded_and_not_saved_again(
     assert len(saved) == len(done["outputs"]) == 3
     assert not any(re.search(r"-\d\.png$", p.name) for p in saved)  # none saved twice under a new name
     assert {o["path"] for o in done["outputs"]} == {str(p) for p in saved}
+
+
+async def test_a_full_disk_found_while_saving_falls_back_to_the_temporary_folder(
+    client: Client, emulator: Emulator, output_dir: Path, temporary_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from luma_mcp.media import outputs
+
+    real_write, real_probe = outputs._PartialFile.write, outputs._probe  # pyright: ignore[reportPrivateUsage]
+
+    def full(folder: Path) -> bool:
+        return folder.resolve().is_relative_to(output_dir.resolve())
+
+    disk_full = False  # until the image is written: the folder passes its probe first
+
+    def write(self: outputs._PartialFile, data: bytes) -> None:  # pyright: ignore[reportPrivateUsage]
+        nonlocal disk_full
+        if full(self.directory):
+            disk_full = True
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, data)
+
+    def probe(folder: Path) -> None:
+        if full(folder) and disk_full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_probe(folder)
+
+    monkeypatch.setattr(outputs._PartialFile, "write", write)  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(outputs, "_probe", probe)
+    data = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    path = Path(data["outputs"][0]["path"])
+    assert path.parent == temporary_folder / f"luma-agents-mcp-{os.getuid()}"
+    assert path.read_bytes() == await emulator.output_bytes(data["generation_id"])
+    assert "No space left on device" in data["warnings"][0]
+    assert not list(output_dir.glob("*.png"))
