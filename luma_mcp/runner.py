@@ -235,7 +235,9 @@ class GenerationRunner:
         return self._active == 0 and not self._submitted_by_id and not self._unknown_outcomes
 
     @contextmanager
-    def _busy(self) -> Generator[None]:
+    def busy(self) -> Generator[None]:
+        """Count a call as under way (so its workspace is kept): from when it picks this runner,
+        uploads included, to its answer."""
         self._active += 1
         try:
             yield
@@ -272,7 +274,7 @@ class GenerationRunner:
         deadline = (self.now() if started is None else started) + self._settings.wait_seconds
         key = request_key(request)
         generation: Generation | None = None
-        with self._busy():
+        with self.busy():
             async with _one_at_a_time(self._submit_locks, key):  # identical calls at once: one create
                 self._forget_expired()
                 earlier = None if new_variation else self._reusable(key)
@@ -295,6 +297,8 @@ class GenerationRunner:
         Cancelling the call (or the server draining) ends a pause before the create is sent again
         (nothing is queued then); a create already sent is awaited by the client even so, since it
         may be queued and charged, and is recorded here before the cancellation goes on."""
+        if self._draining.begun:  # a job this server would not wait for: not started
+            raise ShuttingDownError
         try:
             with self._draining.interruptible() as interrupted:
                 generation = await self._client.create(request, deadline=deadline)
@@ -365,7 +369,7 @@ class GenerationRunner:
         """One look at a generation; a completed one is saved (if it was not yet) and previewed."""
         # Bounded like a generating call, but with room for a few retries even when that is 0.
         deadline = self.now() + max(self._settings.wait_seconds, LOOK_SECONDS)
-        with self._busy():
+        with self.busy():
             generation = await self._client.get(generation_id, deadline=deadline)
             return await self._finish(generation, None, preview, finish_by=deadline + SAVE_SECONDS)
 
@@ -378,7 +382,7 @@ class GenerationRunner:
         preview: PreviewMode | None = None,
     ) -> Report:
         """Poll until the generation is finished or `max_wait` passes."""
-        with self._busy():
+        with self.busy():
             return await self._wait(generation_id, self.now() + max_wait, progress, preview)
 
     async def _wait(
@@ -443,13 +447,16 @@ class GenerationRunner:
         if generation.state == "completed":
             async with _one_at_a_time(self._save_locks, generation.id):  # two looks must not save twice
                 # Read under the lock: a look that held it before may have saved the files.
-                entry = await self._updated_entry(generation)
-                generation, entry, errors, warning = await self._save_missing(generation, entry, finish_by)
+                known = await self.history.get(generation.id)
+                entry = await self._updated_entry(generation, known)
+                generation, entry, errors, warning = await self._save_missing(
+                    generation, entry, finish_by, news=_news(known, entry)
+                )
             warnings += [warning] if warning else []
         else:
             known = await self.history.get(generation.id)
             entry = await self._updated_entry(generation, known)
-            if known is None or entry.state != known.state or known.recorded_at == "":
+            if _news(known, entry):
                 await self._record(entry)
         files = {f.index: f for f in entry.files if self.holds(f.path)}
         paths = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
@@ -498,13 +505,16 @@ class GenerationRunner:
         return generation, previews, errors
 
     async def _save_missing(
-        self, generation: Generation, entry: HistoryEntry, finish_by: float
+        self, generation: Generation, entry: HistoryEntry, finish_by: float, *, news: bool
     ) -> tuple[Generation, HistoryEntry, dict[int, str], str | None]:
         """Download the outputs not on disk yet: the generation (links refreshed if one was), the
-        updated entry, errors per output, a warning."""
+        updated entry, errors per output, a warning. `news`: the entry says more than the history
+        (the job's end), so it is recorded even if nothing is saved."""
         on_disk = {f.index: f for f in entry.files if self.holds(f.path) and _exists(f.path)}
         missing = [i for i in range(len(generation.output)) if i not in on_disk]
         if not missing:
+            if news:
+                await self._record(entry)
             return generation, entry, {}, None
         folder, warning = await self._folder.writable()
         if folder is None:
@@ -538,7 +548,7 @@ class GenerationRunner:
             # Recorded even when the call is cancelled part way: an output saved before the cancel
             # must not be downloaded again, under a second name, by the next look.
             for index, image in saved.items():
-                layer = generation.output[index].layer
+                layer = generation.output[index].layer if index < len(generation.output) else None
                 on_disk[index] = SavedFile(
                     index=index,
                     path=str(image.path),
@@ -551,12 +561,23 @@ class GenerationRunner:
                 )
                 logger.info("saved %s output %d to %s", generation.id, index, image.path)
             entry = entry.model_copy(update={"files": [on_disk[i] for i in sorted(on_disk)]})
-            if saved:
+            if saved or news:
                 with anyio.CancelScope(shield=True):
-                    await self.history.record(entry, folder)
-                    if self._on_saved is not None:
+                    for log_folder in self._logs_naming(entry, folder):
+                        await self.history.record(entry, log_folder)
+                    if saved and self._on_saved is not None:
                         await self._on_saved(entry)
         return generation, entry, errors, warning
+
+    def _logs_naming(self, entry: HistoryEntry, used: Path) -> list[Path]:
+        """The folders whose history logs must name `entry`: the one saved in now, and each other
+        that holds one of its files (a log cleaned away with its folder must not take the record
+        of a file elsewhere with it)."""
+        folders = [used]
+        for folder in (self._folder.preferred, self._folder.fallback):
+            if folder not in folders and any(Path(f.path).is_relative_to(folder) for f in entry.files):
+                folders.append(folder)
+        return folders
 
     async def _download_each(
         self,
@@ -635,6 +656,11 @@ class GenerationRunner:
                         continue
                 raise
             return saved
+
+
+def _news(known: HistoryEntry | None, entry: HistoryEntry) -> bool:
+    """Whether `entry` tells the history something it does not know yet (a state, or anything)."""
+    return known is None or entry.state != known.state or known.recorded_at == ""
 
 
 @dataclass

@@ -50,6 +50,10 @@ FIRST_POLL_SPREAD = 2.0
 """Random extra wait before a new job's first GET, so parallel waits do not align."""
 GET_GRACE = 3.0
 """How long past a wait's deadline its last GET may take before it is abandoned."""
+CREATE_POOL_SECONDS = 5.0
+"""The longest a create waits for a free connection. Its attempt cannot be cancelled once begun
+(it may be queued and charged), so the wait before anything is sent is kept short; a create that
+found no connection was not sent, and is tried again after a pause that can be cancelled."""
 
 STATUS_HINTS = {
     400: "Change the arguments as the detail says.",
@@ -245,8 +249,9 @@ class LumaClient:
                 outcome = await self._attempt(method, path, model, json=json, idempotent=True, deadline=deadline)
             else:
                 # A create keeps its full timeout and is awaited even by a cancelled caller: cut
-                # short, it could be queued and charged with nobody knowing its id. The pauses
-                # between attempts stay cancellable (nothing is queued during them).
+                # short, it could be queued and charged with nobody knowing its id. Its wait for a
+                # free connection is short (CREATE_POOL_SECONDS), and the pauses between attempts
+                # stay cancellable (nothing is queued during them).
                 sent: ModelT | _Attempt | None = None
                 with anyio.CancelScope(shield=True):
                     sent = await self._attempt(method, path, model, json=json, idempotent=False, deadline=None)
@@ -301,9 +306,12 @@ class LumaClient:
         url = self._base_url + path
         try:
             client = await self._http.get()
-            response = await client.request(
-                method, url, json=json, headers=headers, timeout=self._timeout(client, deadline)
-            )
+            timeout = self._timeout(client, deadline)
+            if not idempotent:
+                limits = client.timeout
+                pool = CREATE_POOL_SECONDS if limits.pool is None else min(limits.pool, CREATE_POOL_SECONDS)
+                timeout = httpx2.Timeout(connect=limits.connect, read=limits.read, write=limits.write, pool=pool)
+            response = await client.request(method, url, json=json, headers=headers, timeout=timeout)
         except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             # The request never left: safe to retry even a POST.
             message = f"Could not reach the Luma API at {self._base_url} ({type(exc).__name__})"

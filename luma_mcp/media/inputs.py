@@ -261,15 +261,16 @@ def _opened_path(descriptor: int) -> Path | None:
 Opener = Callable[[Path, int], int]
 
 NO_LOCAL_FILES = (
-    "this server reads no local files (its disk is not yours). Send the image as `data` (base64) or a `url` "
-    "instead, or upload it with upload_image from `data` and pass the `file_id` it returns"
+    "this server is set to read no local files (over HTTP its disk is not the caller's). Send the image as "
+    "`data` (base64) or a `url` instead, or upload it with upload_image from `data` and pass the `file_id` it "
+    "returns. (Whoever runs the server can let it read folders on its own disk with LUMA_MCP_ALLOWED_DIRS.)"
 )
 
 
 def read_local_image(field: str, raw: str, allowed: list[Path], opener: Opener = os.open) -> tuple[bytes, str, Path]:
     """Read an image file the agent named, or say why not. Blocking: run it in a worker thread.
     `opener` opens the checked path (`os.open`; tests race it)."""
-    if not allowed:  # over HTTP by default: the path is on the caller's machine, not this one
+    if not allowed:  # over HTTP by default: the path is likely on the caller's machine, not this one
         raise InputError(field, f"{raw} was not read: {NO_LOCAL_FILES}")
     remote = remote_path_problem(raw)
     if remote is not None:
@@ -329,6 +330,8 @@ def _animated(field: str, raw: str, data: bytes) -> bool:
     try:
         with Image.open(io.BytesIO(data)) as image:
             return bool(getattr(image, "is_animated", False))
+    except Image.DecompressionBombError:
+        raise InputError(field, f"{raw} declares more pixels than an image input can have") from None
     except (OSError, EOFError, SyntaxError, ValueError):  # OSError: UnidentifiedImageError too
         raise InputError(field, f"{raw} is not a readable GIF image") from None
 

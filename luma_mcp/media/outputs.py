@@ -193,7 +193,7 @@ def _check_decodes(path: Path) -> tuple[int, int]:
         with Image.open(path) as image:
             size = image.size
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise OutputError(f"The downloaded image is damaged ({exc})", retry="again") from exc
     return size
 
@@ -243,13 +243,18 @@ class _PartialFile:
             # mkstemp made it private; a saved image is an ordinary file, as the user's umask has
             # them. Set on the open file, never by name once it is in place: in a folder others can
             # write, that name could be a link to one of the user's files by then.
-            os.fchmod(self._file.fileno(), 0o666 & ~_umask())
+            with contextlib.suppress(OSError):  # a file system that keeps its own modes: the image matters more
+                os.fchmod(self._file.fileno(), 0o666 & ~_umask())
         # (Windows: mkstemp's mode only decides the read-only flag, which it leaves off; access
         # comes from the folder's ACL.)
         self._file.close()
         width, height = _check_decodes(self.path)
         path = _reserve(self.directory, self.stem, extension)
-        self.path.replace(path)
+        try:
+            self.path.replace(path)
+        except OSError:
+            path.unlink(missing_ok=True)  # the name reserved for it: no empty image left in the folder
+            raise
         self.path = None
         return path, width, height
 

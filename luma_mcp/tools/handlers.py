@@ -52,17 +52,18 @@ async def _made(args: GenerateImageArgs | EditImageArgs, ctx: Context[AppState],
     """Resolve the input images (uploading large ones), then submit and wait: one time budget."""
     with reported_as_tool_errors():
         work = ctx.request_context.lifespan_context.workspace(ctx)
-        started = work.runner.now()  # uploads count against the call's time budget too
-        deadline = work.runner.inputs_deadline(started)
-        refs = [(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)]
-        if isinstance(args, EditImageArgs):  # the source first: its errors are reported first
-            source = await work.inputs.resolve("source", args.source, deadline=deadline)
-            request = args.request(await work.inputs.resolve_all(refs, deadline=deadline), source)
-        else:
-            request = args.request(await work.inputs.resolve_all(refs, deadline=deadline))
-        report = await work.runner.run(
-            request, ctx.report_progress, preview=args.preview, started=started, new_variation=args.new_variation
-        )
+        with work.runner.busy():  # from the uploads on: the workspace must outlive the call
+            started = work.runner.now()  # uploads count against the call's time budget too
+            deadline = work.runner.inputs_deadline(started)
+            refs = [(f"image_ref[{i}]", image) for i, image in enumerate(args.image_ref)]
+            if isinstance(args, EditImageArgs):  # the source first: its errors are reported first
+                source = await work.inputs.resolve("source", args.source, deadline=deadline)
+                request = args.request(await work.inputs.resolve_all(refs, deadline=deadline), source)
+            else:
+                request = args.request(await work.inputs.resolve_all(refs, deadline=deadline))
+            report = await work.runner.run(
+                request, ctx.report_progress, preview=args.preview, started=started, new_variation=args.new_variation
+            )
     return tool_result(report, tool=tool, failure_is_error=True)
 
 

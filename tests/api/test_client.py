@@ -231,6 +231,17 @@ async def test_create_is_resent_when_the_connection_never_opened() -> None:
     assert len(recorder.requests) == 2
 
 
+async def test_a_create_waits_for_a_free_connection_only_briefly_and_is_resent_after_a_pause() -> None:
+    # Its attempt cannot be cancelled once begun: the part where nothing was sent yet is kept short.
+    from luma_mcp.api.client import CREATE_POOL_SECONDS
+
+    time = FakeTime()
+    recorder = Recorder(httpx2.PoolTimeout("all connections busy"), ok(generation(), 201))
+    assert (await client_for(recorder, time=time).create(REQUEST)).id == GID
+    assert [r.extensions["timeout"]["pool"] for r in recorder.requests] == [CREATE_POOL_SECONDS] * 2
+    assert len(time.sleeps) == 1  # the pause between, which a cancel ends
+
+
 async def test_create_is_resent_after_a_429_with_a_short_retry_after() -> None:
     time = FakeTime()
     recorder = Recorder(err(429, "Too many concurrent jobs", **{"Retry-After": "3"}), ok(generation(), 201))

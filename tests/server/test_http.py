@@ -285,7 +285,7 @@ async def test_local_paths_are_refused_over_http_unless_folders_are_named(api: S
         async with mcp_client(base_url) as client:
             refused = await client.call_tool("generate_image", arguments)
     assert refused.is_error
-    assert "this server reads no local files" in text(refused)  # the caller's path names nothing here
+    assert "this server is set to read no local files" in text(refused)  # the caller's path names nothing here
     with http_server(env=server_env(api, tmp_path, LUMA_MCP_ALLOWED_DIRS=str(pictures))) as base_url:
         async with mcp_client(base_url) as client:
             allowed = await client.call_tool("generate_image", arguments)

@@ -373,11 +373,11 @@ async def test_a_path_sent_to_a_server_that_reads_no_files_says_to_send_data_ins
     for result, field in ((edit, "source"), (upload, "image")):
         assert result.is_error
         text = result.content[0].text  # type: ignore[union-attr]
-        assert f"{field}: {path} was not read: this server reads no local files" in text
+        assert f"{field}: {path} was not read: this server is set to read no local files" in text
         assert "`data` (base64) or a `url`" in text
         assert "upload_image from `data`" in text
         assert "()" not in text
-        assert "LUMA_MCP_ALLOWED_DIRS" not in text  # a server setting the caller cannot change
+        assert "Whoever runs the server can let it read folders" in text  # named as the operator's, not the caller's
     assert emulator.requests == []
 
 
@@ -391,6 +391,21 @@ async def test_a_damaged_gif_is_refused_naming_the_file(
     result = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(damaged)}})
     assert result.is_error
     assert f"source: {damaged} is not a readable GIF image" in result.content[0].text  # type: ignore[union-attr]
+    assert emulator.requests == []
+
+
+async def test_a_gif_declaring_billions_of_pixels_is_refused_naming_the_file(
+    client: Client, emulator: Emulator, pictures: Path
+) -> None:
+    import struct
+
+    screen = b"GIF89a" + struct.pack("<HHBBB", 65535, 65535, 0, 0, 0)
+    frame = b"," + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0) + b"\x02\x02\x44\x01\x00;"
+    bomb = pictures / "bomb.gif"  # a few bytes that claim 65535×65535 pixels
+    bomb.write_bytes(screen + frame)
+    result = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(bomb)}})
+    assert result.is_error
+    assert f"source: {bomb} declares more pixels than an image input can have" in result.content[0].text  # type: ignore[union-attr]
     assert emulator.requests == []
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,21 @@ async def test_shutting_down_ends_a_429_pause_without_sending_again(settings: Se
     assert len(emulator.requests_to("create")) == 1
 
 
+async def test_no_job_is_started_once_the_server_is_shutting_down(settings: Settings, emulator: Emulator) -> None:
+    from luma_mcp.runner import Draining
+
+    draining = Draining()
+    server = build_server(
+        settings, transport=emulator.transport(), timekeeper=AutojumpTime(emulator.clock), draining=draining
+    )
+    async with Client(server) as client:
+        draining.begin()
+        result = await client.call_tool("generate_image", {"prompt": "a fox"})
+    assert result.is_error
+    assert "shutting down" in result.content[0].text  # type: ignore[union-attr]
+    assert emulator.requests_to("create") == []
+
+
 async def test_a_lost_answer_is_not_resent_even_with_the_dedupe_window_off(
     emulator: Emulator, output_dir: Path
 ) -> None:
@@ -278,6 +294,33 @@ async def test_a_runner_forgets_every_job_once_its_windows_pass(settings: Settin
         assert not runner.idle()  # an identical call now should get the second back
         emulator.clock.advance(settings.dedupe_seconds + 1)
         assert runner.idle()
+
+
+async def test_a_call_counts_as_under_way_while_its_inputs_upload(
+    client: Client, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What keeps a BYOK user's workspace (and its dedupe memory) through a slow upload."""
+    from luma_mcp.media.inputs import InputResolver
+    from luma_mcp.runner import GenerationRunner
+
+    runners: list[GenerationRunner] = []
+    idle_while_uploading: list[bool] = []
+    real_busy, real_resolve_all = GenerationRunner.busy, InputResolver.resolve_all
+
+    @contextmanager
+    def busy(self: GenerationRunner) -> Iterator[None]:
+        runners.append(self)
+        with real_busy(self):
+            yield
+
+    async def resolve_all(self: InputResolver, *args: Any, **kwargs: Any) -> Any:
+        idle_while_uploading.append(runners[0].idle())
+        return await real_resolve_all(self, *args, **kwargs)
+
+    monkeypatch.setattr(GenerationRunner, "busy", busy)
+    monkeypatch.setattr(InputResolver, "resolve_all", resolve_all)
+    await client.call_tool("generate_image", {"prompt": "a fox"})
+    assert idle_while_uploading == [False]
 
 
 @pytest.fixture

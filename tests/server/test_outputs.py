@@ -388,19 +388,7 @@ async def test_where_no_files_are_kept_the_text_gives_the_links(emulator: Emulat
 async def test_an_output_saved_before_a_cancel_is_recorded_and_not_saved_again(
     settings: Settings, emulator: Emulator, output_dir: Path
 ) -> None:
-    import httpx2
-
-    from luma_mcp.emulator.render import render_image
-
-    source = render_image("a fox", size=(64, 64), output_format="png", model="uni-1", style="auto")
-    async with httpx2.AsyncClient(transport=emulator.transport(), base_url=emulator.base_url) as api:
-        created = await api.post(
-            "/generations",
-            json={"type": "layering", "source": {"data": b64(source), "media_type": "image/png"}},
-            headers={"Authorization": "Bearer luma-api-test-key"},
-        )
-    gid = created.json()["id"]
-    emulator.clock.advance(60)
+    gid = await layering_job(emulator)
     emulator.inject("download", "slow", delay=0)  # the first output comes at once
     emulator.inject("download", "slow", delay=5)  # the second is slow: the call is cancelled meanwhile
     call = anyio.CancelScope()
@@ -456,3 +444,71 @@ async def test_a_full_disk_found_while_saving_falls_back_to_the_temporary_folder
     assert path.read_bytes() == await emulator.output_bytes(data["generation_id"])
     assert "No space left on device" in data["warnings"][0]
     assert not list(output_dir.glob("*.png"))
+
+
+async def layering_job(emulator: Emulator) -> str:
+    """A finished job of three outputs, made straight on the API (as another client would)."""
+    import httpx2
+
+    from luma_mcp.emulator.render import render_image
+
+    source = render_image("a fox", size=(64, 64), output_format="png", model="uni-1", style="auto")
+    async with httpx2.AsyncClient(transport=emulator.transport(), base_url=emulator.base_url) as api:
+        created = await api.post(
+            "/generations",
+            json={"type": "layering", "source": {"data": b64(source), "media_type": "image/png"}},
+            headers={"Authorization": "Bearer luma-api-test-key"},
+        )
+    emulator.clock.advance(60)
+    return created.json()["id"]
+
+
+async def test_after_a_fallback_part_way_each_folder_keeps_the_record_of_its_files(
+    settings: Settings, emulator: Emulator, output_dir: Path, temporary_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import shutil
+
+    from luma_mcp.media import outputs
+
+    real_write, real_probe = outputs._PartialFile.write, outputs._probe  # pyright: ignore[reportPrivateUsage]
+    disk_full = False
+
+    def write(self: outputs._PartialFile, data: bytes) -> None:  # pyright: ignore[reportPrivateUsage]
+        nonlocal disk_full
+        disk_full = disk_full or (self.directory == output_dir and self.stem.endswith("_2"))
+        if self.directory == output_dir and disk_full:  # the first output fits; then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, data)
+
+    def probe(folder: Path) -> None:
+        if folder == output_dir and disk_full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_probe(folder)
+
+    monkeypatch.setattr(outputs._PartialFile, "write", write)  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(outputs, "_probe", probe)
+    gid = await layering_job(emulator)
+    async with Client(make_server(settings, emulator)) as client:
+        first = structured(await client.call_tool("get_generation", {"generation_id": gid}))
+    kept = Path(first["outputs"][0]["path"])
+    assert kept.parent == output_dir
+    assert all(Path(o["path"]).parent != output_dir for o in first["outputs"][1:])  # in the fallback
+    # The temporary folder is cleaned away (a reboot); the disk has room again.
+    monkeypatch.setattr(outputs._PartialFile, "write", real_write)  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(outputs, "_probe", real_probe)
+    shutil.rmtree(temporary_folder / f"luma-agents-mcp-{os.getuid()}")
+    async with Client(make_server(settings, emulator)) as client:
+        again = structured(await client.call_tool("get_generation", {"generation_id": gid}))
+    assert again["outputs"][0]["path"] == str(kept)  # still known: not saved a second time
+    assert not any(re.search(r"-\d\.png$", p.name) for p in output_dir.glob("*.png"))
+
+
+async def test_a_finished_job_is_noted_finished_even_when_its_image_could_not_be_saved(
+    client: Client, emulator: Emulator
+) -> None:
+    emulator.inject("download", "status", status=500, count=10)
+    data = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
+    assert data["outputs"][0]["path"] is None
+    [listed] = structured(await client.call_tool("list_generations", {}))["generations"]
+    assert listed["state"] == "completed"

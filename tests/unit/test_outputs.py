@@ -52,6 +52,30 @@ def test_a_link_swapped_in_at_the_saved_name_keeps_its_targets_mode(
 
 
 @posix_only
+def test_a_file_system_that_refuses_modes_still_gets_the_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*_: object) -> None:
+        raise OSError(errno.EPERM, os.strerror(errno.EPERM))
+
+    monkeypatch.setattr(os, "fchmod", refused)
+    path, _, _ = outputs._PartialFile(tmp_path, "img").commit(png_bytes(), "png")  # pyright: ignore[reportPrivateUsage]
+    assert path.read_bytes() == png_bytes()
+
+
+def test_a_failed_rename_leaves_no_empty_image_at_the_name_it_reserved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(self: Path, target: Path) -> Path:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "replace", full)
+    partial = outputs._PartialFile(tmp_path, "img")  # pyright: ignore[reportPrivateUsage]
+    with pytest.raises(OSError, match="No space left"):
+        partial.commit(png_bytes(), "png")
+    partial.discard()
+    assert list(tmp_path.iterdir()) == []
+
+
+@posix_only
 def test_a_saved_image_has_the_mode_the_users_umask_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(outputs, "_umask", lambda: 0o027)
     path, _, _ = outputs._PartialFile(tmp_path, "img").commit(png_bytes(), "png")  # pyright: ignore[reportPrivateUsage]
