@@ -603,8 +603,10 @@ class GenerationRunner:
             for index in indexes:
                 try:
                     saved[index] = await self._download(links, index, folder, stem(index), finish_by)
+                except _OutOfTimeError:
+                    break  # this output and the rest: said below
                 except OutputError as exc:
-                    errors[index] = str(exc) if str(exc) != OUT_OF_TIME else out_of_time
+                    errors[index] = str(exc)
                     if exc.retry == "fallback" and unwritable is not None:
                         unwritable.add(index)
                     logger.warning("could not save %s output %d: %s", generation.id, index, exc)
@@ -627,7 +629,7 @@ class GenerationRunner:
         while True:
             remaining = finish_by - self.now()
             if remaining <= 0:
-                raise OutputError(OUT_OF_TIME)
+                raise _OutOfTimeError
             try:
                 saved = await download(
                     http,
@@ -661,6 +663,10 @@ class GenerationRunner:
 def _news(known: HistoryEntry | None, entry: HistoryEntry) -> bool:
     """Whether `entry` tells the history something it does not know yet (a state, or anything)."""
     return known is None or entry.state != known.state or known.recorded_at == ""
+
+
+class _OutOfTimeError(Exception):
+    """The call's time to save ran out before a download (or its retry) could begin."""
 
 
 @dataclass
