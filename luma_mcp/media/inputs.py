@@ -101,10 +101,7 @@ class ImageInput(BaseModel):
         if self.generation_id is not None and not UUID.match(self.generation_id):
             example = "d290f1ee-6c54-4b01-90e6-d701748f0851"
             raise ValueError(f"generation_id must be a UUID like {example} (got {self.generation_id[:40]!r})")
-        if self.media_type is not None and self.data is None:
-            raise ValueError("media_type goes with data only; remove it")
-        if self.data is not None:
-            self._inline = check_data(self.data, self.media_type)
+        self._inline = inline_data(self.data, self.media_type)
         return self
 
     @property
@@ -122,6 +119,15 @@ class ImageInput(BaseModel):
     def inline(self) -> InlineImage | None:
         """The checked `data`, if that is what was given."""
         return self._inline
+
+
+def inline_data(data: str | None, media_type: str | None) -> InlineImage | None:
+    """A `data` argument and its `media_type`, checked (None when no data was given)."""
+    if data is None:
+        if media_type is not None:
+            raise ValueError("media_type goes with data only; remove it")
+        return None
+    return check_data(data, media_type)
 
 
 def check_data(text: str, media_type: str | None) -> InlineImage:

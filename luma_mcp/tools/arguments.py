@@ -23,7 +23,7 @@ from ..api.models import (
     Style,
 )
 from ..config import PreviewMode
-from ..media.inputs import UUID, ImageInput, InlineImage, MediaType, check_data
+from ..media.inputs import UUID, ImageInput, InlineImage, MediaType, inline_data
 
 MAX_WAIT_SECONDS = 600
 
@@ -185,10 +185,7 @@ class UploadImageArgs(ToolArguments):
             raise ValueError("give exactly one of path or data")
         if self.path is not None and not self.path.strip():
             raise ValueError("path is empty")
-        if self.media_type is not None and self.data is None:
-            raise ValueError("media_type goes with data only; remove it")
-        if self.data is not None:
-            self._inline = check_data(self.data, self.media_type)
+        self._inline = inline_data(self.data, self.media_type)
         return self
 
     @property
