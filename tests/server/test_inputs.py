@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -381,31 +382,31 @@ async def test_a_path_sent_to_a_server_that_reads_no_files_says_to_send_data_ins
     assert emulator.requests == []
 
 
-@pytest.mark.parametrize("tail", [b"", b"\0" * 20, b"\x10\x00\x10\x00\xf7\x00\x00" + b"\xff" * 30])
-async def test_a_damaged_gif_is_refused_naming_the_file(
-    client: Client, emulator: Emulator, pictures: Path, tail: bytes
+def gif_claiming(width: int, height: int) -> bytes:
+    """A few bytes of GIF whose screen and one frame claim `width`×`height` pixels."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", width, height, 0, 0, 0)
+    return screen + b"," + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x02\x44\x01\x00;"
+
+
+@pytest.mark.parametrize(
+    ("content", "refusal"),
+    [
+        # The GIF magic, then nothing Pillow can read: these used to escape as a bare tool error.
+        (b"GIF89a" + b"\0" * 10, "is not a readable GIF image"),
+        (b"GIF89a" + b"\0" * 30, "is not a readable GIF image"),
+        (b"GIF89a" + b"\0" * 10 + b"\x10\x00\x10\x00\xf7\x00\x00" + b"\xff" * 30, "is not a readable GIF image"),
+        (gif_claiming(65535, 65535), "declares more pixels than an image input can have"),
+    ],
+    ids=["truncated", "zeros", "garbled", "billions-of-pixels"],
+)
+async def test_a_gif_pillow_cannot_read_is_refused_naming_the_file(
+    client: Client, emulator: Emulator, pictures: Path, content: bytes, refusal: str
 ) -> None:
-    # The GIF magic, then nothing Pillow can read: it used to escape as a bare tool error.
-    damaged = pictures / "damaged.gif"
-    damaged.write_bytes(b"GIF89a" + b"\0" * 10 + tail)
-    result = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(damaged)}})
+    gif = pictures / "odd.gif"
+    gif.write_bytes(content)
+    result = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(gif)}})
     assert result.is_error
-    assert f"source: {damaged} is not a readable GIF image" in result.content[0].text  # type: ignore[union-attr]
-    assert emulator.requests == []
-
-
-async def test_a_gif_declaring_billions_of_pixels_is_refused_naming_the_file(
-    client: Client, emulator: Emulator, pictures: Path
-) -> None:
-    import struct
-
-    screen = b"GIF89a" + struct.pack("<HHBBB", 65535, 65535, 0, 0, 0)
-    frame = b"," + struct.pack("<HHHHB", 0, 0, 65535, 65535, 0) + b"\x02\x02\x44\x01\x00;"
-    bomb = pictures / "bomb.gif"  # a few bytes that claim 65535×65535 pixels
-    bomb.write_bytes(screen + frame)
-    result = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(bomb)}})
-    assert result.is_error
-    assert f"source: {bomb} declares more pixels than an image input can have" in result.content[0].text  # type: ignore[union-attr]
+    assert f"source: {gif} {refusal}" in result.content[0].text  # type: ignore[union-attr]
     assert emulator.requests == []
 
 

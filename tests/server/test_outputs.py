@@ -75,21 +75,10 @@ async def test_every_ratio_and_format_fits_the_host_in_every_preview_mode(
 
 
 async def test_several_outputs_share_the_inline_budget(settings: Settings, emulator: Emulator) -> None:
-    import httpx2
-
-    from luma_mcp.emulator.render import render_image
-
     emulator.configure(long_edge=2048)
-    noisy = render_image("busy texture " * 20, size=(2048, 2048), output_format="png", model="uni-1", style="auto")
-    async with httpx2.AsyncClient(transport=emulator.transport(), base_url=emulator.base_url) as api:
-        created = await api.post(
-            "/generations",
-            json={"type": "layering", "source": {"data": b64(noisy), "media_type": "image/png"}},
-            headers={"Authorization": "Bearer luma-api-test-key"},
-        )
-    emulator.clock.advance(60)
+    gid = await layering_job(emulator, "busy texture " * 20, size=2048)
     async with Client(make_server(settings, emulator)) as client:
-        result = await client.call_tool("get_generation", {"generation_id": created.json()["id"], "preview": "full"})
+        result = await client.call_tool("get_generation", {"generation_id": gid, "preview": "full"})
     assert len(structured(result)["outputs"]) == 3
     assert len(inline_images(result)) == 3
     assert_fits_the_host(result, "full")
@@ -446,13 +435,14 @@ async def test_a_full_disk_found_while_saving_falls_back_to_the_temporary_folder
     assert not list(output_dir.glob("*.png"))
 
 
-async def layering_job(emulator: Emulator) -> str:
-    """A finished job of three outputs, made straight on the API (as another client would)."""
+async def layering_job(emulator: Emulator, source_prompt: str = "a fox", size: int = 64) -> str:
+    """A finished job of three outputs, made straight on the API (as another client would), of a
+    square PNG source drawn from `source_prompt`."""
     import httpx2
 
     from luma_mcp.emulator.render import render_image
 
-    source = render_image("a fox", size=(64, 64), output_format="png", model="uni-1", style="auto")
+    source = render_image(source_prompt, size=(size, size), output_format="png", model="uni-1", style="auto")
     async with httpx2.AsyncClient(transport=emulator.transport(), base_url=emulator.base_url) as api:
         created = await api.post(
             "/generations",
