@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -38,16 +38,34 @@ class Standalone:
         return httpx.get(url, headers=self._admin_headers).json()
 
 
-def _read_banner(process: subprocess.Popen[str], lines: queue.Queue[str], timeout: float) -> dict[str, str]:
+class _Lines:
+    """A process's output stream read by a thread, line by line, so that reads can time out."""
+
+    def __init__(self, process: subprocess.Popen[str], stream: IO[str]) -> None:
+        self._process = process
+        self._stream = stream
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(target=lambda: [self._queue.put(line) for line in stream], daemon=True)
+        self._reader.start()
+
+    def next(self, deadline: float, what: str) -> str:
+        try:
+            return self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            raise TimeoutError(f"{what} (exit code {self._process.poll()})") from None
+
+    def close(self) -> None:
+        """Once the process is gone: the thread sees EOF."""
+        self._reader.join(timeout=10)
+        self._stream.close()
+
+
+def _read_banner(lines: _Lines, timeout: float) -> dict[str, str]:
     """The NAME=value lines the emulator prints once it listens."""
     values: dict[str, str] = {}
     deadline = time.monotonic() + timeout
     while "LUMA_AGENTS_API_KEY" not in values:
-        try:
-            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-        except queue.Empty:
-            raise TimeoutError(f"the emulator printed no base URL (exit code {process.poll()})") from None
-        name, _, value = line.strip().partition("=")
+        name, _, value = lines.next(deadline, "the emulator printed no base URL").strip().partition("=")
         values[name] = value
     return values
 
@@ -69,22 +87,18 @@ def standalone_emulator(*args: str, admin_token: str | None = None) -> Iterator[
         text=True,
         env={**without_admin_token(os.environ), "PYTHONUNBUFFERED": "1", **token_env},
     )
-    lines: queue.Queue[str] = queue.Queue()
     assert process.stdout is not None
-    stdout = process.stdout
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True)
-    reader.start()
+    lines = _Lines(process, process.stdout)
     try:
-        banner = _read_banner(process, lines, timeout=30)
+        banner = _read_banner(lines, timeout=30)
         yield Standalone(process, banner["LUMA_BASE_URL"], banner["LUMA_AGENTS_API_KEY"], admin_token)
     finally:
         if process.poll() is None:
             process.kill()
         process.wait()
-        reader.join(timeout=10)  # EOF once the process is gone
-        for stream in (process.stdout, process.stderr):
-            if stream:
-                stream.close()
+        lines.close()
+        if process.stderr:
+            process.stderr.close()
 
 
 @contextmanager
@@ -98,18 +112,12 @@ def http_server(*args: str, env: dict[str, str]) -> Iterator[str]:
         text=True,
         env={"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1", **env},
     )
-    lines: queue.Queue[str] = queue.Queue()
     assert process.stderr is not None
-    stderr = process.stderr
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in stderr], daemon=True)
-    reader.start()
+    lines = _Lines(process, process.stderr)
     try:
         deadline = time.monotonic() + 30
         while True:
-            try:
-                line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise TimeoutError(f"the server did not start (exit code {process.poll()})") from None
+            line = lines.next(deadline, "the server did not start")
             if "Uvicorn running on " in line:
                 yield line.split("Uvicorn running on ", 1)[1].split()[0]
                 break
@@ -121,5 +129,4 @@ def http_server(*args: str, env: dict[str, str]) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        reader.join(timeout=10)
-        stderr.close()
+        lines.close()
