@@ -15,7 +15,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .config import ConfigError, Settings
+from .config import Settings
+from .errors import ConfigError
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
@@ -90,9 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_emulator(args: argparse.Namespace) -> int:
-    from .config import is_loopback
     from .emulator.config import EmulatorConfig
     from .emulator.standalone import ADMIN_TOKEN_ENV, serve
+    from .hosts import is_loopback
 
     admin_token = os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
     if admin_token is None and not is_loopback(args.host):

@@ -3,10 +3,7 @@ once; the CLI's flags and the README's table are checked against this model."""
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import os
-import stat
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -16,13 +13,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-DEFAULT_BASE_URL = "https://agents.lumalabs.ai/v1"
-
-PreviewMode = Literal["auto", "full", "none"]
-
-
-class ConfigError(Exception):
-    """A setting has a value we cannot use; the message names it and what to set."""
+from .api.client import DEFAULT_BASE_URL
+from .errors import ConfigError
+from .hosts import is_loopback
+from .media.folders import private_folder, user_id
+from .media.previews import PreviewMode
 
 
 def default_output_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -31,14 +26,6 @@ def default_output_dir(environ: Mapping[str, str] = os.environ) -> Path:
     pictures = environ.get("XDG_PICTURES_DIR", "").replace("$HOME", str(home))
     base = Path(pictures) if pictures else home / "Pictures"
     return (base if base.is_dir() else home) / "luma-agents"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding `host` keeps a server reachable from this machine only."""
-    try:
-        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _setting(default: Any, *, env: str, flag: str | None, doc: str, **constraints: Any) -> Any:
@@ -347,50 +334,6 @@ class Settings(BaseModel):
             values["output_dir"] = temporary / name
             settings = cls(**values)
         return settings
-
-
-def user_id() -> str:
-    """This OS user, for names of per-user folders in the shared temporary folder."""
-    getuid = getattr(os, "getuid", None)
-    return str(getuid()) if getuid else os.environ.get("USERNAME", "user")
-
-
-def private_folder(base: Path, relative: Path, *, create: bool) -> None:
-    """Check `base/relative` step by step (creating what is missing, if asked) is this user's
-    alone: real directories (no symlinks), owned by this user, with no group or other access.
-    Raises `OSError` if not. For folders in the shared temporary folder, which another local user
-    could make first to plant history there or swap saved names for links.
-
-    With `create`, a folder of this user's that others could read but never write (as earlier
-    versions made them) is made private: nobody else can have put anything in it."""
-    getuid = getattr(os, "getuid", None)
-    current = base
-    for part in relative.parts:
-        current = current / part
-        if create:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(current, 0o700)
-        info = os.lstat(current)
-        if getuid is None:  # Windows: the temporary folder is already the user's own
-            continue
-        ours = stat.S_ISDIR(info.st_mode) and info.st_uid == getuid()
-        if create and ours and info.st_mode & 0o077 and not info.st_mode & 0o022:
-            info = _made_private(current, getuid())
-        if not ours or info.st_uid != getuid() or info.st_mode & 0o077:
-            raise OSError(f"{current} is not a private folder of this user (remove it)")
-
-
-def _made_private(folder: Path, uid: int) -> os.stat_result:
-    """Take group and other access away from `folder`, through a descriptor opened without
-    following links (the name cannot be swapped for a link between the check and the change)."""
-    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0))
-    try:
-        info = os.fstat(descriptor)
-        if stat.S_ISDIR(info.st_mode) and info.st_uid == uid:
-            os.fchmod(descriptor, 0o700)
-        return os.fstat(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .config import Settings
-from .runner import Draining
+from .hosts import LOOPBACK_HOSTS, LOOPBACK_ORIGINS, origin_allowed
+from .jobs.draining import Draining
 from .workspaces import KEY_HEADER
 
 if TYPE_CHECKING:
@@ -34,8 +35,6 @@ logger = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
 HEALTH_PATH = "/healthz"
-LOOPBACK_HOSTS = ["127.0.0.1:*", "localhost:*", "[::1]:*", "127.0.0.1", "localhost", "[::1]"]
-LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
 SECRET_QUERY_NAMES = frozenset(
     {"key", "apikey", "api-key", "token", "access-token", "authorization", "luma-api-key", "luma-agents-api-key"}
     | {KEY_HEADER}  # the BYOK header's name, should a client put the key in the URL instead
@@ -59,14 +58,6 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     check = settings.allowed_hosts is not None or settings.loopback
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=check, allowed_hosts=hosts, allowed_origins=allowed_origins(settings) or []
-    )
-
-
-def origin_allowed(origin: str, allowed: list[str]) -> bool:
-    """The SDK's rule: an exact match, or `scheme://host:*` for any port of that host."""
-    return origin in allowed or any(
-        pattern.endswith(":*") and origin.startswith(pattern[:-1]) and origin[len(pattern) - 1 :].isdigit()
-        for pattern in allowed
     )
 
 

@@ -14,13 +14,19 @@ from mcp.server.mcpserver.resources import Resource
 from mcp.server.subscriptions import ResourcesListChanged, SubscriptionBus
 from pydantic import Field
 
-from .api import LumaError
-from .history import HistoryEntry, image_uri
-from .runner import GenerationRunner
-from .workspaces import AppState  # at run time: the SDK reads `Context[AppState]` to inject the context
+from .errors import LumaError
+from .media.outputs import SavedFile
+from .store.records import HistoryEntry
+from .workspaces import AppState, Workspace  # at run time: the SDK reads `Context[AppState]` to inject the context
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
+
+
+def image_uri(generation_id: str, saved: SavedFile) -> str:
+    """The MCP resource URI of a saved image."""
+    extension = {"image/jpeg": "jpg"}.get(saved.media_type, saved.media_type.removeprefix("image/"))
+    return f"luma://generations/{generation_id}/images/{saved.index}.{extension}"
 
 
 class SavedImageResource(Resource):
@@ -74,15 +80,15 @@ class ImageCatalog:
 
 
 def register_templates(server: MCPServer[AppState]) -> None:
-    async def entry_of(generation_id: str, ctx: Context[AppState]) -> tuple[HistoryEntry, GenerationRunner]:
+    async def entry_of(generation_id: str, ctx: Context[AppState]) -> tuple[HistoryEntry, Workspace]:
         try:
-            work = ctx.request_context.lifespan_context.workspace(ctx)
+            workspace = ctx.request_context.lifespan_context.workspace(ctx)
         except LumaError as exc:
             raise ResourceError(str(exc)) from exc
-        entry = await work.runner.history.get(generation_id)
+        entry = await workspace.history.get(generation_id)
         if entry is None:
             raise ResourceNotFoundError(f"No generation {generation_id} in this server's history")
-        return entry, work.runner
+        return entry, workspace
 
     @server.resource(
         "luma://generations/{generation_id}",
@@ -96,10 +102,10 @@ def register_templates(server: MCPServer[AppState]) -> None:
         return entry.model_dump_json(indent=2)
 
     async def image(generation_id: str, index: str, ctx: Context[AppState]) -> bytes:
-        entry, runner = await entry_of(generation_id, ctx)
+        entry, workspace = await entry_of(generation_id, ctx)
         saved = next((f for f in entry.files if str(f.index) == index), None)
         # Only files in this server's own folders are served, whatever a history line says.
-        if saved is None or not runner.holds(saved.path):
+        if saved is None or not workspace.holds(saved.path):
             raise ResourceNotFoundError(f"Generation {generation_id} has no saved image {index}")
         return await _read_saved(saved.path)
 

@@ -12,9 +12,10 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from . import __version__
 from .api import LumaClient, SharedHttpClient, StoredFile, Timekeeper
 from .config import Settings
-from .media.inputs import InputResolver
+from .jobs.draining import Draining
+from .jobs.runner import GenerationRunner
+from .media.resolver import InputResolver
 from .resources import ImageCatalog, register_templates
-from .runner import Draining, GenerationRunner
 from .tools import build_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 
@@ -98,9 +99,9 @@ def build_server(
             workspaces = Workspaces(workspace, byok=settings.byok)
             shared = workspaces.shared()
             if shared is not None and settings.keeps_files:
-                for entry in reversed(await shared.runner.history.recent(limit=LISTED_AT_START)):
+                for entry in reversed(await shared.history.recent(limit=LISTED_AT_START)):
                     await catalog.add(
-                        entry.model_copy(update={"files": [f for f in entry.files if shared.runner.holds(f.path)]})
+                        entry.model_copy(update={"files": [f for f in entry.files if shared.holds(f.path)]})
                     )
             yield AppState(settings, workspaces)
 

@@ -1,4 +1,4 @@
-"""Workspaces: one account's runner and inputs. A single one serves every call, unless the server
+"""Workspaces: one account's runner, inputs and history. A single one serves every call, unless the server
 runs in bring-your-own-key mode, where each request names its user's key in a header and gets a
 workspace of its own: its own client, uploads, deduplication and (if files are kept) folder, so
 two users' keys, files and histories never mix. Keys are only ever named by a short hash.
@@ -12,12 +12,18 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from .api import MissingApiKeyError
+from .api import GenerationRequest, ImageRef
 from .config import Settings
-from .media.inputs import InputResolver
-from .runner import GenerationRunner
+from .errors import MissingApiKeyError
+from .jobs.report import Progress, Report
+from .jobs.runner import GenerationRunner
+from .media.image_input import ImageInput, InlineImage
+from .media.previews import PreviewMode
+from .media.resolver import InputResolver, Upload
+from .store.history import History
+from .store.records import HistoryEntry
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -30,10 +36,69 @@ KEPT_WORKSPACES = 256
 """Workspaces kept warm in BYOK mode; the least recently used idle ones beyond this are dropped."""
 
 
+class GenerationOrder(Protocol):
+    """What a generating call asks for: its input images, and the request they make once resolved
+    (the tools' argument models are such orders)."""
+
+    @property
+    def preview(self) -> PreviewMode | None: ...
+
+    @property
+    def new_variation(self) -> bool: ...
+
+    def images(self) -> list[tuple[str, ImageInput]]:
+        """The input images, each with the field that names it in errors, in the API's order."""
+        ...
+
+    def request(self, refs: tuple[ImageRef, ...]) -> GenerationRequest:
+        """The API request, given `images()` in the API's form, in the same order."""
+        ...
+
+
 @dataclass(frozen=True)
 class Workspace:
+    """One account's work: what a tool call does, in one call each."""
+
     runner: GenerationRunner
     inputs: InputResolver
+
+    @property
+    def history(self) -> History:
+        return self.runner.history
+
+    def holds(self, path: str) -> bool:
+        """Whether `path` is in this workspace's folders: only such files are ever read back."""
+        return self.runner.holds(path)
+
+    async def generate(self, order: GenerationOrder, progress: Progress) -> Report:
+        """Resolve the input images (uploading large ones), then submit and wait: one time budget,
+        from the first upload on, and the workspace kept for the whole of it."""
+        with self.runner.busy():
+            started = self.runner.now()
+            refs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
+            return await self.runner.run(
+                order.request(refs), progress, preview=order.preview, started=started, new_variation=order.new_variation
+            )
+
+    async def look(self, generation_id: str, preview: PreviewMode | None) -> Report:
+        """One look at a generation (saved and previewed if completed)."""
+        return await self.runner.fetch(generation_id, preview=preview)
+
+    async def wait(
+        self, generation_id: str, max_wait: float, progress: Progress, preview: PreviewMode | None
+    ) -> Report:
+        """Wait up to `max_wait` seconds for a generation to finish, then look at it."""
+        return await self.runner.wait(generation_id, max_wait, progress, preview=preview)
+
+    async def recent(self, query: str | None, limit: int) -> list[HistoryEntry]:
+        """What this workspace made, most recent first, filtered by words of the prompt."""
+        return await self.history.recent(query=query, limit=limit)
+
+    async def upload(self, path: str | None, inline: InlineImage | None) -> tuple[Upload, str]:
+        """Upload a local file or checked data once: the upload and the file's name."""
+        data, media_type, name = await self.inputs.read("image", path=path, inline=inline)
+        deadline = self.runner.inputs_deadline(self.runner.now())
+        return await self.inputs.upload(data, media_type, name, deadline=deadline), name
 
 
 def key_label(key: str) -> str:

@@ -25,7 +25,6 @@ import anyio
 import httpx2
 from pydantic import BaseModel, ValidationError
 
-from ..config import DEFAULT_BASE_URL
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -39,6 +38,9 @@ from .http import SharedHttpClient, timeout_within
 from .models import CreatedFile, Generation, GenerationRequest, PresignedUpload, StoredFile
 
 logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://agents.lumalabs.ai/v1"
+"""The API's address, `/v1` included (`LUMA_BASE_URL` overrides it, as in the official SDK)."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

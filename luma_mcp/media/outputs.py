@@ -1,5 +1,6 @@
-"""Finished images to disk: download (streamed, capped, checked), browsable names, a folder that
-falls back to a temporary one rather than lose an image.
+"""Finished images to disk: a streamed download, capped and checked (status, type by its bytes,
+the storage's MD5, that it decodes), written beside its final name and moved there only when whole,
+never over another file. `SavedFile` is the one record of a saved output, in results and history.
 
 Downloads never carry the API key: they go to the storage host with the URL's own signature.
 Pillow is imported inside the functions that need it, to keep the server's start-up fast.
@@ -15,161 +16,34 @@ import os
 import re
 import sys
 import tempfile
-import time
-import unicodedata
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
 import anyio
 import anyio.to_thread
 import httpx2
+from pydantic import BaseModel, Field
 
-from ..config import private_folder, user_id
+from ..errors import OutputError
+from .image_threads import in_image_thread
 from .sniff import EXTENSIONS, sniff_media_type
-from .work import image_work
 
 logger = logging.getLogger(__name__)
 
-RECHECK_SECONDS = 10.0
 PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
 
-Retry = Literal["refresh", "again", "fallback", "no"]
 
-
-class OutputError(Exception):
-    """A finished image could not be downloaded or saved; the message says which and why.
-
-    `retry` says what may help: `refresh` the URL (it expired or was refused), download `again`
-    (the connection dropped or the bytes came damaged), save in the temporary `fallback` folder
-    (this one could not be written: a full disk, no permission, a read-only file system), or
-    nothing (`no`)."""
-
-    def __init__(self, message: str, *, retry: Retry = "no") -> None:
-        super().__init__(message)
-        self.retry: Retry = retry
-
-
-@dataclass(frozen=True)
-class SavedImage:
+class SavedFile(BaseModel):
     """An output written to disk."""
 
-    path: Path
-    media_type: str
-    size_bytes: int
-    sha256: str
-    width: int
-    height: int
-
-
-def slug(text: str, max_length: int = 48) -> str:
-    """Lowercase ASCII words joined by `-`: safe in a file name on every OS, never empty."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
-    result = ""
-    for word in words:
-        candidate = f"{result}-{word}" if result else word
-        if len(candidate) > max_length:
-            break
-        result = candidate
-    return result or "image"
-
-
-def output_stem(*, created: datetime, prompt: str | None, generation_id: str, index: int) -> str:
-    """`2026-11-24_red-fox-in-the-snow_d290f1ee_1`: date, prompt, short id, output number.
-    Every part is sanitised, and the date comes first, so no name can climb out of the folder or
-    be a reserved device name (CON, NUL, …) on Windows."""
-    short_id = re.sub(r"[^0-9a-f]", "", generation_id.lower())[:8] or "unknown"
-    return f"{created.astimezone(UTC):%Y-%m-%d}_{slug(prompt or 'image')}_{short_id}_{index + 1}"
-
-
-def file_created(created_at: str) -> datetime:
-    """The API's `created_at`, or now if it is missing or unreadable."""
-    try:
-        parsed = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.now(UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-class OutputFolder:
-    """The configured output folder, or a temporary one when it cannot be written.
-
-    The temporary one is private: created mode 0700 and refused unless this user owns it with no
-    access for others, since anyone can create a folder of that name first in a shared /tmp and
-    plant history there. `label` keeps one workspace's fallback apart from another's (BYOK)."""
-
-    def __init__(self, preferred: Path, *, label: str | None = None) -> None:
-        self.preferred = preferred
-        self._temporary = Path(tempfile.gettempdir())
-        self._fallback_name = Path(f"luma-agents-mcp-{user_id()}", *([label] if label else []))
-        self.fallback = self._temporary / self._fallback_name
-        self._good_at: float | None = None
-        """When the preferred folder last proved writable."""
-
-    def fallback_is_private(self) -> bool:
-        """Whether the temporary folder exists and is this user's alone (so its history can be
-        believed: another local user could have made it first and planted entries)."""
-        try:
-            private_folder(self._temporary, self._fallback_name, create=False)
-        except OSError:
-            return False
-        return True
-
-    def holds(self, path: str | Path) -> bool:
-        """Whether `path` lies inside one of the folders images are saved in (history entries name
-        paths; only these are ever read back)."""
-        try:
-            resolved = Path(path).resolve()
-        except (OSError, RuntimeError, ValueError):
-            return False
-        return any(resolved.is_relative_to(folder.resolve()) for folder in (self.preferred, self.fallback))
-
-    async def writable(self) -> tuple[Path | None, str | None]:
-        """The folder to save in now (None if none can be written), and a warning when it is not
-        the preferred one. A good answer is kept for a few seconds (probing costs a file creation);
-        a bad one is probed again every time, so a fixed folder is used at once."""
-        now = time.monotonic()
-        if self._good_at is not None and now - self._good_at <= RECHECK_SECONDS:
-            return self.preferred, None
-        answer = await anyio.to_thread.run_sync(self._writable)
-        self._good_at = now if answer[0] == self.preferred else None
-        return answer
-
-    def distrust(self) -> None:
-        """Forget that the preferred folder proved writable (a save there just failed): the next
-        `writable()` probes it again, and falls back if it fails."""
-        self._good_at = None
-
-    def _writable(self) -> tuple[Path | None, str | None]:
-        try:
-            _probe(self.preferred)
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-        else:
-            return self.preferred, None
-        try:
-            private_folder(self._temporary, self._fallback_name, create=True)
-            _probe(self.fallback)
-        except OSError as exc:
-            return None, (
-                f"Neither {self.preferred} ({reason}) nor {self.fallback} ({exc.strerror or exc}) can be written: "
-                "nothing was saved, use the download link within the hour and fix LUMA_MCP_OUTPUT_DIR."
-            )
-        return self.fallback, (
-            f"{self.preferred} cannot be written ({reason}), so images were saved in {self.fallback}. "
-            "Temporary folders get cleaned: move them somewhere safe, and fix LUMA_MCP_OUTPUT_DIR."
-        )
-
-
-def _probe(folder: Path) -> None:
-    """Raise `OSError` unless `folder` takes a file with data in it: an empty one needs no space,
-    so it would pass on a full disk."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=folder) as file:
-        file.write(b"\0")
-        file.flush()
+    index: int = Field(description="Position among the generation's outputs, from 0.")
+    path: str = Field(description="Where it was saved.")
+    media_type: str = Field(description="MIME type of the file.")
+    size_bytes: int = Field(description="Size in bytes.")
+    sha256: str = Field(description="SHA-256 of the bytes, as the API served them.")
+    width: int | None = Field(default=None, description="Width in pixels.")
+    height: int | None = Field(default=None, description="Height in pixels.")
+    label: str | None = Field(default=None, description="For layering: what the layer holds.")
 
 
 def _reserve(directory: Path, stem: str, extension: str) -> Path:
@@ -279,8 +153,11 @@ async def download(
     *,
     max_bytes: int,
     limits: httpx2.Timeout | None = None,
-) -> SavedImage:
-    """Stream `url` into `directory/stem.<ext>`, the extension taken from the bytes themselves.
+    index: int = 0,
+    label: str | None = None,
+) -> SavedFile:
+    """Stream `url` into `directory/stem.<ext>`, the extension taken from the bytes themselves;
+    the record names it output `index` (with the layer's `label`, for layering).
 
     Checked on the way: the status, the size cap, magic bytes against the declared type, the MD5
     when the storage's ETag is one, and that the result decodes. Disk work runs in worker threads,
@@ -326,7 +203,7 @@ async def download(
         # nobody recorded (the next look would download it again under a second name).
         with anyio.CancelScope(shield=True):
             try:
-                committed = await image_work(partial.commit, b"".join(pending), EXTENSIONS[media_type])
+                committed = await in_image_thread(partial.commit, b"".join(pending), EXTENSIONS[media_type])
             except OSError as exc:
                 raise _unwritable(directory, exc) from exc
     except httpx2.HTTPError as exc:
@@ -338,7 +215,16 @@ async def download(
                 await anyio.to_thread.run_sync(partial.discard)
     assert committed is not None  # a shield with no deadline of its own is never cancelled
     path, width, height = committed
-    return SavedImage(path, media_type, size, digest.hexdigest(), width, height)
+    return SavedFile(
+        index=index,
+        path=str(path),
+        media_type=media_type,
+        size_bytes=size,
+        sha256=digest.hexdigest(),
+        width=width,
+        height=height,
+        label=label,
+    )
 
 
 def _unwritable(directory: Path, exc: OSError) -> OutputError:

@@ -13,11 +13,12 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-
-from ..config import PreviewMode
+from typing import Literal
 
 logger = logging.getLogger(__name__)
 
+PreviewMode = Literal["auto", "full", "none"]
+"""How large the inline previews are: `auto`, `full`, or `none` at all."""
 MAX_EDGE: dict[PreviewMode, int] = {"auto": 1024, "full": 1568}
 INLINE_BUDGET = 700_000
 """Raw bytes of all inline images in one result."""

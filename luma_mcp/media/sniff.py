@@ -17,3 +17,14 @@ def sniff_media_type(head: bytes) -> str | None:
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
     return None
+
+
+def describe_non_image(head: bytes) -> str:
+    """A hint for common non-images, from their first bytes, so the fix is obvious ("" if none)."""
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"avif"):
+        return " (it is HEIC/AVIF: convert it to JPEG or PNG first)"
+    if head.startswith(b"%PDF"):
+        return " (it is a PDF)"
+    if head.lstrip().startswith((b"<svg", b"<?xml")):
+        return " (it is SVG: export it to PNG first)"
+    return ""

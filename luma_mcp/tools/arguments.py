@@ -22,8 +22,8 @@ from ..api.models import (
     OutputFormat,
     Style,
 )
-from ..config import PreviewMode
-from ..media.inputs import UUID, ImageInput, InlineImage, MediaType, inline_data
+from ..media.image_input import UUID, ImageInput, InlineImage, MediaType, inline_data
+from ..media.previews import PreviewMode
 
 MAX_WAIT_SECONDS = 600
 
@@ -81,8 +81,12 @@ class GenerateImageArgs(ToolArguments):
     new_variation: NewVariationArg = False
     preview: PreviewArg = None
 
-    def request(self, image_ref: tuple[ImageRef, ...]) -> GenerationRequest:
-        """The API request, given the input images in the API's form."""
+    def images(self) -> list[tuple[str, ImageInput]]:
+        """The reference images, each with its field."""
+        return [(f"image_ref[{i}]", image) for i, image in enumerate(self.image_ref)]
+
+    def request(self, refs: tuple[ImageRef, ...]) -> GenerationRequest:
+        """The API request, given `images()` in the API's form."""
         return GenerationRequest(
             prompt=self.prompt,
             model=self.model,
@@ -90,7 +94,7 @@ class GenerateImageArgs(ToolArguments):
             style=self.style,
             output_format=self.output_format,
             web_search=self.web_search,
-            image_ref=image_ref,
+            image_ref=refs,
         )
 
     @model_validator(mode="after")
@@ -125,16 +129,20 @@ class EditImageArgs(ToolArguments):
     new_variation: NewVariationArg = False
     preview: PreviewArg = None
 
-    def request(self, image_ref: tuple[ImageRef, ...], source: ImageRef) -> GenerationRequest:
-        """The API request, given the input images in the API's form."""
+    def images(self) -> list[tuple[str, ImageInput]]:
+        """The source first (its errors are reported first), then the reference images."""
+        return [("source", self.source)] + [(f"image_ref[{i}]", image) for i, image in enumerate(self.image_ref)]
+
+    def request(self, refs: tuple[ImageRef, ...]) -> GenerationRequest:
+        """The API request, given `images()` in the API's form."""
         return GenerationRequest(
             prompt=self.prompt,
             model=self.model,
             type="image_edit",
             style=self.style,
             output_format=self.output_format,
-            source=source,
-            image_ref=image_ref,
+            source=refs[0],
+            image_ref=refs[1:],
         )
 
 

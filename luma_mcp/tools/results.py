@@ -13,9 +13,10 @@ from typing import Literal
 from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
-from ..history import HistoryEntry, image_uri
-from ..media.inputs import Upload
-from ..runner import FinishedOutput, Report
+from ..jobs.report import FinishedOutput, Report
+from ..media.resolver import Upload
+from ..resources import image_uri
+from ..store.records import HistoryEntry
 
 FAILURE_ADVICE = {
     "content_moderated": "Moderation blocked it: rephrase the prompt or use other input images.",
@@ -74,20 +75,20 @@ def _iso(timestamp: float | None) -> str | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
 
 
+SAVED_FIELDS = {"path", "media_type", "width", "height", "size_bytes"}
+"""What an output shows of its saved file (`SavedFile`): all None when it was not saved."""
+
+
 def _output_info(finished: FinishedOutput) -> OutputInfo:
     layer = finished.output.layer
-    saved = finished.saved
+    saved = finished.saved.model_dump(include=SAVED_FIELDS) if finished.saved else dict.fromkeys(SAVED_FIELDS)
     return OutputInfo(
         index=finished.index,
         url=finished.output.url,
         url_expires_at=_iso(finished.output.url_expires_at),
-        path=saved.path if saved else None,
-        media_type=saved.media_type if saved else None,
-        width=saved.width if saved else None,
-        height=saved.height if saved else None,
-        size_bytes=saved.size_bytes if saved else None,
         layer=LayerInfo(**layer.model_dump()) if layer else None,
         error=finished.error,
+        **saved,
     )
 
 

@@ -184,7 +184,7 @@ async def test_a_call_cancelled_while_it_waits_out_a_429_sends_nothing_more(
 
 
 async def test_shutting_down_ends_a_429_pause_without_sending_again(settings: Settings, emulator: Emulator) -> None:
-    from luma_mcp.runner import Draining
+    from luma_mcp.jobs.draining import Draining
 
     draining = Draining()
     time = AutojumpTime(emulator.clock)  # sleeps wait for the clock, which only this test moves
@@ -208,7 +208,7 @@ async def test_shutting_down_ends_a_429_pause_without_sending_again(settings: Se
 
 
 async def test_no_job_is_started_once_the_server_is_shutting_down(settings: Settings, emulator: Emulator) -> None:
-    from luma_mcp.runner import Draining
+    from luma_mcp.jobs.draining import Draining
 
     draining = Draining()
     server = build_server(
@@ -279,7 +279,7 @@ async def test_a_runner_forgets_every_job_once_its_windows_pass(settings: Settin
     import httpx2
 
     from luma_mcp.api import GenerationRequest, LumaClient, SharedHttpClient
-    from luma_mcp.runner import GenerationRunner
+    from luma_mcp.jobs.runner import GenerationRunner
 
     from ..clocks import VirtualTime
 
@@ -300,8 +300,8 @@ async def test_a_call_counts_as_under_way_while_its_inputs_upload(
     client: Client, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What keeps a BYOK user's workspace (and its dedupe memory) through a slow upload."""
-    from luma_mcp.media.inputs import InputResolver
-    from luma_mcp.runner import GenerationRunner
+    from luma_mcp.jobs.runner import GenerationRunner
+    from luma_mcp.media.resolver import InputResolver
 
     runners: list[GenerationRunner] = []
     idle_while_uploading: list[bool] = []

@@ -404,9 +404,9 @@ async def test_a_full_disk_found_while_saving_falls_back_to_the_temporary_folder
 ) -> None:
     import errno
 
-    from luma_mcp.media import outputs
+    from luma_mcp.media import folders, outputs
 
-    real_write, real_probe = outputs._PartialFile.write, outputs._probe  # pyright: ignore[reportPrivateUsage]
+    real_write, real_probe = outputs._PartialFile.write, folders._probe  # pyright: ignore[reportPrivateUsage]
 
     def full(folder: Path) -> bool:
         return folder.resolve().is_relative_to(output_dir.resolve())
@@ -426,7 +426,7 @@ async def test_a_full_disk_found_while_saving_falls_back_to_the_temporary_folder
         real_probe(folder)
 
     monkeypatch.setattr(outputs._PartialFile, "write", write)  # pyright: ignore[reportPrivateUsage]
-    monkeypatch.setattr(outputs, "_probe", probe)
+    monkeypatch.setattr(folders, "_probe", probe)
     data = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
     path = Path(data["outputs"][0]["path"])
     assert path.parent == temporary_folder / f"luma-agents-mcp-{os.getuid()}"
@@ -459,9 +459,9 @@ async def test_after_a_fallback_part_way_each_folder_keeps_the_record_of_its_fil
     import errno
     import shutil
 
-    from luma_mcp.media import outputs
+    from luma_mcp.media import folders, outputs
 
-    real_write, real_probe = outputs._PartialFile.write, outputs._probe  # pyright: ignore[reportPrivateUsage]
+    real_write, real_probe = outputs._PartialFile.write, folders._probe  # pyright: ignore[reportPrivateUsage]
     disk_full = False
 
     def write(self: outputs._PartialFile, data: bytes) -> None:  # pyright: ignore[reportPrivateUsage]
@@ -477,7 +477,7 @@ async def test_after_a_fallback_part_way_each_folder_keeps_the_record_of_its_fil
         real_probe(folder)
 
     monkeypatch.setattr(outputs._PartialFile, "write", write)  # pyright: ignore[reportPrivateUsage]
-    monkeypatch.setattr(outputs, "_probe", probe)
+    monkeypatch.setattr(folders, "_probe", probe)
     gid = await layering_job(emulator)
     async with Client(make_server(settings, emulator)) as client:
         first = structured(await client.call_tool("get_generation", {"generation_id": gid}))
@@ -486,7 +486,7 @@ async def test_after_a_fallback_part_way_each_folder_keeps_the_record_of_its_fil
     assert all(Path(o["path"]).parent != output_dir for o in first["outputs"][1:])  # in the fallback
     # The temporary folder is cleaned away (a reboot); the disk has room again.
     monkeypatch.setattr(outputs._PartialFile, "write", real_write)  # pyright: ignore[reportPrivateUsage]
-    monkeypatch.setattr(outputs, "_probe", real_probe)
+    monkeypatch.setattr(folders, "_probe", real_probe)
     shutil.rmtree(temporary_folder / f"luma-agents-mcp-{os.getuid()}")
     async with Client(make_server(settings, emulator)) as client:
         again = structured(await client.call_tool("get_generation", {"generation_id": gid}))

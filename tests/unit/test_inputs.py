@@ -10,14 +10,9 @@ from pathlib import Path
 import pytest
 
 from luma_mcp.api.models import MAX_INPUT_BYTES
-from luma_mcp.media.inputs import (
-    ImageInput,
-    InputError,
-    check_data,
-    confinement_problem,
-    read_local_image,
-    remote_path_problem,
-)
+from luma_mcp.errors import InputError
+from luma_mcp.media.image_input import ImageInput, check_data
+from luma_mcp.media.local_files import confinement_problem, read_local_image, remote_path_problem
 
 from ..helpers import b64, png_bytes
 

@@ -13,7 +13,7 @@ from typing import IO, Any
 import httpx2
 import pytest
 
-from luma_mcp.media import outputs
+from luma_mcp.media import folders, outputs
 
 from ..helpers import png_bytes
 
@@ -162,7 +162,7 @@ def test_a_folder_on_a_full_disk_is_not_taken_for_writable(tmp_path: Path, monke
         return real_temporary_file(*args, **kwargs)
 
     monkeypatch.setattr(tempfile, "TemporaryFile", full_disk)
-    folder = outputs.OutputFolder(preferred)
+    folder = folders.OutputFolder(preferred)
     chosen, warning = folder._writable()  # pyright: ignore[reportPrivateUsage]
     assert chosen == folder.fallback
     assert f"{preferred} cannot be written (No space left on device)" in (warning or "")

@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio.to_thread
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
+
+from .records import HistoryEntry
 
 logger = logging.getLogger(__name__)
 
@@ -26,56 +28,6 @@ HISTORY_FILE = Path(".luma-agents") / "history.jsonl"
 REFRESH_SECONDS = 1.0
 REMEMBERED = 1000
 """Generations kept in memory where no files are kept (HTTP by default)."""
-
-
-class InputRecord(BaseModel):
-    """An image input, as far as it can be named (never its bytes)."""
-
-    field: str = Field(description="Where it was given: source or image_ref[i].")
-    kind: str = Field(description="url, data, generation_id or file_id.")
-    value: str | None = Field(default=None, description="The URL, generation_id or file_id; None for inline data.")
-    media_type: str | None = Field(default=None, description="The media type of inline data.")
-
-
-class SavedFile(BaseModel):
-    """An output written to disk."""
-
-    index: int = Field(description="Position among the generation's outputs, from 0.")
-    path: str = Field(description="Where it was saved.")
-    media_type: str = Field(description="MIME type of the file.")
-    size_bytes: int = Field(description="Size in bytes.")
-    sha256: str = Field(description="SHA-256 of the bytes, as the API served them.")
-    width: int | None = Field(default=None, description="Width in pixels.")
-    height: int | None = Field(default=None, description="Height in pixels.")
-    label: str | None = Field(default=None, description="For layering: what the layer holds.")
-
-
-def image_uri(generation_id: str, saved: SavedFile) -> str:
-    """The MCP resource URI of a saved image (see `resources.py`)."""
-    extension = {"image/jpeg": "jpg"}.get(saved.media_type, saved.media_type.removeprefix("image/"))
-    return f"luma://generations/{generation_id}/images/{saved.index}.{extension}"
-
-
-class HistoryEntry(BaseModel):
-    """One generation this server submitted or fetched."""
-
-    generation_id: str = Field(description="Id to look up, wait on, or edit from (source: {generation_id}).")
-    prompt: str | None = Field(default=None, description="The prompt, when this server submitted it.")
-    model: str = Field(default="", description="The model that made it.")
-    type: str = Field(default="image", description="image, image_edit or layering.")
-    aspect_ratio: str | None = Field(default=None, description="The ratio asked for; None if the model chose.")
-    style: str | None = Field(default=None, description="auto or manga.")
-    output_format: str | None = Field(default=None, description="The format asked for; None if the model chose.")
-    created_at: str = Field(default="", description="When the API created the job (UTC, ISO 8601).")
-    recorded_at: str = Field(default="", description="When this entry was last written (UTC, ISO 8601).")
-    state: str = Field(default="queued", description="The last state seen: queued, processing, completed or failed.")
-    failure_code: str | None = Field(default=None, description="Why it failed, as the API's code.")
-    inputs: list[InputRecord] = Field(default_factory=list[InputRecord], description="The images it was given.")
-    files: list[SavedFile] = Field(default_factory=list[SavedFile], description="The saved images.")
-
-    def matches(self, words: list[str]) -> bool:
-        text = " ".join([self.prompt or "", self.generation_id, self.model, self.type]).lower()
-        return all(word in text for word in words)
 
 
 class _Log:

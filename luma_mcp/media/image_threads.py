@@ -1,6 +1,6 @@
-"""Image work (decoding, verifying, resizing) runs in worker threads, a few at a time: one decode
-of a 2K image holds tens of MB, and 64 calls decoding at once would hold gigabytes. Slots match
-the CPUs (at least two): more would only queue for the same cores."""
+"""Image work (decoding, verifying, resizing, hashing large buffers) runs in worker threads, a few
+at a time: one decode of a 2K image holds tens of MB, and 64 calls decoding at once would hold
+gigabytes. Slots match the CPUs (at least two): more would only queue for the same cores."""
 
 from __future__ import annotations
 
@@ -24,5 +24,6 @@ def _image_limiter() -> anyio.CapacityLimiter:
     return _limiter
 
 
-async def image_work(function: Callable[[*Args], T], *args: *Args) -> T:
+async def in_image_thread(function: Callable[[*Args], T], *args: *Args) -> T:
+    """`function(*args)` in a worker thread, among at most one per CPU doing image work."""
     return await anyio.to_thread.run_sync(function, *args, limiter=_image_limiter())

@@ -1,0 +1,113 @@
+"""Every error this server raises that a caller can catch, in one tree. Each message names the
+cause, the fix, and whether anything was sent or charged; none quotes an HTTP library's own text
+(it can hold request headers, the key among them). A tool turns any of them into a tool error the
+model reads (`tools/handlers.py`); anything else becomes the SDK's generic error.
+
+    LumaError                   base of them all (defined with the API client, which imports nothing of ours)
+    ├── MissingApiKeyError      no usable key (none set, or one with a character no header can carry); nothing sent
+    ├── APIConnectionError      no usable answer to a request that was safe to repeat, after the retries
+    ├── OutcomeUnknownError     a create was sent and may be queued (and charged); never resent by itself
+    ├── UploadError             a Files API upload did not end in a ready file; no image was made
+    ├── APIStatusError          the API answered an error status: `status`, its `detail`, the request id
+    │   ├── RateLimitError      429: nothing queued or charged; `retry_after` says when to try again
+    │   └── ServerError         5xx to a request that was safe to repeat, after the retries
+    ├── ConfigError             a setting has a value we cannot use: the server does not start, the setting is named
+    ├── InputError              an image input cannot be used (`field` names it); nothing was sent
+    ├── OutputError             a finished image could not be downloaded or saved; `retry` says what may help.
+    │                           Never reaches a tool: the result lists it as that output's `error`, link kept
+    ├── ResendRefusedError      an identical create lost its answer moments ago: not sent (it may be queued)
+    ├── ShuttingDownError       the server is shutting down: no new job started; a job under way keeps running
+    └── ReusedJobError          an identical earlier job was reused but could not be looked at: its id is named
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from .api.errors import (
+    APIConnectionError,
+    APIStatusError,
+    LumaError,
+    MissingApiKeyError,
+    OutcomeUnknownError,
+    RateLimitError,
+    ServerError,
+    UploadError,
+)
+
+
+class ConfigError(LumaError):
+    """A setting has a value we cannot use; the message names it and what to set."""
+
+
+class InputError(LumaError):
+    """An image input cannot be used; nothing was sent."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+Retry = Literal["refresh", "again", "fallback", "no"]
+
+
+class OutputError(LumaError):
+    """A finished image could not be downloaded or saved; the message says which and why.
+
+    `retry` says what may help: `refresh` the URL (it expired or was refused), download `again`
+    (the connection dropped or the bytes came damaged), save in the temporary `fallback` folder
+    (this one could not be written: a full disk, no permission, a read-only file system), or
+    nothing (`no`)."""
+
+    def __init__(self, message: str, *, retry: Retry = "no") -> None:
+        super().__init__(message)
+        self.retry: Retry = retry
+
+
+class ResendRefusedError(LumaError):
+    """An identical create lost its answer moments ago: it may be queued, so this one is not sent."""
+
+    def __init__(self, seconds_ago: float) -> None:
+        super().__init__(
+            f"An identical request {seconds_ago:.0f} s ago was sent but its answer was lost, so it may already "
+            "be queued (and charged). This one was not sent. To send it anyway, accepting the risk of a "
+            "second charge, call again with new_variation=true."
+        )
+
+
+class ShuttingDownError(LumaError):
+    """The server began to shut down before this call's job was created: none was."""
+
+    def __init__(self) -> None:
+        super().__init__("This server is shutting down; call again in a moment (the job, if any, keeps running).")
+
+
+class ReusedJobError(LumaError):
+    """A call given an identical earlier request's job could not look at it: the message names the
+    job, so that calling again (perhaps on another copy of the server) does not pay for another."""
+
+    def __init__(self, cause: LumaError, generation_id: str) -> None:
+        super().__init__(
+            f"{cause} This request is identical to an earlier one, which is generation {generation_id} "
+            "(already paid for): call wait_for_generation with that id instead of generating again."
+        )
+        self.generation_id = generation_id
+
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "ConfigError",
+    "InputError",
+    "LumaError",
+    "MissingApiKeyError",
+    "OutcomeUnknownError",
+    "OutputError",
+    "RateLimitError",
+    "ResendRefusedError",
+    "Retry",
+    "ReusedJobError",
+    "ServerError",
+    "ShuttingDownError",
+    "UploadError",
+]

@@ -1,0 +1,247 @@
+"""`Saver`: what becomes of a generation once looked at. A completed one has each output saved
+once (even when two looks race), in the output folder or, when that cannot be written, in a
+private temporary one; the history records the job from its creation to its files; and the
+outputs are previewed within the host's budget. Where no files are kept (HTTP by default), the
+images are downloaded only to preview them, and the links are the images.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+import anyio
+
+from ..api import Generation, GenerationRequest, ImageRef
+from ..media.folders import OutputFolder
+from ..media.image_threads import in_image_thread
+from ..media.names import file_created, output_stem
+from ..media.outputs import SavedFile
+from ..media.previews import Preview, PreviewMode, make_previews
+from ..store.history import History
+from ..store.records import HistoryEntry, InputRecord
+from .downloads import OUT_OF_TIME_UNKEPT, Downloader, Downloads
+from .locks import KeyedLocks
+from .report import FinishedOutput, Report
+
+logger = logging.getLogger(__name__)
+
+
+class Saver:
+    def __init__(
+        self,
+        downloader: Downloader,
+        *,
+        folder: OutputFolder,
+        history: History,
+        keep_files: bool,
+        preview: PreviewMode,
+        on_saved: Callable[[HistoryEntry], Awaitable[None]] | None = None,
+    ) -> None:
+        """`preview`: the mode when a call names none; `on_saved` hears of each entry that gained
+        files (to list them as resources)."""
+        self._downloader = downloader
+        self._folder = folder
+        self._history = history
+        self._keep_files = keep_files
+        self._preview: PreviewMode = preview
+        self._on_saved = on_saved
+        self._saving = KeyedLocks()
+
+    def holds(self, path: str) -> bool:
+        """Whether `path` is in this saver's folders: only such files are ever read back."""
+        return self._folder.holds(path)
+
+    async def record_created(self, generation: Generation, request: GenerationRequest) -> None:
+        """Note a job just created (before anything else can happen to it)."""
+        entry = HistoryEntry(
+            generation_id=generation.id,
+            prompt=request.prompt,
+            model=request.model,
+            type=request.type,
+            aspect_ratio=request.aspect_ratio,
+            style=request.style,
+            output_format=request.output_format,
+            created_at=generation.created_at,
+            inputs=_input_records(request),
+        )
+        await self._record(entry)
+
+    async def finish(
+        self,
+        generation: Generation,
+        *,
+        waited: float | None,
+        preview: PreviewMode | None,
+        notes: tuple[str, ...] = (),
+        finish_by: float,
+    ) -> Report:
+        """The report of a look at `generation`: a completed one saved (what is not on disk yet)
+        and previewed by `finish_by`, the history brought up to date either way."""
+        warnings = list(notes)
+        mode = preview or self._preview
+        errors: dict[int, str] = {}
+        if generation.state == "completed" and not self._keep_files:
+            entry = await self._updated_entry(generation)
+            await self._history.remember(entry)
+            generation, previews, errors = await self._preview_unkept(generation, mode, finish_by)
+            return Report(
+                generation, entry.prompt, _outputs(generation, {}, previews, errors), waited, tuple(warnings),
+                files_kept=False,
+            )  # fmt: skip
+        if generation.state == "completed":
+            async with self._saving.hold(generation.id):  # two looks must not save twice
+                # Read under the lock: a look that held it before may have saved the files.
+                known = await self._history.get(generation.id)
+                entry = await self._updated_entry(generation, known)
+                generation, entry, errors, warning = await self._save_missing(
+                    generation, entry, finish_by, news=_news(known, entry)
+                )
+            warnings += [warning] if warning else []
+        else:
+            known = await self._history.get(generation.id)
+            entry = await self._updated_entry(generation, known)
+            if _news(known, entry):
+                await self._record(entry)
+        files = {f.index: f for f in entry.files if self.holds(f.path)}
+        paths = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
+        previews = await in_image_thread(make_previews, paths, mode) if mode != "none" else [None] * len(paths)
+        return Report(generation, entry.prompt, _outputs(generation, files, previews, errors), waited, tuple(warnings))
+
+    async def _updated_entry(self, generation: Generation, known: HistoryEntry | None = None) -> HistoryEntry:
+        """The history's entry for `generation` (`known`, or read now), brought up to its state."""
+        known = known or await self._history.get(generation.id) or HistoryEntry(generation_id=generation.id)
+        return known.model_copy(
+            update={
+                "state": generation.state,
+                "failure_code": generation.failure_code,
+                "model": generation.model or known.model,
+                "type": generation.type,
+                "created_at": generation.created_at or known.created_at,
+            }
+        )
+
+    async def _record(self, entry: HistoryEntry) -> None:
+        if not self._keep_files:
+            await self._history.remember(entry)
+            return
+        folder, _ = await self._folder.writable()
+        if folder is not None:
+            await self._history.record(entry, folder)
+
+    async def _preview_unkept(
+        self, generation: Generation, mode: PreviewMode, finish_by: float
+    ) -> tuple[Generation, list[Preview | None], dict[int, str]]:
+        """Previews of outputs this server does not keep: downloaded to a temporary folder, which
+        is gone when the previews are made. Nothing to do when no preview is wanted. Returns the
+        generation with its links refreshed if one was."""
+        if mode == "none":
+            return generation, [None] * len(generation.output), {}
+        with tempfile.TemporaryDirectory(prefix="luma-preview-") as scratch:
+            indexes = range(len(generation.output))
+            downloads = Downloads(generation)
+            await self._downloader.download_each(
+                downloads, indexes, Path(scratch), lambda index: f"output-{index}", finish_by,
+                out_of_time=OUT_OF_TIME_UNKEPT,
+            )  # fmt: skip
+            paths = [Path(downloads.saved[i].path) if i in downloads.saved else None for i in indexes]
+            previews = await in_image_thread(make_previews, paths, mode)
+        return downloads.generation, previews, downloads.errors
+
+    async def _save_missing(
+        self, generation: Generation, entry: HistoryEntry, finish_by: float, *, news: bool
+    ) -> tuple[Generation, HistoryEntry, dict[int, str], str | None]:
+        """Download the outputs not on disk yet: the generation (links refreshed if one was), the
+        updated entry, errors per output, a warning. `news`: the entry says more than the history
+        (the job's end), so it is recorded even if nothing is saved."""
+        on_disk = {f.index: f for f in entry.files if self.holds(f.path) and _exists(f.path)}
+        missing = [i for i in range(len(generation.output)) if i not in on_disk]
+        if not missing:
+            if news:
+                await self._record(entry)
+            return generation, entry, {}, None
+        folder, warning = await self._folder.writable()
+        if folder is None:
+            return generation, entry, dict.fromkeys(missing, warning or "no folder can be written"), warning
+        created = file_created(generation.created_at)
+
+        def stem(index: int) -> str:
+            return output_stem(created=created, prompt=entry.prompt, generation_id=generation.id, index=index)
+
+        downloads = Downloads(generation)
+        try:
+            await self._downloader.download_each(downloads, missing, folder, stem, finish_by)
+            if downloads.unwritable and folder == self._folder.preferred:
+                # The folder took the probe but not the image (a full disk, a quota): probed again,
+                # it may give way to the temporary folder, where these outputs are tried once more.
+                self._folder.distrust()
+                fallback, fallback_warning = await self._folder.writable()
+                if fallback is not None and fallback != folder:
+                    folder, warning = fallback, fallback_warning
+                    retried = sorted(downloads.unwritable)
+                    for index in retried:
+                        del downloads.errors[index]
+                    await self._downloader.download_each(downloads, retried, folder, stem, finish_by)
+        finally:
+            # Recorded even when the call is cancelled part way: an output saved before the cancel
+            # must not be downloaded again, under a second name, by the next look.
+            for index, saved in downloads.saved.items():
+                on_disk[index] = saved
+                logger.info("saved %s output %d to %s", generation.id, index, saved.path)
+            entry = entry.model_copy(update={"files": [on_disk[i] for i in sorted(on_disk)]})
+            if downloads.saved or news:
+                with anyio.CancelScope(shield=True):
+                    for log_folder in self._logs_naming(entry, folder):
+                        await self._history.record(entry, log_folder)
+                    if downloads.saved and self._on_saved is not None:
+                        await self._on_saved(entry)
+        return downloads.generation, entry, downloads.errors, warning
+
+    def _logs_naming(self, entry: HistoryEntry, used: Path) -> list[Path]:
+        """The folders whose history logs must name `entry`: the one saved in now, and each other
+        that holds one of its files (a log cleaned away with its folder must not take the record
+        of a file elsewhere with it)."""
+        folders = [used]
+        for folder in (self._folder.preferred, self._folder.fallback):
+            if folder not in folders and any(Path(f.path).is_relative_to(folder) for f in entry.files):
+                folders.append(folder)
+        return folders
+
+
+def _exists(path: str) -> bool:
+    # A stat takes microseconds: cheaper in place than a trip to a worker thread.
+    return os.path.isfile(path)
+
+
+def _news(known: HistoryEntry | None, entry: HistoryEntry) -> bool:
+    """Whether `entry` tells the history something it does not know yet (a state, or anything)."""
+    return known is None or entry.state != known.state or known.recorded_at == ""
+
+
+def _input_records(request: GenerationRequest) -> list[InputRecord]:
+    refs: list[tuple[str, ImageRef]] = [("source", request.source)] if request.source else []
+    refs += [(f"image_ref[{i}]", ref) for i, ref in enumerate(request.image_ref)]
+    records: list[InputRecord] = []
+    for field, ref in refs:
+        if ref.data is not None:
+            records.append(InputRecord(field=field, kind="data", media_type=ref.media_type))
+        else:
+            kind, value = next((k, v) for k, v in (("url", ref.url), ("generation_id", ref.generation_id),
+                                                   ("file_id", ref.file_id)) if v is not None)  # fmt: skip
+            records.append(InputRecord(field=field, kind=kind, value=value))
+    return records
+
+
+def _outputs(
+    generation: Generation,
+    files: dict[int, SavedFile],
+    previews: Sequence[Preview | None],
+    errors: dict[int, str],
+) -> tuple[FinishedOutput, ...]:
+    return tuple(
+        FinishedOutput(i, output, files.get(i), previews[i], errors.get(i))
+        for i, output in enumerate(generation.output)
+    )

@@ -1,0 +1,142 @@
+"""`InputResolver`: image inputs into what the API takes. URLs, generation ids and file ids pass
+through; local files and inline data go inline as base64 up to the upload threshold, and through
+the Files API above it, once per content while that upload lives (parallel calls with the same
+bytes share one upload).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from ..api.models import ImageRef, StoredFile
+from ..errors import InputError
+from .image_input import ImageInput, InlineImage
+from .image_threads import in_image_thread
+from .local_files import read_local_image
+from .sniff import EXTENSIONS
+
+FILE_LIFETIME = 7 * 24 * 3600.0
+"""How long an upload lives when the Files API does not say: the emulator's default [guess]."""
+LOOP_WORK_BYTES = 256 * 1024
+"""Hashing or decoding less than this is quicker on the event loop than a hop to a worker thread."""
+REUSE_MARGIN = 24 * 3600.0
+"""An uploaded file_id is handed out again only while it has this long left: the agent may keep
+it a while, and a generation that names an expired file is refused."""
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def _digest(data: bytes) -> str:
+    return _sha256(data) if len(data) < LOOP_WORK_BYTES else await in_image_thread(_sha256, data)
+
+
+async def _decoded(inline: InlineImage) -> bytes:
+    """Decoded once, where it is needed, off the event loop unless small."""
+    return inline.decode() if inline.size < LOOP_WORK_BYTES else await in_image_thread(inline.decode)
+
+
+Uploader = Callable[[bytes, str, str, float], Awaitable[StoredFile]]
+"""(bytes, media type, file name, deadline on the client's clock) → the ready upload."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    file_id: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    reused: bool
+
+
+@dataclass(frozen=True)
+class _Known:
+    file_id: str
+    reuse_until: float
+    """On the resolver's clock: the file's expiry less `REUSE_MARGIN`."""
+
+
+class _InFlight:
+    """One content being uploaded: callers with the same bytes wait for it, then reuse it."""
+
+    def __init__(self) -> None:
+        self.lock = anyio.Lock()
+        self.callers = 0
+
+
+class InputResolver:
+    def __init__(
+        self,
+        *,
+        allowed_dirs: list[Path],
+        upload_threshold: int,
+        uploader: Uploader,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._allowed = allowed_dirs
+        self._threshold = upload_threshold
+        self._uploader = uploader
+        self._clock = clock
+        self._uploads: dict[str, _Known] = {}
+        """SHA-256 of content → its upload, so the same image is uploaded once while that lives."""
+        self._in_flight: dict[str, _InFlight] = {}
+
+    async def resolve(self, field: str, image: ImageInput, *, deadline: float) -> ImageRef:
+        """The API's form of one input; large local or inline images are uploaded first, by
+        `deadline` (the call's, on the client's clock)."""
+        raw, inline = image.local_path, image.inline
+        if raw is not None:
+            data, media_type, resolved = await in_image_thread(read_local_image, field, raw, self._allowed)
+            name = resolved.name
+        elif inline is not None:
+            if inline.size <= self._threshold:
+                return ImageRef(data=inline.base64, media_type=inline.media_type)  # as given: nothing to decode
+            data, media_type = await _decoded(inline), inline.media_type
+            name = f"{field}.{EXTENSIONS[media_type]}"
+        else:
+            return ImageRef(url=image.url, generation_id=image.generation_id, file_id=image.file_id)
+        if len(data) <= self._threshold:
+            return ImageRef(data=base64.b64encode(data).decode(), media_type=media_type)
+        return ImageRef(file_id=(await self.upload(data, media_type, name, deadline=deadline)).file_id)
+
+    async def resolve_all(self, inputs: list[tuple[str, ImageInput]], *, deadline: float) -> tuple[ImageRef, ...]:
+        return tuple([await self.resolve(field, image, deadline=deadline) for field, image in inputs])
+
+    async def read(self, field: str, *, path: str | None, inline: InlineImage | None) -> tuple[bytes, str, str]:
+        """Bytes, media type and a file name of a path or checked data (for upload_image)."""
+        if path is not None:
+            data, media_type, resolved = await in_image_thread(read_local_image, field, path, self._allowed)
+            return data, media_type, resolved.name
+        if inline is not None:
+            return await _decoded(inline), inline.media_type, f"upload.{EXTENSIONS[inline.media_type]}"
+        raise InputError(field, "give a path or data to upload")
+
+    async def upload(self, data: bytes, media_type: str, name: str, *, deadline: float) -> Upload:
+        """Upload once per content: a second caller with the same bytes waits for the first and
+        reuses its file_id, until the file is near its expiry."""
+        digest = await _digest(data)
+        flight = self._in_flight.setdefault(digest, _InFlight())
+        flight.callers += 1
+        try:
+            async with flight.lock:
+                known = self._uploads.get(digest)
+                if known is not None and self._clock() < known.reuse_until:
+                    return Upload(known.file_id, media_type, len(data), digest, reused=True)
+                started = self._clock()
+                stored = await self._uploader(data, media_type, name, deadline)
+                lifetime = stored.lifetime if stored.lifetime is not None else FILE_LIFETIME
+                self._uploads = {key: kept for key, kept in self._uploads.items() if kept.reuse_until > started}
+                self._uploads[digest] = _Known(stored.id, started + lifetime - REUSE_MARGIN)
+                return Upload(stored.id, media_type, len(data), digest, reused=False)
+        finally:
+            flight.callers -= 1
+            if not flight.callers:
+                del self._in_flight[digest]

@@ -1,0 +1,1 @@
+"""What this server keeps of its work: the records (`records`) and the history log (`history`)."""
