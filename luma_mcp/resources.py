@@ -105,7 +105,7 @@ def register_templates(server: MCPServer[AppState]) -> None:
         entry, workspace = await entry_of(generation_id, ctx)
         saved = next((f for f in entry.files if str(f.index) == index), None)
         # Only files in this server's own folders are served, whatever a history line says.
-        if saved is None or not workspace.holds(saved.path):
+        if saved is None or not workspace.contains(saved.path):
             raise ResourceNotFoundError(f"Generation {generation_id} has no saved image {index}")
         return await _read_saved(saved.path)
 

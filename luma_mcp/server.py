@@ -101,7 +101,7 @@ def build_server(
             if shared is not None and settings.keeps_files:
                 for entry in reversed(await shared.history.recent(limit=LISTED_AT_START)):
                     await catalog.add(
-                        entry.model_copy(update={"files": [f for f in entry.files if shared.holds(f.path)]})
+                        entry.model_copy(update={"files": [f for f in entry.files if shared.contains(f.path)]})
                     )
             yield AppState(settings, workspaces)
 

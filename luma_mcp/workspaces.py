@@ -66,9 +66,9 @@ class Workspace:
     def history(self) -> History:
         return self.runner.history
 
-    def holds(self, path: str) -> bool:
+    def contains(self, path: str) -> bool:
         """Whether `path` is in this workspace's folders: only such files are ever read back."""
-        return self.runner.holds(path)
+        return self.runner.contains(path)
 
     async def generate(self, order: GenerationOrder, progress: Progress) -> Report:
         """Resolve the input images (uploading large ones), then submit and wait: one time budget,

@@ -12,9 +12,7 @@ Every attempt carries a fresh `X-Request-Id`, which is logged and put in errors.
 from __future__ import annotations
 
 import logging
-import math
 import random
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,6 +34,7 @@ from .errors import (
 )
 from .http import SharedHttpClient, timeout_within
 from .models import CreatedFile, Generation, GenerationRequest, PresignedUpload, StoredFile
+from .responses import error_detail, recovered_generation_id, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -347,8 +346,8 @@ class LumaClient:
 
     def _status_error(self, response: httpx2.Response, request_id: str, *, idempotent: bool) -> _Attempt:
         status = response.status_code
-        detail = _detail(response)
-        retry_after = _retry_after(response)
+        detail = error_detail(response)
+        retry_after = retry_after_seconds(response)
         if status == 429:
             return _Attempt(RateLimitError(detail, request_id=request_id, retry_after=retry_after), True, retry_after)
         hint = self._hints.get(status, "")
@@ -362,45 +361,11 @@ class LumaClient:
         return _Attempt(APIStatusError(status, detail, request_id=request_id, hint=hint), retryable=False)
 
 
-GENERATION_ID = re.compile(r'"id"\s*:\s*"([0-9A-Fa-f-]{36})"')
-
-
 def _unreadable_creation(response: httpx2.Response, request_id: str) -> Generation | _Attempt:
     """A 2xx to a create means the job was queued and charged: recover its id if the body shows it."""
-    found = GENERATION_ID.search(response.text)
+    found = recovered_generation_id(response)
     if found:
-        logger.warning("create answered an unreadable body; recovered generation id %s", found.group(1))
-        return Generation(id=found.group(1), state="queued")
+        logger.warning("create answered an unreadable body; recovered generation id %s", found)
+        return Generation(id=found, state="queued")
     what = f"its answer (HTTP {response.status_code}, so it was queued) could not be read to learn its id"
     return _Attempt(OutcomeUnknownError(what, request_id=request_id), retryable=False)
-
-
-def _detail(response: httpx2.Response) -> str:
-    """The API's `detail`: a string, or FastAPI's list of `{loc, msg}` made readable."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        return response.text.strip()[:300] or response.reason_phrase
-    detail: Any = cast("dict[str, Any]", body).get("detail") if isinstance(body, dict) else None
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, list):
-        parts: list[str] = []
-        for item in cast("list[Any]", detail):
-            if isinstance(item, dict):
-                entry = cast("dict[str, Any]", item)
-                location = cast("list[Any]", entry.get("loc") or [])
-                where = ".".join(str(p) for p in location if p != "body")
-                parts.append(f"{where}: {entry.get('msg')}" if where else str(entry.get("msg")))
-        if parts:
-            return "; ".join(parts)[:300]
-    return repr(cast(object, body))[:300]
-
-
-def _retry_after(response: httpx2.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return max(0.0, seconds) if math.isfinite(seconds) else None

@@ -1,5 +1,6 @@
 """Errors of the Luma Agents API client. Each message says what happened and what to do; none
-quotes an HTTP library's own text (it can hold request headers, the key among them).
+quotes an HTTP library's own text (it can hold request headers, the key among them). The whole
+project's tree, these and the rest, is drawn in `luma_mcp/errors.py`.
 
     LumaError
     ├── MissingApiKeyError      no usable key configured; nothing was sent

@@ -96,9 +96,9 @@ class GenerationRunner:
         """When a call that started at `started` must have its input images uploaded."""
         return started + max(self._wait_seconds, INPUT_SECONDS)
 
-    def holds(self, path: str) -> bool:
+    def contains(self, path: str) -> bool:
         """Whether `path` is in this runner's folders: only such files are ever read back."""
-        return self._saver.holds(path)
+        return self._saver.contains(path)
 
     def now(self) -> float:
         """The client's clock, for callers that start a call's budget before `run` (uploads)."""

@@ -51,9 +51,9 @@ class Saver:
         self._on_saved = on_saved
         self._saving = KeyedLocks()
 
-    def holds(self, path: str) -> bool:
+    def contains(self, path: str) -> bool:
         """Whether `path` is in this saver's folders: only such files are ever read back."""
-        return self._folder.holds(path)
+        return self._folder.contains(path)
 
     async def record_created(self, generation: Generation, request: GenerationRequest) -> None:
         """Note a job just created (before anything else can happen to it)."""
@@ -98,15 +98,15 @@ class Saver:
                 known = await self._history.get(generation.id)
                 entry = await self._updated_entry(generation, known)
                 generation, entry, errors, warning = await self._save_missing(
-                    generation, entry, finish_by, news=_news(known, entry)
+                    generation, entry, finish_by, news=_tells_more(known, entry)
                 )
             warnings += [warning] if warning else []
         else:
             known = await self._history.get(generation.id)
             entry = await self._updated_entry(generation, known)
-            if _news(known, entry):
+            if _tells_more(known, entry):
                 await self._record(entry)
-        files = {f.index: f for f in entry.files if self.holds(f.path)}
+        files = {f.index: f for f in entry.files if self.contains(f.path)}
         paths = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
         previews = await in_image_thread(make_previews, paths, mode) if mode != "none" else [None] * len(paths)
         return Report(generation, entry.prompt, _outputs(generation, files, previews, errors), waited, tuple(warnings))
@@ -157,7 +157,7 @@ class Saver:
         """Download the outputs not on disk yet: the generation (links refreshed if one was), the
         updated entry, errors per output, a warning. `news`: the entry says more than the history
         (the job's end), so it is recorded even if nothing is saved."""
-        on_disk = {f.index: f for f in entry.files if self.holds(f.path) and _exists(f.path)}
+        on_disk = {f.index: f for f in entry.files if self.contains(f.path) and _exists(f.path)}
         missing = [i for i in range(len(generation.output)) if i not in on_disk]
         if not missing:
             if news:
@@ -216,7 +216,7 @@ def _exists(path: str) -> bool:
     return os.path.isfile(path)
 
 
-def _news(known: HistoryEntry | None, entry: HistoryEntry) -> bool:
+def _tells_more(known: HistoryEntry | None, entry: HistoryEntry) -> bool:
     """Whether `entry` tells the history something it does not know yet (a state, or anything)."""
     return known is None or entry.state != known.state or known.recorded_at == ""
 

@@ -87,7 +87,7 @@ class OutputFolder:
             return False
         return True
 
-    def holds(self, path: str | Path) -> bool:
+    def contains(self, path: str | Path) -> bool:
         """Whether `path` lies inside one of the folders images are saved in (history entries name
         paths; only these are ever read back)."""
         try:
