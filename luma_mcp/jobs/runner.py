@@ -166,7 +166,8 @@ class GenerationRunner:
         deadline = self.now() + max(self._wait_seconds, LOOK_SECONDS)
         with self.busy():
             generation = await self._client.get(generation_id, deadline=deadline)
-            return await self._finish(generation, None, preview, finish_by=deadline + SAVE_SECONDS)
+            self._ledger.note_outcome(generation)
+            return await self._saver.finish(generation, waited=None, preview=preview, finish_by=deadline + SAVE_SECONDS)
 
     async def wait(
         self,
@@ -198,6 +199,7 @@ class GenerationRunner:
             last = max(min(elapsed, 0.99 * max_wait), last + 0.001)
             await progress(last, max_wait, f"{current.state.capitalize()} · {elapsed:.0f} s of up to {max_wait:.0f} s")
 
+        notes: tuple[str, ...] = ()
         try:
             with self._draining.interruptible() as interrupted:
                 final = await self._client.poll(generation, deadline=deadline, on_update=on_update)
@@ -206,26 +208,15 @@ class GenerationRunner:
                 raise
             # The job exists and may well finish: hand it off with what we know, never lose its id.
             logger.warning("lost the API while waiting for %s: %s", seen.id, exc)
-            note = f"The API stopped answering while waiting ({exc}); the job may still finish."
-            return await self._finish(seen, self.now() - started, preview, (note,), finish_by=finish_by)
-        if interrupted.cancelled_caught:  # the server is shutting down
-            if seen is None:
-                raise ShuttingDownError
-            note = "This server is shutting down, so the wait ended early; the job keeps running."
-            return await self._finish(seen, self.now() - started, "none", (note,), finish_by=self.now())
+            final, notes = seen, (f"The API stopped answering while waiting ({exc}); the job may still finish.",)
+        else:
+            if interrupted.cancelled_caught:  # the server is shutting down
+                if seen is None:
+                    raise ShuttingDownError
+                final, notes = seen, ("This server is shutting down, so the wait ended early; the job keeps running.",)
+                preview, finish_by = "none", self.now()
         waited = self.now() - started
-        if final.state == "completed":
+        if final.state == "completed" and not notes:
             await progress(max(max_wait, last + 0.001), max_wait, "Completed · saving the image")
-        return await self._finish(final, waited, preview, finish_by=finish_by)
-
-    async def _finish(
-        self,
-        generation: Generation,
-        waited: float | None,
-        preview: PreviewMode | None,
-        notes: tuple[str, ...] = (),
-        *,
-        finish_by: float,
-    ) -> Report:
-        self._ledger.note_outcome(generation)
-        return await self._saver.finish(generation, waited=waited, preview=preview, notes=notes, finish_by=finish_by)
+        self._ledger.note_outcome(final)
+        return await self._saver.finish(final, waited=waited, preview=preview, notes=notes, finish_by=finish_by)
