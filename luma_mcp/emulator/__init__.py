@@ -17,6 +17,7 @@ Modules: `service` (behaviour and the scripting handle), `app` (HTTP), `validati
 
 from .clock import Clock
 from .config import EmulatorConfig
-from .service import Emulator, fingerprint
+from .service import Emulator
+from .wire import fingerprint
 
 __all__ = ["Clock", "Emulator", "EmulatorConfig", "fingerprint"]

@@ -25,27 +25,16 @@ from starlette.types import Receive, Scope, Send
 from .config import API_VERSION
 from .errors import ApiError
 from .state import RequestRecord
+from .wire import DEFAULT_STATUS_DETAIL, ConnectionDropped, StorageAnswer, fingerprint, iso, route_of
 
 if TYPE_CHECKING:
-    from .service import Emulator, StorageAnswer
+    from .service import Emulator
     from .state import Account, Fault
 
 ELIDE_OVER = 4096
 """Strings longer than this are logged as their length and hash, so the log stays small."""
 
 Handler = Callable[[Request, "Account", Any], Awaitable[tuple[int, Any, Mapping[str, str]]]]
-
-
-class ConnectionDropped(Exception):  # noqa: N818 - it names an event, not an error of ours
-    """Raised after a partial response to make the server (or the in-process transport) cut the
-    connection. `sent` is the body that went out before the cut."""
-
-    def __init__(self, status: int, headers: Mapping[str, str], sent: bytes, expected: int) -> None:
-        super().__init__(f"connection dropped after {len(sent)} of {expected} bytes")
-        self.status = status
-        self.headers = dict(headers)
-        self.sent = sent
-        self.expected = expected
 
 
 class DropConnection(Response):
@@ -64,19 +53,6 @@ class DropConnection(Response):
         sent = self.full[: self.keep]
         await send({"type": "http.response.body", "body": sent, "more_body": True})
         raise ConnectionDropped(self.status_code, dict(self.headers), sent, len(self.full))
-
-
-def route_of(method: str, path: str) -> str:
-    """The fault route a request belongs to (`create`, `get`, `download`, `files`, `upload`)."""
-    if path.startswith("/v1/generations"):
-        return "create" if method == "POST" else "get"
-    if path.startswith("/v1/files"):
-        return "files"
-    if path.startswith("/generations/"):
-        return "download"
-    if path.startswith("/uploads/"):
-        return "upload"
-    return "admin" if path.startswith("/_emulator") else "other"
 
 
 def _elide(value: Any) -> Any:
@@ -98,8 +74,6 @@ def build_app(emulator: Emulator) -> Starlette:
 
     def log(request: Request, *, request_id: str, fault: Fault | None) -> RequestRecord:
         """Log a request on arrival; the caller fills in what it learns (body, status)."""
-        from .service import fingerprint
-
         authorization = request.headers.get("authorization")
         _, _, key = (authorization or "").partition(" ")
         record = RequestRecord(
@@ -139,8 +113,6 @@ def build_app(emulator: Emulator) -> Starlette:
         """The answer a fault makes of what would have been `status` + `payload`."""
         match fault.kind:
             case "status":
-                from .service import DEFAULT_STATUS_DETAIL
-
                 detail = fault.detail or DEFAULT_STATUS_DETAIL.get(fault.status, "Emulated fault")
                 if fault.retry_after is not None or fault.status == 429:
                     headers["Retry-After"] = str(fault.retry_after or 1)
@@ -317,8 +289,6 @@ def build_app(emulator: Emulator) -> Starlette:
                 emulator.requests.clear()
                 return {"cleared": True}
             case "POST", "clock":
-                from .service import iso
-
                 return {"now": iso(emulator.clock.advance(float(payload["advance"])))}
             case "POST", "script":
                 emulator.script_next(**payload)

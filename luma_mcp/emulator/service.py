@@ -7,13 +7,11 @@ and read the request log. `app.py` puts HTTP in front of it.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 import secrets
 import uuid
 from collections import deque
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -45,6 +43,7 @@ from .state import (
     StoredFile,
 )
 from .validation import CreateRequest, ImageRefSpec, parse_create_request
+from .wire import StorageAnswer, fingerprint, iso, parse_iso, s3_error, s3_etag
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -56,25 +55,6 @@ FILE_MIME_TYPES = ("image/gif", "image/jpeg", "image/png", "image/webp")
 MAX_FILE_BYTES = 5 * 1024**3  # "Up to 5 GiB (the S3 single-PUT ceiling)" [doc]
 FILE_PROCESSING_SECONDS = 1.0  # complete → ready [guess]
 MAX_INPUT_PIXELS_EDGE = 16384  # larger inputs fail with image_too_large [guess]
-DEFAULT_STATUS_DETAIL = {
-    429: "Rate limit exceeded",
-    500: "Internal server error",
-    502: "Upstream service unavailable",
-    503: "Image URL ingestion unavailable",
-}
-
-
-def fingerprint(key: str) -> str:
-    """A short, stable, non-reversible name for an API key, used in the request log."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
-
-
-def iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_iso(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,15 +62,6 @@ class RegisteredUrl:
     status: int
     content_type: str
     data: bytes
-
-
-@dataclasses.dataclass(frozen=True)
-class StorageAnswer:
-    """What the storage host answers: a status, headers and a body."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
 
 
 class Emulator:
@@ -473,9 +444,9 @@ class Emulator:
     def _verify_storage_query(self, path: str, query: Mapping[str, str], method: str) -> StorageAnswer | None:
         verdict = presign.verify(query, method=method, path=path, now=self.clock.now(), secret=self._secret)
         if verdict == "expired":
-            return _s3_error(403, "AccessDenied", "Request has expired")
+            return s3_error(403, "AccessDenied", "Request has expired")
         if verdict == "bad-signature":
-            return _s3_error(
+            return s3_error(
                 403,
                 "SignatureDoesNotMatch",
                 "The request signature we calculated does not match the signature you provided.",
@@ -485,7 +456,7 @@ class Emulator:
     async def download(self, path: str, query: Mapping[str, str], *, authorization_sent: bool) -> StorageAnswer:
         """GET of a presigned output URL, answered the way S3 would."""
         if authorization_sent:
-            return _s3_error(
+            return s3_error(
                 400,
                 "InvalidArgument",
                 "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
@@ -497,15 +468,15 @@ class Emulator:
         segments = path.strip("/").split("/")
         generation = self._generations.get(segments[1]) if len(segments) == 3 else None
         if generation is None or generation.state(self.clock.now()) != "completed":
-            return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+            return s3_error(404, "NoSuchKey", "The specified key does not exist.")
         outputs = await self._outputs(generation)
         match = [o for o in outputs if o.name == segments[2]]
         if not match:
-            return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+            return s3_error(404, "NoSuchKey", "The specified key does not exist.")
         data = match[0].data
         return StorageAnswer(
             200,
-            {"Content-Type": match[0].media_type, "ETag": f'"{hashlib.md5(data).hexdigest()}"'},  # noqa: S324 - S3's ETag
+            {"Content-Type": match[0].media_type, "ETag": s3_etag(data)},
             data,
         )
 
@@ -541,7 +512,7 @@ class Emulator:
         raw_expiry = fields.get("expires_at")
         if raw_expiry is not None:
             try:
-                expires_at = _parse_iso(str(raw_expiry))
+                expires_at = parse_iso(str(raw_expiry))
             except ValueError:
                 raise ApiError(400, "expires_at must be an ISO 8601 timestamp") from None  # [guess]
         stored = StoredFile(
@@ -612,15 +583,15 @@ class Emulator:
             return refused
         stored = self._files.get(path.rsplit("/", 1)[-1])
         if stored is None or stored.deleted_at is not None:
-            return _s3_error(404, "NoSuchUpload", "The specified upload does not exist.")
+            return s3_error(404, "NoSuchUpload", "The specified upload does not exist.")
         if (content_type or "").split(";")[0].strip() != stored.mime_type:
-            return _s3_error(
+            return s3_error(
                 403,
                 "SignatureDoesNotMatch",
                 f"Content-Type must be {stored.mime_type}, as signed in the upload headers.",
             )
         self._store_upload(stored, data)
-        return StorageAnswer(200, {"ETag": f'"{hashlib.md5(data).hexdigest()}"'}, b"")  # noqa: S324
+        return StorageAnswer(200, {"ETag": s3_etag(data)}, b"")
 
     def _owned_file(self, account: Account, file_id: str) -> StoredFile:
         stored = self._files.get(file_id)
@@ -707,14 +678,6 @@ async def _fetch_remote(field: str, url: str) -> RegisteredUrl:
     return RegisteredUrl(response.status_code, response.headers.get("content-type", ""), bytes(body))
 
 
-def _s3_error(status: int, code: str, message: str) -> StorageAnswer:
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{secrets.token_hex(8)}</RequestId></Error>"
-    )
-    return StorageAnswer(status, {"Content-Type": "application/xml"}, body.encode())
-
-
 def _inspect_inputs(images: list[bytes]) -> tuple[list[tuple[int, int] | None], str | None]:
     """Pixel sizes of the inputs, and the failure code the job will end with if they are unusable:
     inputs that pass the synchronous checks but do not decode, or are huge, fail the job [guess]."""
@@ -739,4 +702,4 @@ def _inspect_inputs(images: list[bytes]) -> tuple[list[tuple[int, int] | None], 
     return sizes, failure
 
 
-__all__ = ["Emulator", "StorageAnswer", "fingerprint"]
+__all__ = ["Emulator"]

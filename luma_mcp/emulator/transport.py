@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import anyio
 import httpx2
 
-from .app import ConnectionDropped, route_of
+from .wire import ConnectionDropped, route_of
 
 if TYPE_CHECKING:
     from .service import Emulator
