@@ -28,7 +28,7 @@ from .state import RequestRecord
 from .wire import DEFAULT_STATUS_DETAIL, ConnectionDropped, StorageAnswer, fingerprint, iso, route_of
 
 if TYPE_CHECKING:
-    from .service import Emulator
+    from .handle import Emulator
     from .state import Account, Fault
 
 ELIDE_OVER = 4096
@@ -154,7 +154,7 @@ def build_app(emulator: Emulator) -> Starlette:
                 # The fault hits before the request is handled: nothing is created or changed.
                 record.status = fault.status if fault.kind == "status" else success
                 return fault_response(fault, headers, {}, success)
-            account = emulator.authenticate(request.headers.get("authorization"))
+            account = emulator.accounts.authenticate(request.headers.get("authorization"))
             status, payload, extra = await handler(request, account, raw if body is None else body)
             if route == "create" and isinstance(payload, dict):
                 record.generation_id = str(payload.get("id"))  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
@@ -172,25 +172,25 @@ def build_app(emulator: Emulator) -> Starlette:
 
     async def create_generation(request: Request) -> Response:
         async def handle(_: Request, account: Account, body: Any) -> tuple[int, Any, Mapping[str, str]]:
-            payload, headers = await emulator.create_generation(account, body)
+            payload, headers = await emulator.generations.create(account, body)
             return 201, payload, headers
 
         return await api(request, "create", handle)
 
     async def get_generation(request: Request) -> Response:
         async def handle(req: Request, account: Account, _: Any) -> tuple[int, Any, Mapping[str, str]]:
-            return 200, emulator.get_generation(account, req.path_params["generation_id"]), {}
+            return 200, emulator.generations.get(account, req.path_params["generation_id"]), {}
 
         return await api(request, "get", handle)
 
     async def files(request: Request) -> Response:
         async def handle(req: Request, account: Account, body: Any) -> tuple[int, Any, Mapping[str, str]]:
             if req.method == "GET":
-                return 200, emulator.list_files(account, req.query_params), {}
+                return 200, emulator.files.page(account, req.query_params), {}
             content_type = req.headers.get("content-type", "")
             if content_type.startswith("multipart/form-data"):
                 return 201, await inline_upload(req, account, body), {}
-            return 201, emulator.create_file(account, body), {}
+            return 201, emulator.files.create(account, body), {}
 
         return await api(request, "files", handle)
 
@@ -205,21 +205,21 @@ def build_app(emulator: Emulator) -> Starlette:
                 raise ApiError(400, "multipart upload needs a 'file' part")  # [guess]
             data = await part.read()
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        return emulator.create_file_inline(account, fields, data, part.content_type)
+        return emulator.files.create_inline(account, fields, data, part.content_type)
 
     async def file_item(request: Request) -> Response:
         async def handle(req: Request, account: Account, _: Any) -> tuple[int, Any, Mapping[str, str]]:
             file_id = req.path_params["file_id"]
             if req.method == "DELETE":
-                emulator.delete_file(account, file_id)
+                emulator.files.delete(account, file_id)
                 return 204, None, {}
-            return 200, emulator.get_file(account, file_id), {}
+            return 200, emulator.files.get(account, file_id), {}
 
         return await api(request, "files", handle)
 
     async def complete_file(request: Request) -> Response:
         async def handle(req: Request, account: Account, _: Any) -> tuple[int, Any, Mapping[str, str]]:
-            return 200, emulator.complete_file(account, req.path_params["file_id"]), {}
+            return 200, emulator.files.complete(account, req.path_params["file_id"]), {}
 
         return await api(request, "files", handle)
 
@@ -250,7 +250,7 @@ def build_app(emulator: Emulator) -> Starlette:
 
     async def download(request: Request) -> Response:
         async def answer(_: bytes) -> StorageAnswer:
-            return await emulator.download(
+            return await emulator.storage.download(
                 request.url.path,
                 request.query_params,
                 authorization_sent="authorization" in request.headers,
@@ -260,7 +260,9 @@ def build_app(emulator: Emulator) -> Starlette:
 
     async def upload(request: Request) -> Response:
         async def answer(raw: bytes) -> StorageAnswer:
-            return emulator.upload(request.url.path, request.query_params, request.headers.get("content-type"), raw)
+            return emulator.storage.upload(
+                request.url.path, request.query_params, request.headers.get("content-type"), raw
+            )
 
         return await storage(request, "upload", answer)
 

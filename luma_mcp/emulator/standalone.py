@@ -10,7 +10,7 @@ from typing import TextIO
 
 from .clock import Clock
 from .config import EmulatorConfig
-from .service import Emulator
+from .handle import Emulator
 from .wire import ConnectionDropped
 
 SUGGESTED_KEY = "luma-api-emulator-key"

@@ -16,7 +16,7 @@ import httpx2
 from .wire import ConnectionDropped, route_of
 
 if TYPE_CHECKING:
-    from .service import Emulator
+    from .handle import Emulator
 
 
 class _CutStream(httpx2.AsyncByteStream):
