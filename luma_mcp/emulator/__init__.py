@@ -17,9 +17,9 @@ Modules, by what each one answers for:
   `files` (the Files API), `storage` (the storage host: presigned URLs, downloads, upload PUTs).
 - records and rules: `state` (records and `EmulatorState`), `config`, `clock`, `validation` and
   `media` (request checks), `ratelimit`, `presign` (signed URLs), `render` (images), `errors`.
-- HTTP: `app` (routes, injected faults, the request log, `/_emulator` admin paths), `wire`
-  (formats shared with the services), `transport` (in-process `httpx2` transport), `standalone`
-  (serve on a port).
+- HTTP: `app` (routes and handlers), `faults` (what injected faults make of answers),
+  `request_log`, `admin` (`/_emulator` paths), `wire` (formats shared with the services),
+  `transport` (in-process `httpx2` transport), `standalone` (serve on a port).
 """
 
 from .clock import Clock
