@@ -43,7 +43,7 @@ def build_app(emulator: Emulator) -> Starlette:
     routes = [
         Route("/v1/generations", api_endpoint("create", create_generation), methods=["POST"]),
         Route("/v1/generations/{generation_id}", api_endpoint("get", get_generation), methods=["GET"]),
-        Route("/v1/files", api_endpoint("files", files), methods=["GET", "POST"]),
+        Route("/v1/files", api_endpoint("files", file_collection), methods=["GET", "POST"]),
         Route("/v1/files/{file_id}", api_endpoint("files", file_item), methods=["GET", "DELETE"]),
         Route("/v1/files/{file_id}/complete", api_endpoint("files", complete_file), methods=["POST"]),
         Route("/generations/{generation_id}/{name}", storage_endpoint("download", download), methods=["GET"]),
@@ -136,7 +136,7 @@ async def get_generation(request: Request, emulator: Emulator, account: Account,
     return 200, emulator.generations.get(account, request.path_params["generation_id"]), {}
 
 
-async def files(request: Request, emulator: Emulator, account: Account, body: Any) -> ApiAnswer:
+async def file_collection(request: Request, emulator: Emulator, account: Account, body: Any) -> ApiAnswer:
     if request.method == "GET":
         return 200, emulator.files.page(account, request.query_params), {}
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
