@@ -10,13 +10,21 @@ contract, so a misunderstanding in one is caught by the other.
     emulator.fail_next("content_moderated")
     emulator.inject("get", "status", status=502)
 
-Modules: `service` (behaviour and the scripting handle), `app` (HTTP), `validation` and `media`
-(request checks), `ratelimit`, `presign` (output URLs), `render` (images), `state` (records),
-`clock`, `transport` (in-process `httpx2` transport), `standalone` (serve on a port).
+Modules, by what each one answers for:
+- `handle`: `Emulator`, the services composed on one shared state, and the scripting handle.
+- services, apart from HTTP: `accounts` (keys, 401/403), `generations` (create, read, spending),
+  `inputs` (image references resolved and inspected), `outputs` (planned, then rendered once),
+  `files` (the Files API), `storage` (the storage host: presigned URLs, downloads, upload PUTs).
+- records and rules: `state` (records and `EmulatorState`), `config`, `clock`, `validation` and
+  `media` (request checks), `ratelimit`, `presign` (signed URLs), `render` (images), `errors`.
+- HTTP: `app` (routes and handlers), `faults` (what injected faults make of answers),
+  `request_log`, `admin` (`/_emulator` paths), `wire` (formats shared with the services),
+  `transport` (in-process `httpx2` transport), `standalone` (serve on a port).
 """
 
 from .clock import Clock
 from .config import EmulatorConfig
-from .service import Emulator, fingerprint
+from .handle import Emulator
+from .wire import fingerprint
 
 __all__ = ["Clock", "Emulator", "EmulatorConfig", "fingerprint"]

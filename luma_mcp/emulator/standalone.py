@@ -8,10 +8,10 @@ import socket
 import sys
 from typing import TextIO
 
-from .app import ConnectionDropped
 from .clock import Clock
 from .config import EmulatorConfig
-from .service import Emulator
+from .handle import Emulator
+from .wire import ConnectionDropped
 
 SUGGESTED_KEY = "luma-api-emulator-key"
 ADMIN_TOKEN_ENV = "LUMA_EMULATOR_ADMIN_TOKEN"  # noqa: S105 - the variable's name, not a secret

@@ -1,13 +1,21 @@
-"""What the emulator remembers: accounts, generations, files, scripted outcomes and faults, the log."""
+"""What the emulator remembers: accounts, generations, files, scripted outcomes and faults, the log.
+
+The records, and `EmulatorState`, the one object that holds them all and that every service of an
+emulator shares.
+"""
 
 from __future__ import annotations
 
 import math
+import secrets
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import anyio
 
+from .clock import Clock
+from .config import EmulatorConfig
 from .ratelimit import RequestWindow
 from .validation import CreateRequest
 
@@ -192,3 +200,48 @@ class RequestRecord:
     request_id: str
     fault: str | None = None
     generation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredUrl:
+    """What an image URL registered with `Emulator.register_url` answers."""
+
+    status: int
+    content_type: str
+    data: bytes
+
+
+def _empty_fault_queues() -> dict[Route, deque[Fault]]:
+    return {route: deque() for route in ROUTES}
+
+
+@dataclass(eq=False)
+class EmulatorState:
+    """Everything one emulator holds. Its services share this object; `config` is replaced, not
+    changed, by `Emulator.configure`, so a service reads it from here each time."""
+
+    config: EmulatorConfig
+    clock: Clock
+    requests: list[RequestRecord] = field(default_factory=list[RequestRecord])
+    """Every request the emulator served (admin paths excepted), oldest first."""
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    """Signs the presigned storage URLs."""
+    accounts: dict[str, Account] = field(default_factory=dict[str, Account])
+    """By key fingerprint."""
+    generations: dict[str, Generation] = field(default_factory=dict[str, Generation])
+    files: dict[str, StoredFile] = field(default_factory=dict[str, StoredFile])
+    outcomes: deque[Outcome] = field(default_factory=deque[Outcome])
+    """How the next generations end, as scripted; the default outcome when empty."""
+    faults: dict[Route, deque[Fault]] = field(default_factory=_empty_fault_queues)
+    urls: dict[str, RegisteredUrl] = field(default_factory=dict[str, RegisteredUrl])
+
+    def reset(self) -> None:
+        """Forget all records, scripts, faults and the log (the clock and config stay)."""
+        self.requests.clear()
+        self.accounts.clear()
+        self.generations.clear()
+        self.files.clear()
+        self.outcomes.clear()
+        for queue in self.faults.values():
+            queue.clear()
+        self.urls.clear()

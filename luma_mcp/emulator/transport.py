@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import anyio
 import httpx2
 
-from .app import ConnectionDropped, route_of
+from .wire import ConnectionDropped, route_of
 
 if TYPE_CHECKING:
-    from .service import Emulator
+    from .handle import Emulator
 
 
 class _CutStream(httpx2.AsyncByteStream):

@@ -3,7 +3,7 @@
 Written from `shared/luma-api/CONTRACT.md` alone, on raw JSON: the client side has its own
 validation, and the two must not share code, so that a misreading in one is caught by the other.
 `detail` strings are the contract's where it gives one; the others are marked [guess].
-Checks that need state (referenced generations and files, fetched URLs) live in `media.py`.
+Checks that need state (referenced generations and files, fetched URLs) live in `inputs.py`.
 """
 
 from __future__ import annotations
