@@ -25,13 +25,15 @@ def _type_checking_only(node: ast.If) -> bool:
     )
 
 
-def imported_names(source: str, module: str, *, is_package: bool, type_checking: bool = True) -> set[str]:
-    """Absolute names of what `source` (the code of `module`) imports, at any depth (inside
-    functions too), relative imports resolved; `from m import n` gives both `m` and `m.n`, since
-    `n` may be a module. `type_checking=False` leaves out `if TYPE_CHECKING:` blocks (they never
-    run)."""
+def import_statements(
+    source: str, module: str, *, is_package: bool, type_checking: bool = True
+) -> list[tuple[str, list[str]]]:
+    """Each import in `source` (the code of `module`), at any depth (inside functions too), as the
+    absolute name imported from and the names taken: `import a.b` → `("a.b", [])`, `from ..api
+    import models` → `("luma_mcp.api", ["models"])`. `type_checking=False` leaves out
+    `if TYPE_CHECKING:` blocks (they never run)."""
     package = module.split(".") if is_package else module.split(".")[:-1]
-    names: set[str] = set()
+    statements: list[tuple[str, list[str]]] = []
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.If) and not type_checking and _type_checking_only(node):
@@ -39,16 +41,25 @@ def imported_names(source: str, module: str, *, is_package: bool, type_checking:
                 visit(child)
             return
         if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
+            statements.extend((alias.name, []) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = package[: len(package) - node.level + 1] if node.level else []
             origin = ".".join([*base, *([node.module] if node.module else [])])
-            names.add(origin)
-            names.update(f"{origin}.{alias.name}" for alias in node.names if alias.name != "*")
+            statements.append((origin, [alias.name for alias in node.names if alias.name != "*"]))
         for child in ast.iter_child_nodes(node):
             visit(child)
 
     visit(ast.parse(source))
+    return statements
+
+
+def imported_names(source: str, module: str, *, is_package: bool, type_checking: bool = True) -> set[str]:
+    """Absolute names of what `source` imports: `from m import n` gives both `m` and `m.n`, since
+    `n` may be a module."""
+    names: set[str] = set()
+    for origin, taken in import_statements(source, module, is_package=is_package, type_checking=type_checking):
+        names.add(origin)
+        names.update(f"{origin}.{name}" for name in taken)
     return names
 
 
@@ -64,24 +75,21 @@ class ImportGraph:
         edges: dict[str, set[str]] = {}
         for module, path in sources.items():
             targets: set[str] = set()
-            names = imported_names(
+            statements = import_statements(
                 path.read_text(encoding="utf-8"),
                 module,
                 is_package=path.name == "__init__.py",
                 type_checking=type_checking,
             )
-            for name in names:
-                target = _longest_module(name, sources)
-                if target is None:
-                    continue
-                # Importing a.b.c runs a/__init__ and a/b/__init__ too, unless the importer is inside them.
-                parts = target.split(".")
-                for depth in range(1, len(parts) + 1):
-                    ancestor = ".".join(parts[:depth])
-                    if ancestor in sources and not (module == ancestor or module.startswith(ancestor + ".")):
-                        targets.add(ancestor)
-                if target != module:
-                    targets.add(target)
+            for origin, taken in statements:
+                # `from p import m` runs module p.m; `from p import name` (or `import p`) runs p.
+                found = {f"{origin}.{name}" for name in taken if f"{origin}.{name}" in sources}
+                if len(found) < len(taken) or not taken:
+                    found.add(origin)
+                for name in found:
+                    target = _longest_module(name, sources)
+                    if target is not None:
+                        targets |= _run_by_importing(target, module, sources)
             edges[module] = targets
         return cls(edges)
 
@@ -118,6 +126,16 @@ class ImportGraph:
             if node not in index:
                 connect(node)
         return sorted(groups)
+
+
+def _run_by_importing(target: str, importer: str, modules: dict[str, Path]) -> set[str]:
+    """What importing `target` depends on: the target itself (even a package the importer is in,
+    when names are taken from it), and each package above it that is not already running because
+    the importer is inside it."""
+    parts = target.split(".")
+    above = (".".join(parts[:depth]) for depth in range(1, len(parts)))
+    run = {name for name in above if name in modules and not importer.startswith(name + ".")}
+    return run | ({target} - {importer})
 
 
 def _longest_module(name: str, modules: dict[str, Path]) -> str | None:
