@@ -27,12 +27,14 @@ GenerationType = Literal["image", "image_edit", "layering"]
 AspectRatio = Literal["3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]
 Style = Literal["auto", "manga"]
 OutputFormat = Literal["png", "jpeg"]
+LayerResolution = Literal["1k", "2k"]
 GenerationState = Literal["queued", "processing", "completed", "failed"]
 
 ASPECT_RATIOS: tuple[AspectRatio, ...] = ("3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3")
 PORTRAIT_RATIOS: tuple[AspectRatio, ...] = ("2:3", "9:16", "1:2", "1:3")
 TERMINAL_STATES: frozenset[str] = frozenset({"completed", "failed"})
 MAX_PROMPT_CHARS = 6000
+MAX_LAYERING_PROMPT_CHARS = 500
 MAX_IMAGE_REFS = 9
 MAX_EDIT_IMAGE_REFS = 8  # the source takes a slot
 MAX_INPUT_BYTES = 52_428_800  # 50 MB decoded, per image
@@ -58,12 +60,26 @@ class ImageRef(WireModel):
     """A Files API upload in state `ready`."""
 
 
+class LayeringOptions(WireModel):
+    """How a `layering` request splits its source."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    resolution: LayerResolution = "1k"
+    """1k is faster and cheaper; 2k re-renders each layer at higher quality, priced higher."""
+
+
+LAYERING_FIELDS = frozenset({"type", "model", "source", "prompt", "layering", "user_id"})
+"""What a layering request sends: the fields documented for it, and nothing else."""
+
+
 class GenerationRequest(WireModel):
     """The body of `POST /v1/generations`."""
 
     model_config = ConfigDict(frozen=True, defer_build=True)
 
-    prompt: str
+    prompt: str | None = None
+    """Required for images and edits; optional guidance for layering (sent only when given)."""
     model: Model = "uni-1"
     type: GenerationType = "image"
     aspect_ratio: AspectRatio | None = None
@@ -75,20 +91,29 @@ class GenerationRequest(WireModel):
     image_ref: tuple[ImageRef, ...] = ()
     source: ImageRef | None = None
     """The image to edit (`image_edit`) or split (`layering`)."""
+    layering: LayeringOptions | None = None
+    """For `layering`: the resolution of the layers."""
     user_id: str | None = None
 
     def payload(self) -> dict[str, object]:
-        """The JSON body: unset optional fields and an empty `image_ref` are left out."""
+        """The JSON body: unset optional fields and an empty `image_ref` are left out, and a
+        layering request carries only the fields documented for it."""
         body = self.model_dump(mode="json", exclude_none=True)
+        if self.type == "layering":
+            return {name: value for name, value in body.items() if name in LAYERING_FIELDS}
         if not body["image_ref"]:
             del body["image_ref"]
         return body
 
 
 class Layer(WireModel):
-    """What a layer of a `layering` output holds."""
+    """What a layer of a `layering` output holds. Keys the API adds later (`bounds`, in the Go SDK
+    0.6.0) are kept as they came and passed on."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     index: int
+    """Position from the front: 0 is the front-most layer, the last is the background."""
     label: str
     description: str = ""
     alpha_hint: str = "none"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 API_VERSION = "2026-04-01"
 DEFAULT_API_BASE = "http://api.luma-emulator.test/v1"
@@ -28,6 +29,11 @@ class EmulatorConfig:
     """Unfinished jobs per key."""
     weights: Mapping[str, int] = field(default_factory=dict[str, int])
     """Rate-limit units per `"model/type"`, e.g. `{"uni-1-max/image_edit": 3}` [3p]; absent = 1."""
+    layers: int = 3
+    """How many layers a layering job makes unless scripted (the API plans them: 1–10) [guess: 3]."""
+    layer_extra: Mapping[str, Any] = field(default_factory=dict[str, Any])
+    """Keys added to every output's `layer` beyond the contract's (the Go SDK 0.6.0 knows `bounds`),
+    to check that clients keep what they do not know."""
     url_ttl: int = 3600
     """Lifetime of presigned output and upload URLs, in seconds."""
     api_keys: frozenset[str] | None = None

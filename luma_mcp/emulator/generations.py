@@ -17,6 +17,7 @@ from .ratelimit import check_limits, success_headers
 from .state import (
     BASE_PRICE,
     FAILURE_REASONS,
+    LAYER_PRICE,
     PRICE_PER_REF,
     REFUNDED_FAILURES,
     Account,
@@ -67,17 +68,22 @@ class Generations:
             concurrency=config.concurrency,
             weighted=bool(config.weights),
         )
-        price = BASE_PRICE[(request.model, request.type)] + PRICE_PER_REF * len(request.image_refs)
+        outcomes = self._state.outcomes
+        outcome = outcomes[0] if outcomes else Outcome()
+        layers = outcome.layers or config.layers
+        if request.type == "layering":
+            price = LAYER_PRICE[request.layer_resolution] * layers
+        else:
+            price = BASE_PRICE[(request.model, request.type)] + PRICE_PER_REF * len(request.image_refs)
         if account.credits_micro is not None and account.credits_micro - self.spent_micro(account.fingerprint) < price:
             raise ApiError(402, "Insufficient credits. Please add credits to continue.")
-
-        outcomes = self._state.outcomes
-        outcome = outcomes.popleft() if outcomes else Outcome()
+        if outcomes:
+            outcomes.popleft()  # the script is for a job queued, not one refused
         failure_code, failure_reason = outcome.failure_code, outcome.failure_reason
         failure_code = failure_code or input_failure
         latency = config.latency if outcome.latency is None else outcome.latency
         latency += config.web_search_extra if request.web_search else 0.0
-        size, output_format, names = plan_outputs(request, inputs, sizes, long_edge=config.long_edge)
+        size, output_format, names = plan_outputs(request, inputs, sizes, long_edge=config.long_edge, layers=layers)
         generation = Generation(
             id=str(uuid.uuid4()),
             owner=account.fingerprint,
@@ -117,8 +123,9 @@ class Generations:
                 url = self._storage.presigned_url(f"/generations/{generation.id}/{name}", method="GET", now=now)
                 item: dict[str, Any] = {"type": "image", "url": url}
                 if generation.request.type == "layering":
-                    label, description, alpha_hint = render.LAYER_PLAN[index]
+                    label, description, alpha_hint = render.layer_plan(len(generation.output_names))[index]
                     item["layer"] = {
+                        **self._state.config.layer_extra,
                         "index": index,
                         "label": label,
                         "description": description,

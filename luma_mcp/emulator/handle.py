@@ -19,6 +19,7 @@ from .inputs import Inputs
 from .outputs import rendered_outputs
 from .state import (
     FAILURE_CODES,
+    MAX_LAYERS,
     ROUTES,
     EmulatorState,
     Fault,
@@ -102,11 +103,15 @@ class Emulator:
         latency: float | None = None,
         failure_code: str | None = None,
         failure_reason: str | None = None,
+        layers: int | None = None,
     ) -> None:
-        """Decide how the next `count` generations end (`latency=math.inf`: never)."""
+        """Decide how the next `count` generations end (`latency=math.inf`: never), and for a
+        layering job how many layers it makes."""
         if failure_code is not None and failure_code not in FAILURE_CODES:
             raise ValueError(f"unknown failure code {failure_code!r}; known: {', '.join(FAILURE_CODES)}")
-        self.state.outcomes.extend([Outcome(latency, failure_code, failure_reason)] * count)
+        if layers is not None and not 1 <= layers <= MAX_LAYERS:
+            raise ValueError(f"layers must be between 1 and {MAX_LAYERS}")
+        self.state.outcomes.extend([Outcome(latency, failure_code, failure_reason, layers)] * count)
 
     def fail_next(self, failure_code: str, count: int = 1, *, reason: str | None = None) -> None:
         """Make the next `count` generations fail with `failure_code`."""

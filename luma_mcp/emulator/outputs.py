@@ -11,15 +11,21 @@ from .validation import CreateRequest
 
 
 def plan_outputs(
-    request: CreateRequest, inputs: list[InputImage], sizes: list[tuple[int, int] | None], *, long_edge: int
+    request: CreateRequest,
+    inputs: list[InputImage],
+    sizes: list[tuple[int, int] | None],
+    *,
+    long_edge: int,
+    layers: int,
 ) -> tuple[tuple[int, int], str, tuple[str, ...]]:
-    """Size, format and file names of the outputs, fixed when the job is queued."""
+    """Size, format and file names of the outputs, fixed when the job is queued (a layering job
+    makes `layers` of them)."""
     if request.type == "layering":
         source = sizes[0] or (long_edge, long_edge)
         edge = long_edge if request.layer_resolution == "2k" else long_edge // 2
         scale = edge / max(source)
         size = (max(1, round(source[0] * scale)), max(1, round(source[1] * scale)))
-        return size, "png", tuple(f"layer-{i}.png" for i in range(len(render.LAYER_PLAN)))
+        return size, "png", tuple(f"layer-{i}.png" for i in range(layers))
     if request.type == "image_edit":
         size = sizes[0] or (long_edge, long_edge)
         source_format = {"image/jpeg": "jpeg"}.get(inputs[0].media_type, "png")
@@ -42,14 +48,24 @@ async def rendered_outputs(generation: Generation) -> tuple[Output, ...]:
 def _render(generation: Generation) -> tuple[Output, ...]:
     request = generation.request
     if request.type == "layering":
-        layers = render.render_layers(generation.inputs[0].data, request.prompt, long_edge=max(generation.size))
+        layers = render.render_layers(
+            generation.inputs[0].data,
+            request.prompt,
+            long_edge=max(generation.size),
+            count=len(generation.output_names),
+            variation=generation.id,
+        )
         return tuple(
             Output(data, "image/png", name, {"label": label})
             for (data, label, _, _), name in zip(layers, generation.output_names, strict=True)
         )
     if request.type == "image_edit":
         data = render.render_edit(
-            generation.inputs[0].data, request.prompt, output_format=generation.output_format, model=request.model
+            generation.inputs[0].data,
+            request.prompt,
+            output_format=generation.output_format,
+            model=request.model,
+            variation=generation.id,
         )
     else:
         data = render.render_image(
@@ -59,5 +75,6 @@ def _render(generation: Generation) -> tuple[Output, ...]:
             model=request.model,
             style=request.style,
             refs=[i.data for i in generation.inputs],
+            variation=generation.id,
         )
     return (Output(data, render.MEDIA_TYPES[generation.output_format], generation.output_names[0]),)

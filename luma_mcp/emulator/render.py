@@ -119,11 +119,13 @@ def render_image(
     model: str,
     style: str,
     refs: Sequence[bytes] = (),
+    variation: str = "",
 ) -> bytes:
-    """A text-to-image output: gradient, shapes, thumbnails of the references and the prompt."""
+    """A text-to-image output: gradient, shapes, thumbnails of the references and the prompt.
+    `variation` (the generation's id) makes identical requests differ, as the model's do."""
     from PIL import Image, ImageDraw, ImageOps
 
-    palette = Palette.of(prompt, model, style)
+    palette = Palette.of(prompt, model, style, variation)
     width, height = size
     gradient = _resize(Image.linear_gradient("L"), size)
     image = ImageOps.colorize(gradient, palette.color(0), palette.color(1)).convert("RGB")
@@ -176,11 +178,11 @@ def open_image(data: bytes) -> PILImage.Image:
     return image
 
 
-def render_edit(source: bytes, prompt: str, *, output_format: str, model: str) -> bytes:
+def render_edit(source: bytes, prompt: str, *, output_format: str, model: str, variation: str = "") -> bytes:
     """An edit keeps the source's size: the source tinted towards the prompt's colour, captioned."""
     from PIL import Image
 
-    palette = Palette.of(prompt, model, "edit")
+    palette = Palette.of(prompt, model, "edit", variation)
     base = open_image(source).convert("RGB")
     tint = Image.new("RGB", base.size, palette.color(0))
     image = Image.blend(base, tint, 0.35)
@@ -188,31 +190,53 @@ def render_edit(source: bytes, prompt: str, *, output_format: str, model: str) -
     return _encode(image, output_format)
 
 
-LAYER_PLAN = (
-    ("background", "Everything behind the main subject", "none"),
-    ("subject", "The main subject, cut out", "soft"),
-    ("foreground", "Text and details in front of the subject", "hard"),
+FRONT_LAYERS = (  # most likely first: (depth from the front, label, description, alpha_hint)
+    (2, "subject", "The main subject, cut out", "soft"),
+    (0, "foreground", "Text and details in front of the subject", "hard"),
+    (3, "prop", "An object beside the subject", "hard"),
+    (4, "shadow", "The subject's shadow", "soft"),
+    (1, "accent", "Small accents scattered over the scene", "hard"),
+    (5, "glass", "A translucent pane", "soft"),
+    (6, "midground", "Shapes between the subject and the back", "hard"),
+    (7, "haze", "Atmosphere over the distance", "soft"),
+    (8, "sky", "The sky above the horizon", "soft"),
 )
+BACKGROUND_LAYER = ("background", "Everything behind the layers in front", "none")
 
 
-def render_layers(source: bytes, prompt: str, *, long_edge: int) -> list[tuple[bytes, str, str, str]]:
-    """Layering: (PNG bytes, label, description, alpha_hint) per layer, scaled to `long_edge`."""
+def layer_plan(count: int) -> list[tuple[str, str, str]]:
+    """(label, description, alpha_hint) of each of `count` layers, front to back: the last is the
+    background, opaque (`none`), as the SDK documents [guess: which layers a split finds]."""
+    front = sorted(FRONT_LAYERS[: count - 1])
+    return [*((label, description, hint) for _, label, description, hint in front), BACKGROUND_LAYER]
+
+
+def render_layers(
+    source: bytes, prompt: str, *, long_edge: int, count: int, variation: str = ""
+) -> list[tuple[bytes, str, str, str]]:
+    """Layering: (PNG bytes, label, description, alpha_hint) per layer, front to back (the
+    background last, opaque), scaled to `long_edge`. Each front layer is a ring of the source,
+    smaller the nearer the front; stacked back to front they rebuild it."""
     from PIL import Image, ImageDraw
 
     base = open_image(source).convert("RGBA")
     scale = long_edge / max(base.size)
     size = (max(1, round(base.width * scale)), max(1, round(base.height * scale)))
     base = _resize(base, size)
+    plan = layer_plan(count)
     layers: list[tuple[bytes, str, str, str]] = []
-    for index, (label, description, alpha_hint) in enumerate(LAYER_PLAN):
-        if index == 0:
+    for index, (label, description, alpha_hint) in enumerate(plan):
+        depth = len(plan) - 1 - index  # 0 for the background, more towards the front
+        if depth == 0:
             layer = base.copy()
         else:
             mask = Image.new("L", size, 0)
-            inset = (index * min(size)) // 6
+            inset = (depth * min(size)) // (2 * len(plan) + 2)
             ImageDraw.Draw(mask).ellipse((inset, inset, size[0] - inset, size[1] - inset), fill=255)
             layer = Image.new("RGBA", size, (0, 0, 0, 0))
             layer.paste(base, (0, 0), mask)
-        _caption(layer, f"{label}: {prompt}" if prompt else label, Palette.of(prompt, label), f"layer {index}")
+        _caption(
+            layer, f"{label}: {prompt}" if prompt else label, Palette.of(prompt, label, variation), f"layer {index}"
+        )
         layers.append((_encode(layer, "png"), label, description, alpha_hint))
     return layers

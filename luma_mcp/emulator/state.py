@@ -56,15 +56,17 @@ FAILURE_REASONS = {  # [guess] the texts; the codes are the contract's
     "invalid_request": "The request could not be processed as given.",
     "rate_limited": "Upstream capacity was exceeded before the job could run.",
 }
-# Prices in micro-dollars [doc]; layering is not priced in the contract [guess: as an edit].
+# Prices in micro-dollars [doc]; layering is not priced in the contract [guess: as an edit per
+# layer at 1k, twice that at 2k].
 BASE_PRICE = {
     ("uni-1", "image"): 40_400,
     ("uni-1", "image_edit"): 43_400,
-    ("uni-1", "layering"): 43_400,
     ("uni-1-max", "image"): 100_000,
     ("uni-1-max", "image_edit"): 103_000,
 }
 PRICE_PER_REF = 3_000
+LAYER_PRICE = {"1k": 43_400, "2k": 86_800}
+MAX_LAYERS = 10  # "1–10 RGBA PNGs" [3p]
 
 
 @dataclass
@@ -106,6 +108,8 @@ class Outcome:
     latency: float | None = None
     failure_code: str | None = None
     failure_reason: str | None = None
+    layers: int | None = None
+    """For layering: how many layers the split makes (None: `EmulatorConfig.layers`)."""
 
 
 @dataclass

@@ -12,7 +12,7 @@ from PIL import Image
 
 from luma_mcp.emulator import Emulator, EmulatorConfig
 
-from ..helpers import AUTH, b64, png_bytes
+from ..helpers import AUTH, KEY, b64, png_bytes
 
 pytestmark = pytest.mark.anyio
 
@@ -83,15 +83,16 @@ async def test_with_no_ratio_or_format_the_model_picks_one(api: httpx2.AsyncClie
     assert (drawing_image.format, drawing_image.width == drawing_image.height) == ("PNG", True)
 
 
-async def test_the_same_request_renders_the_same_bytes_and_prompts_differ(
+async def test_a_generation_downloads_the_same_bytes_and_identical_requests_differ_as_the_model_s_do(
     api: httpx2.AsyncClient, emulator: Emulator
 ) -> None:
     first = await _completed(api, emulator, prompt="a fox", output_format="png")
     again = await _completed(api, emulator, prompt="a fox", output_format="png")
     other = await _completed(api, emulator, prompt="an owl", output_format="png")
     a, b, c = [await emulator.output_bytes(g["id"]) for g in (first, again, other)]
-    assert a == b
-    assert a != c
+    assert (await _download(emulator, first["output"][0]["url"])).content == a  # stable per generation
+    assert a != b  # four identical requests give four different images
+    assert len({a, b, c}) == 3
 
 
 async def test_an_edit_keeps_the_source_size_and_differs_from_it(api: httpx2.AsyncClient, emulator: Emulator) -> None:
@@ -114,9 +115,26 @@ async def test_layering_returns_one_png_per_layer_with_its_description(
     layers = generation["output"]
     assert [o["layer"]["index"] for o in layers] == [0, 1, 2]
     assert {o["layer"]["alpha_hint"] for o in layers} <= {"soft", "hard", "none"}
+    assert (layers[-1]["layer"]["label"], layers[-1]["layer"]["alpha_hint"]) == ("background", "none")  # last
     for output in layers:
         image = _image((await _download(emulator, output["url"])).content)
         assert (image.format, image.mode, image.size) == ("PNG", "RGBA", (64, 32))  # 1k: half the long edge
+
+
+@pytest.mark.parametrize("count", [1, 10])
+async def test_a_split_makes_as_many_layers_as_scripted_front_to_back_with_extra_keys_and_a_price_per_layer(
+    api: httpx2.AsyncClient, emulator: Emulator, count: int
+) -> None:
+    emulator.configure(layer_extra={"bounds": [0, 0, 64, 32]})
+    emulator.script_next(layers=count)
+    source = {"data": b64(png_bytes((200, 100))), "media_type": "image/png"}
+    generation = await _completed(api, emulator, type="layering", source=source, layering={"resolution": "2k"})
+    layers = [o["layer"] for o in generation["output"]]
+    assert [layer["index"] for layer in layers] == list(range(count))
+    assert layers[-1]["label"] == "background"
+    assert [layer["alpha_hint"] == "none" for layer in layers] == [False] * (count - 1) + [True]
+    assert all(layer["bounds"] == [0, 0, 64, 32] for layer in layers)
+    assert emulator.spent_usd(KEY) == pytest.approx(0.0868 * count)  # 2k: twice an edit, per layer
 
 
 async def test_output_urls_look_presigned_for_an_hour_and_each_get_mints_a_new_one(
