@@ -26,8 +26,16 @@ const { tools } = await client.listTools();
 const names = tools.map((tool) => tool.name).sort();
 check(
   JSON.stringify(names) ===
-    JSON.stringify(["edit_image", "generate_image", "get_generation", "list_generations", "upload_image", "wait_for_generation"]),
-  `tools/list names the six tools (${names.join(", ")})`,
+    JSON.stringify([
+      "edit_image",
+      "generate_image",
+      "get_generation",
+      "list_generations",
+      "split_into_layers",
+      "upload_image",
+      "wait_for_generation",
+    ]),
+  `tools/list names the seven tools (${names.join(", ")})`,
 );
 check(tools.every((tool) => tool.inputSchema?.type === "object" && tool.outputSchema), "each tool has input and output schemas");
 const generate = tools.find((tool) => tool.name === "generate_image");
@@ -59,6 +67,21 @@ const edit = await finished(
   "edit_image by generation_id",
 );
 check(edit.type === "image_edit" && edit.outputs[0].width === first.outputs[0].width, "the edit keeps the source's size");
+check(first.cost_usd === 0.0404 && edit.cost_usd === 0.0434, `results say what they cost (${first.cost_usd}, ${edit.cost_usd})`);
+const split = await finished(
+  await client.callTool({ name: "split_into_layers", arguments: { source: { generation_id: first.generation_id } } }),
+  "split_into_layers",
+);
+const labels = split.outputs.map((output) => output.layer.label);
+check(split.outputs.length > 1 && labels.at(-1) === "background", `the layers come front to back (${labels.join(", ")})`);
+const layerEdit = await finished(
+  await client.callTool({
+    name: "edit_image",
+    arguments: { prompt: "in red", source: { generation_id: split.generation_id, output_index: 0 } },
+  }),
+  "edit_image of one layer by output_index",
+);
+check(layerEdit.warnings.some((text) => text.includes("output 0")), "the edit says the layer was sent as its image");
 const listed = await client.callTool({ name: "list_generations", arguments: { limit: 5 } });
 check(
   listed.structuredContent.generations.map((entry) => entry.generation_id).includes(edit.generation_id),

@@ -13,7 +13,7 @@ from typing import TextIO
 from mcp import Client, StdioServerParameters
 from mcp_types import CallToolResult, ImageContent, TextContent
 
-from .tools.results import GenerationResult
+from .tools.result_models import GenerationResult
 
 DEMO_LATENCY = "4"
 """Seconds the emulated job takes: long enough to see progress, short enough not to bore."""

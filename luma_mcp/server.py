@@ -14,6 +14,7 @@ from .api import LumaClient, SharedHttpClient, StoredFile, Timekeeper
 from .config import Settings
 from .jobs.draining import Draining
 from .jobs.runner import GenerationRunner
+from .jobs.sources import OutputSources
 from .media.resolver import InputResolver
 from .resources import ImageCatalog, register_templates
 from .tools import build_tools
@@ -30,6 +31,9 @@ path, a download link and a generation_id.
 - Images take 30–60 s. If a call returns before the image is ready, call wait_for_generation with \
 its generation_id (repeat until completed); nothing is lost and nothing is charged twice.
 - To change a result, call edit_image with source {"generation_id": "<id>"}; chain edits the same way.
+- generate_image and edit_image take count (1–4) for several candidates at once; split_into_layers \
+splits an image into transparent layers (edit one with source {"generation_id": "<id>", "output_index": N}).
+- Every result says what it cost (cost_usd).
 - get_generation looks a generation up again: fresh download link, and the file saved if it was not.
 - Every generate_image or edit_image call is a new paid image: do not repeat one just to check on it.\
 """
@@ -77,12 +81,6 @@ def build_server(
                 async def upload(data: bytes, media_type: str, name: str, deadline: float) -> StoredFile:
                     return await client.upload_file(data, media_type, filename=name, deadline=deadline)
 
-                inputs = InputResolver(
-                    allowed_dirs=settings.readable_dirs,
-                    upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
-                    uploader=upload,
-                    clock=client.time.monotonic,
-                )
                 # Users' files and histories are kept apart; only the server's own are listed.
                 folder = settings.output_dir if label is None else settings.output_dir / label
                 runner = GenerationRunner(
@@ -93,6 +91,15 @@ def build_server(
                     label=label,
                     on_saved=catalog.add if label is None else None,
                     draining=draining,
+                )
+                max_bytes = int(settings.max_download_mb * 1024 * 1024)
+                sources = OutputSources(client, http, runner.history, contains=runner.contains, max_bytes=max_bytes)
+                inputs = InputResolver(
+                    allowed_dirs=settings.readable_dirs,
+                    upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
+                    uploader=upload,
+                    outputs=sources.output_image,
+                    clock=client.time.monotonic,
                 )
                 return Workspace(runner, inputs)
 

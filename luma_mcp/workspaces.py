@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from .api import GenerationRequest, ImageRef
 from .config import Settings
 from .errors import MissingApiKeyError
-from .jobs.report import Progress, Report
+from .jobs.report import Progress, SetReport
 from .jobs.runner import GenerationRunner
 from .media.image_input import ImageInput, InlineImage
 from .media.previews import PreviewMode
@@ -46,6 +46,11 @@ class GenerationOrder(Protocol):
     @property
     def new_variation(self) -> bool: ...
 
+    @property
+    def count(self) -> int:
+        """How many separate generations to make of the request."""
+        ...
+
     def images(self) -> list[tuple[str, ImageInput]]:
         """The input images, each with the field that names it in errors, in the API's order."""
         ...
@@ -70,25 +75,34 @@ class Workspace:
         """Whether `path` is in this workspace's folders: only such files are ever read back."""
         return self.runner.contains(path)
 
-    async def generate(self, order: GenerationOrder, progress: Progress) -> Report:
-        """Resolve the input images (uploading large ones), then submit and wait: one time budget,
-        from the first upload on, and the workspace kept for the whole of it."""
+    async def generate(self, order: GenerationOrder, progress: Progress) -> SetReport:
+        """Resolve the input images once (uploading large ones), then submit `order.count` jobs and
+        wait: one time budget, from the first upload on, and the workspace kept for all of it."""
         with self.runner.busy():
             started = self.runner.now()
-            refs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
-            return await self.runner.run(
-                order.request(refs), progress, preview=order.preview, started=started, new_variation=order.new_variation
+            inputs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
+            request, preview, notes = order.request(inputs.refs), order.preview, inputs.notes
+            if order.count > 1:
+                return await self.runner.run_many(
+                    request, order.count, progress,
+                    preview=preview, started=started, new_variation=order.new_variation, notes=notes,
+                )  # fmt: skip
+            report = await self.runner.run(
+                request, progress, preview=preview, started=started, new_variation=order.new_variation, notes=notes
             )
+            return SetReport((report,))
 
-    async def look(self, generation_id: str, preview: PreviewMode | None) -> Report:
+    async def look(self, generation_id: str, preview: PreviewMode | None) -> SetReport:
         """One look at a generation (saved and previewed if completed)."""
-        return await self.runner.fetch(generation_id, preview=preview)
+        return SetReport((await self.runner.fetch(generation_id, preview=preview),))
 
     async def wait(
-        self, generation_id: str, max_wait: float, progress: Progress, preview: PreviewMode | None
-    ) -> Report:
-        """Wait up to `max_wait` seconds for a generation to finish, then look at it."""
-        return await self.runner.wait(generation_id, max_wait, progress, preview=preview)
+        self, generation_ids: Sequence[str], max_wait: float, progress: Progress, preview: PreviewMode | None
+    ) -> SetReport:
+        """Wait up to `max_wait` seconds for generations to finish (together), then look at them."""
+        if len(generation_ids) == 1:
+            return SetReport((await self.runner.wait(generation_ids[0], max_wait, progress, preview=preview),))
+        return await self.runner.wait_many(generation_ids, max_wait, progress, preview=preview)
 
     async def recent(self, query: str | None, limit: int) -> list[HistoryEntry]:
         """What this workspace made, most recent first, filtered by words of the prompt."""

@@ -48,15 +48,39 @@ class Price:
 
 FREE = Price(0)
 
+REFUNDED_FAILURES = frozenset({"content_moderated", "generation_failed", "output_not_found"})
+"""Failures the API refunds ("moderated/failed/not-found outputs are refunded")."""
 
-def price_of(request: GenerationRequest, *, layers: int | None = None) -> Price:
-    """The price of one generation of `request`. For layering, `layers` is how many it made (None:
-    not known yet, so the worst case of `MAX_LAYERS`)."""
-    if request.type == "layering":
-        resolution = request.layering.resolution if request.layering else "1k"
-        return Price(LAYER_MICRO[resolution] * (MAX_LAYERS if layers is None else layers), estimate=True)
-    base = BASE_MICRO[(request.model, request.type)]
-    return Price(base + PER_REFERENCE_MICRO * len(request.image_ref))
+
+def price_of(
+    model: str,
+    kind: str,
+    *,
+    references: int = 0,
+    resolution: str | None = None,
+    layers: int | None = None,
+) -> Price:
+    """The price of one generation of `kind` ("image", "image_edit", "layering") with `model`
+    and `references` reference images. For layering, `layers` is how many it made (None: not
+    known yet, so the worst case of `MAX_LAYERS`)."""
+    if kind == "layering":
+        per_layer = LAYER_MICRO.get(resolution or "1k", LAYER_MICRO["1k"])
+        return Price(per_layer * (MAX_LAYERS if layers is None else layers), estimate=True)
+    base = BASE_MICRO.get((model, kind))
+    if base is None:  # a model or type this table does not know: say so rather than guess
+        return Price(0, estimate=True)
+    return Price(base + PER_REFERENCE_MICRO * references)
+
+
+def request_price(request: GenerationRequest) -> Price:
+    """What sending `request` costs (for layering, its worst case)."""
+    resolution = request.layering.resolution if request.layering else None
+    return price_of(request.model, request.type, references=len(request.image_ref), resolution=resolution)
+
+
+def settled_price(price: Price, *, state: str, failure_code: str | None) -> Price:
+    """What a generation in `state` ends up costing: nothing once a refunded failure."""
+    return FREE if state == "failed" and failure_code in REFUNDED_FAILURES else price
 
 
 def format_usd(amount: float) -> str:

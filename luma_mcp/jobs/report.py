@@ -1,13 +1,15 @@
-"""What a tool call learned of a generation: the typed outcome every tool renders."""
+"""What a tool call learned of its generations: the typed outcome every tool renders."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..api import Generation, GenerationOutput
 from ..media.outputs import SavedFile
 from ..media.previews import Preview
+from .pricing import Price
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """Receives (progress, total, message); progress only ever increases."""
@@ -24,9 +26,11 @@ class FinishedOutput:
     index: int
     output: GenerationOutput
     saved: SavedFile | None
-    preview: Preview | None
+    preview: Preview | None = None
     error: str | None = None
     """Why it was not saved (the URL still works for an hour; `get_generation` tries again)."""
+    local: Path | None = None
+    """Where its bytes are on this machine now, to preview: the saved file, or a scratch copy."""
 
 
 @dataclass(frozen=True)
@@ -42,3 +46,18 @@ class Report:
     """Seconds since the identical request whose generation this is (None: a new generation)."""
     files_kept: bool = True
     """False where this server keeps no files (HTTP by default): the links are the images."""
+    price: Price | None = None
+    """What the generation costs (a reused one: nothing more); None where it cannot be told."""
+    sheet: Preview | None = None
+    """One preview of all its outputs (the layers of a split), instead of one per output."""
+
+
+@dataclass(frozen=True)
+class SetReport:
+    """Several generations answered together: `count` images from one call, or a wait for
+    several ids. `failures` names each one that could not be made or looked at."""
+
+    members: tuple[Report, ...]
+    failures: tuple[str, ...] = ()
+    sheet: Preview | None = None
+    """One preview of all the members' images, where one each would be too small."""

@@ -1,6 +1,6 @@
-"""`GenerationRunner`: a generation from request to saved result. Submit, wait within a budget
-while reporting progress, then hand the job to the saver; a job not done by then is handed back
-with its id and the next step, never lost.
+"""`GenerationRunner`: generations from request to saved result. Submit (one job, or `count` jobs
+in parallel), wait within a budget while reporting progress, then hand each job to the saver; a
+job not done by then is handed back with its id and the next step, never lost.
 
 Nothing paid for is lost: a completed image is saved (in a temporary folder if the chosen one
 cannot be written), a download that drops is tried again, an expired link is refreshed, and when
@@ -10,7 +10,7 @@ saving fails anyway the result still carries the generation id and a working lin
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -27,8 +27,11 @@ from ..store.records import HistoryEntry
 from .downloads import Downloader
 from .draining import Draining
 from .ledger import Ledger, request_key
-from .report import Progress, Report, no_progress
+from .previewing import previewed, previewed_set
+from .pricing import FREE
+from .report import Progress, Report, SetReport, no_progress
 from .saver import Saver
+from .set_progress import SetProgress
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +60,20 @@ class GenerationRunner:
         """`folder` and `label` (the user's, in BYOK mode) keep one workspace's files apart;
         `draining` ends waits early when the server shuts down."""
         self._client = client
+        self._http = http
         self._wait_seconds = settings.wait_seconds
+        self._preview: PreviewMode = settings.preview
+        self._max_bytes = int(settings.max_download_mb * 1024 * 1024)
         keep_files = settings.keeps_files
         output_folder = OutputFolder(folder or settings.output_dir, label=label)
         # Without kept files there is no history on disk either: what was made lives in memory.
         logs = [output_folder.preferred, output_folder.fallback] if keep_files else []
         self.history = History(logs, trusted={output_folder.fallback: output_folder.fallback_is_private})
-        downloader = Downloader(client, http, max_bytes=int(settings.max_download_mb * 1024 * 1024))
         self._saver = Saver(
-            downloader,
+            Downloader(client, http, max_bytes=self._max_bytes),
             folder=output_folder,
             history=self.history,
             keep_files=keep_files,
-            preview=settings.preview,
             on_saved=on_saved,
         )
         self._ledger = Ledger(self.now, dedupe_seconds=settings.dedupe_seconds)
@@ -112,31 +116,90 @@ class GenerationRunner:
         preview: PreviewMode | None = None,
         started: float | None = None,
         new_variation: bool = False,
+        notes: tuple[str, ...] = (),
     ) -> Report:
         """Submit `request` and wait for the image, all within the configured budget from `started`
         (the host drops calls that run longer, and a dropped call loses the id of a paid job).
 
         An identical request while the first is running, or shortly after it finished, gets that
         generation back instead of paying again (agents retry calls their host timed out);
-        `new_variation` asks for a new image on purpose."""
+        `new_variation` asks for a new image on purpose. `notes` join the report's warnings."""
         deadline = (self.now() if started is None else started) + self._wait_seconds
+        mode = preview or self._preview
+        with self.busy(), self._saver.scratch(mode) as scratch:
+            key = request_key(request)
+            report = await self._made(request, key, deadline, progress, new_variation=new_variation, scratch=scratch)
+            return await previewed(replace(report, warnings=notes + report.warnings), mode)
+
+    async def run_many(
+        self,
+        request: GenerationRequest,
+        count: int,
+        progress: Progress = no_progress,
+        *,
+        preview: PreviewMode | None = None,
+        started: float | None = None,
+        new_variation: bool = False,
+        notes: tuple[str, ...] = (),
+    ) -> SetReport:
+        """`count` separate generations of `request`, created in parallel and waited on within one
+        budget, as `run` does one. Each member is its own identical request to the ledger (member
+        `i` of an identical call is given member `i`'s job back): the members never collapse into
+        one job. A member that cannot be made is named in the failures; the others stand. Raises
+        only when none could be made."""
+        deadline = (self.now() if started is None else started) + self._wait_seconds
+        mode = preview or self._preview
         key = request_key(request)
+        tracker = SetProgress(progress, count, self.now)
+        with self.busy(), self._saver.scratch(mode) as scratch:
+            results: list[Report | LumaError | None] = [None] * count
+
+            async def member(index: int) -> None:
+                member_key = key if index == 0 else f"{key}#{index}"
+                try:
+                    results[index] = await self._made(
+                        request,
+                        member_key,
+                        deadline,
+                        tracker.member(index),
+                        new_variation=new_variation,
+                        scratch=scratch,
+                    )
+                except LumaError as exc:
+                    results[index] = exc
+                    tracker.ended(index)
+
+            async with anyio.create_task_group() as members:
+                for index in range(count):
+                    members.start_soon(member, index)
+            return await previewed_set(_as_set(results, notes, what="image"), mode)
+
+    async def _made(
+        self,
+        request: GenerationRequest,
+        key: str,
+        deadline: float,
+        progress: Progress,
+        *,
+        new_variation: bool,
+        scratch: Path | None,
+    ) -> Report:
+        """One generation of `request` under ledger key `key`: reused or created, then waited on."""
         generation: Generation | None = None
-        with self.busy():
-            async with self._ledger.one_create(key):  # identical calls at once: one create
-                earlier = None if new_variation else self._ledger.reusable(key)
-                if earlier is None:
-                    generation = await self._create(request, key, deadline)
-            if generation is not None:
-                await progress(0, self._wait_seconds, f"Queued as {generation.id}")
-                return await self._wait(generation, deadline, progress, preview)
-            assert earlier is not None
-            logger.info("identical request: reusing generation %s", earlier.generation_id)
-            try:
-                report = await self._wait(earlier.generation_id, deadline, progress, preview)
-            except LumaError as exc:
-                raise ReusedJobError(exc, earlier.generation_id) from exc
-            return replace(report, reused_after=self.now() - earlier.at)
+        async with self._ledger.one_create(key):  # identical calls at once: one create
+            earlier = None if new_variation else self._ledger.reusable(key)
+            if earlier is None:
+                generation = await self._create(request, key, deadline)
+        if generation is not None:
+            await progress(0, self._wait_seconds, f"Queued as {generation.id}")
+            return await self._waited(generation, deadline, progress, scratch)
+        assert earlier is not None
+        logger.info("identical request: reusing generation %s", earlier.generation_id)
+        try:
+            report = await self._waited(earlier.generation_id, deadline, progress, scratch)
+        except LumaError as exc:
+            raise ReusedJobError(exc, earlier.generation_id) from exc
+        return replace(report, reused_after=self.now() - earlier.at, price=FREE)
 
     async def _create(self, request: GenerationRequest, key: str, deadline: float) -> Generation:
         """Send the create, and remember it: for reuse, and in the history.
@@ -164,10 +227,14 @@ class GenerationRunner:
         """One look at a generation; a completed one is saved (if it was not yet) and previewed."""
         # Bounded like a generating call, but with room for a few retries even when that is 0.
         deadline = self.now() + max(self._wait_seconds, LOOK_SECONDS)
-        with self.busy():
+        mode = preview or self._preview
+        with self.busy(), self._saver.scratch(mode) as scratch:
             generation = await self._client.get(generation_id, deadline=deadline)
             self._ledger.note_outcome(generation)
-            return await self._saver.finish(generation, waited=None, preview=preview, finish_by=deadline + SAVE_SECONDS)
+            report = await self._saver.finish(
+                generation, waited=None, finish_by=deadline + SAVE_SECONDS, scratch=scratch
+            )
+            return await previewed(report, mode)
 
     async def wait(
         self,
@@ -178,11 +245,40 @@ class GenerationRunner:
         preview: PreviewMode | None = None,
     ) -> Report:
         """Poll until the generation is finished or `max_wait` passes."""
-        with self.busy():
-            return await self._wait(generation_id, self.now() + max_wait, progress, preview)
+        mode = preview or self._preview
+        with self.busy(), self._saver.scratch(mode) as scratch:
+            report = await self._waited(generation_id, self.now() + max_wait, progress, scratch)
+            return await previewed(report, mode)
 
-    async def _wait(
-        self, generation: Generation | str, deadline: float, progress: Progress, preview: PreviewMode | None
+    async def wait_many(
+        self,
+        generation_ids: Sequence[str],
+        max_wait: float,
+        progress: Progress = no_progress,
+        *,
+        preview: PreviewMode | None = None,
+    ) -> SetReport:
+        """Wait for several generations together (a set handed off part way), within one budget."""
+        deadline = self.now() + max_wait
+        mode = preview or self._preview
+        tracker = SetProgress(progress, len(generation_ids), self.now)
+        with self.busy(), self._saver.scratch(mode) as scratch:
+            results: list[Report | LumaError | None] = [None] * len(generation_ids)
+
+            async def member(index: int, generation_id: str) -> None:
+                try:
+                    results[index] = await self._waited(generation_id, deadline, tracker.member(index), scratch)
+                except LumaError as exc:
+                    results[index] = LumaError(f"{generation_id}: {exc}")
+                    tracker.ended(index)
+
+            async with anyio.create_task_group() as members:
+                for index, generation_id in enumerate(generation_ids):
+                    members.start_soon(member, index, generation_id)
+            return await previewed_set(_as_set(results, (), what="generation"), mode)
+
+    async def _waited(
+        self, generation: Generation | str, deadline: float, progress: Progress, scratch: Path | None
     ) -> Report:
         """Poll until `deadline`, then save what completed by `deadline + SAVE_SECONDS`."""
         started = self.now()
@@ -200,6 +296,7 @@ class GenerationRunner:
             await progress(last, max_wait, f"{current.state.capitalize()} · {elapsed:.0f} s of up to {max_wait:.0f} s")
 
         notes: tuple[str, ...] = ()
+        drained = False
         try:
             with self._draining.interruptible() as interrupted:
                 final = await self._client.poll(generation, deadline=deadline, on_update=on_update)
@@ -214,9 +311,25 @@ class GenerationRunner:
                 if seen is None:
                     raise ShuttingDownError
                 final, notes = seen, ("This server is shutting down, so the wait ended early; the job keeps running.",)
-                preview, finish_by = "none", self.now()
+                drained, finish_by, scratch = True, self.now(), None
         waited = self.now() - started
         if final.state == "completed" and not notes:
             await progress(max(max_wait, last + 0.001), max_wait, "Completed · saving the image")
         self._ledger.note_outcome(final)
-        return await self._saver.finish(final, waited=waited, preview=preview, notes=notes, finish_by=finish_by)
+        report = await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
+        if drained:  # no time to preview: the answer goes out inside the shutdown grace
+            report = replace(report, outputs=tuple(replace(output, local=None) for output in report.outputs))
+        return report
+
+
+def _as_set(results: Sequence[Report | LumaError | None], notes: tuple[str, ...], *, what: str) -> SetReport:
+    """The members that stand and the failures of the others, in order; the first error when none
+    stands (so a call that made nothing fails as a single one does)."""
+    members = tuple(result for result in results if isinstance(result, Report))
+    errors = [(number, result) for number, result in enumerate(results, 1) if isinstance(result, LumaError)]
+    if not members and errors:
+        raise errors[0][1]
+    failures = tuple(f"{what.capitalize()} {number} of {len(results)}: {error}" for number, error in errors)
+    if members and notes:
+        members = (replace(members[0], warnings=notes + members[0].warnings), *members[1:])
+    return SetReport(members, failures)

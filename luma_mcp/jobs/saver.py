@@ -1,8 +1,8 @@
 """`Saver`: what becomes of a generation once looked at. A completed one has each output saved
 once (even when two looks race), in the output folder or, when that cannot be written, in a
-private temporary one; the history records the job from its creation to its files; and the
-outputs are previewed within the host's budget. Where no files are kept (HTTP by default), the
-images are downloaded only to preview them, and the links are the images.
+private temporary one; the history records the job from its creation to its files, and what it
+cost. Where no files are kept (HTTP by default), the images are downloaded only to be previewed,
+and the links are the images.
 """
 
 from __future__ import annotations
@@ -10,21 +10,22 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
 
 from ..api import Generation, GenerationRequest, ImageRef
 from ..media.folders import OutputFolder
-from ..media.image_threads import in_image_thread
 from ..media.names import file_created, output_stem
 from ..media.outputs import SavedFile
-from ..media.previews import Preview, PreviewMode, make_previews
+from ..media.previews import PreviewMode
 from ..store.history import History
 from ..store.records import HistoryEntry, InputRecord
 from .downloads import OUT_OF_TIME_UNKEPT, Downloader, Downloads
 from .locks import KeyedLocks
+from .pricing import Price, price_of, settled_price
 from .report import FinishedOutput, Report
 
 logger = logging.getLogger(__name__)
@@ -38,16 +39,13 @@ class Saver:
         folder: OutputFolder,
         history: History,
         keep_files: bool,
-        preview: PreviewMode,
         on_saved: Callable[[HistoryEntry], Awaitable[None]] | None = None,
     ) -> None:
-        """`preview`: the mode when a call names none; `on_saved` hears of each entry that gained
-        files (to list them as resources)."""
+        """`on_saved` hears of each entry that gained files (to list them as resources)."""
         self._downloader = downloader
         self._folder = folder
         self._history = history
         self._keep_files = keep_files
-        self._preview: PreviewMode = preview
         self._on_saved = on_saved
         self._saving = KeyedLocks()
 
@@ -65,32 +63,46 @@ class Saver:
             aspect_ratio=request.aspect_ratio,
             style=request.style,
             output_format=request.output_format,
+            resolution=request.layering.resolution if request.layering else None,
             created_at=generation.created_at,
             inputs=_input_records(request),
         )
         await self._record(entry)
+
+    @contextmanager
+    def scratch(self, preview: PreviewMode) -> Generator[Path | None]:
+        """Where images this server does not keep are downloaded to be previewed, for the length of
+        a call (None where files are kept, or no preview is wanted)."""
+        if self._keep_files or preview == "none":
+            yield None
+            return
+        with tempfile.TemporaryDirectory(prefix="luma-preview-") as folder:
+            yield Path(folder)
 
     async def finish(
         self,
         generation: Generation,
         *,
         waited: float | None,
-        preview: PreviewMode | None,
         notes: tuple[str, ...] = (),
         finish_by: float,
+        scratch: Path | None = None,
     ) -> Report:
         """The report of a look at `generation`: a completed one saved (what is not on disk yet)
-        and previewed by `finish_by`, the history brought up to date either way."""
+        by `finish_by`, the history brought up to date either way. Where files are not kept, the
+        outputs are downloaded into `scratch` instead (if given), to be previewed."""
         warnings = list(notes)
-        mode = preview or self._preview
         errors: dict[int, str] = {}
         if generation.state == "completed" and not self._keep_files:
             entry = await self._updated_entry(generation)
             await self._history.remember(entry)
-            generation, previews, errors = await self._preview_unkept(generation, mode, finish_by)
+            local: dict[int, Path] = {}
+            if scratch is not None:
+                generation, local, errors = await self._download_unkept(generation, scratch, finish_by)
+            outputs = _outputs(generation, {}, local, errors)
             return Report(
-                generation, entry.prompt, _outputs(generation, {}, previews, errors), waited, tuple(warnings),
-                files_kept=False,
+                generation, entry.prompt, outputs, waited, tuple(warnings), files_kept=False,
+                price=_price(entry, generation, known=True),
             )  # fmt: skip
         if generation.state == "completed":
             async with self._saving.hold(generation.id):  # two looks must not save twice
@@ -107,9 +119,11 @@ class Saver:
             if _tells_more(known, entry):
                 await self._record(entry)
         files = {f.index: f for f in entry.files if self.contains(f.path)}
-        paths = [Path(files[i].path) if i in files else None for i in range(len(generation.output))]
-        previews = await in_image_thread(make_previews, paths, mode) if mode != "none" else [None] * len(paths)
-        return Report(generation, entry.prompt, _outputs(generation, files, previews, errors), waited, tuple(warnings))
+        local = {index: Path(saved.path) for index, saved in files.items()}
+        price = _price(entry, generation, known=known is not None)
+        return Report(
+            generation, entry.prompt, _outputs(generation, files, local, errors), waited, tuple(warnings), price=price
+        )
 
     async def _updated_entry(self, generation: Generation, known: HistoryEntry | None = None) -> HistoryEntry:
         """The history's entry for `generation` (`known`, or read now), brought up to its state."""
@@ -132,24 +146,19 @@ class Saver:
         if folder is not None:
             await self._history.record(entry, folder)
 
-    async def _preview_unkept(
-        self, generation: Generation, mode: PreviewMode, finish_by: float
-    ) -> tuple[Generation, list[Preview | None], dict[int, str]]:
-        """Previews of outputs this server does not keep: downloaded to a temporary folder, which
-        is gone when the previews are made. Nothing to do when no preview is wanted. Returns the
-        generation with its links refreshed if one was."""
-        if mode == "none":
-            return generation, [None] * len(generation.output), {}
-        with tempfile.TemporaryDirectory(prefix="luma-preview-") as scratch:
-            indexes = range(len(generation.output))
-            downloads = Downloads(generation)
-            await self._downloader.download_each(
-                downloads, indexes, Path(scratch), lambda index: f"output-{index}", finish_by,
-                out_of_time=OUT_OF_TIME_UNKEPT,
-            )  # fmt: skip
-            paths = [Path(downloads.saved[i].path) if i in downloads.saved else None for i in indexes]
-            previews = await in_image_thread(make_previews, paths, mode)
-        return downloads.generation, previews, downloads.errors
+    async def _download_unkept(
+        self, generation: Generation, scratch: Path, finish_by: float
+    ) -> tuple[Generation, dict[int, Path], dict[int, str]]:
+        """Outputs this server does not keep, downloaded into `scratch` to be previewed: the
+        generation (links refreshed if one was), where each landed, and why others did not."""
+        downloads = Downloads(generation)
+        stem = f"{generation.id}-output"
+        await self._downloader.download_each(
+            downloads, range(len(generation.output)), scratch, lambda index: f"{stem}-{index}", finish_by,
+            out_of_time=OUT_OF_TIME_UNKEPT,
+        )  # fmt: skip
+        local = {index: Path(saved.path) for index, saved in downloads.saved.items()}
+        return downloads.generation, local, downloads.errors
 
     async def _save_missing(
         self, generation: Generation, entry: HistoryEntry, finish_by: float, *, news: bool
@@ -169,7 +178,10 @@ class Saver:
         created = file_created(generation.created_at)
 
         def stem(index: int) -> str:
-            return output_stem(created=created, prompt=entry.prompt, generation_id=generation.id, index=index)
+            layer = generation.output[index].layer
+            prompt = entry.prompt or ("layers" if entry.type == "layering" else None)
+            label = layer.label if layer else None
+            return output_stem(created=created, prompt=prompt, generation_id=generation.id, index=index, layer=label)
 
         downloads = Downloads(generation)
         try:
@@ -236,12 +248,20 @@ def _input_records(request: GenerationRequest) -> list[InputRecord]:
 
 
 def _outputs(
-    generation: Generation,
-    files: dict[int, SavedFile],
-    previews: Sequence[Preview | None],
-    errors: dict[int, str],
+    generation: Generation, files: dict[int, SavedFile], local: dict[int, Path], errors: dict[int, str]
 ) -> tuple[FinishedOutput, ...]:
     return tuple(
-        FinishedOutput(i, output, files.get(i), previews[i], errors.get(i))
+        FinishedOutput(i, output, files.get(i), error=errors.get(i), local=local.get(i))
         for i, output in enumerate(generation.output)
     )
+
+
+def _price(entry: HistoryEntry, generation: Generation, *, known: bool) -> Price:
+    """What the generation costs, from what the history knows of its request: an estimate where
+    it knows nothing (a job made elsewhere: its reference images are not known)."""
+    references = sum(1 for record in entry.inputs if record.field.startswith("image_ref"))
+    layers = len(generation.output) if generation.state == "completed" else None
+    price = price_of(entry.model, entry.type, references=references, resolution=entry.resolution, layers=layers)
+    if not known:
+        price = Price(price.micro_usd, estimate=True)
+    return settled_price(price, state=generation.state, failure_code=generation.failure_code)

@@ -55,6 +55,12 @@ class ImageInput(BaseModel):
     generation_id: str | None = Field(
         default=None, description="generation_id of an earlier result from these tools, to use its image."
     )
+    output_index: int | None = Field(
+        default=None,
+        ge=0,
+        le=9,
+        description="With generation_id: which of its outputs, from 0 (e.g. one layer of split_into_layers).",
+    )
     file_id: str | None = Field(default=None, description="file_id from upload_image (or the Luma Files API).")
     _inline: InlineImage | None = PrivateAttr(default=None)
 
@@ -75,6 +81,8 @@ class ImageInput(BaseModel):
                 )
         if self.path is not None and not self.path.strip():
             raise ValueError("path is empty")
+        if self.output_index is not None and self.generation_id is None:
+            raise ValueError("output_index goes with generation_id only: it picks one output of that generation")
         if self.generation_id is not None and not UUID.match(self.generation_id):
             example = "d290f1ee-6c54-4b01-90e6-d701748f0851"
             raise ValueError(f"generation_id must be a UUID like {example} (got {self.generation_id[:40]!r})")

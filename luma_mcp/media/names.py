@@ -21,12 +21,16 @@ def slug(text: str, max_length: int = 48) -> str:
     return result or "image"
 
 
-def output_stem(*, created: datetime, prompt: str | None, generation_id: str, index: int) -> str:
-    """`2026-11-24_red-fox-in-the-snow_d290f1ee_1`: date, prompt, short id, output number.
-    Every part is sanitised, and the date comes first, so no name can climb out of the folder or
-    be a reserved device name (CON, NUL, …) on Windows."""
+def output_stem(
+    *, created: datetime, prompt: str | None, generation_id: str, index: int, layer: str | None = None
+) -> str:
+    """`2026-11-24_red-fox-in-the-snow_d290f1ee_1`: date, prompt, short id, output number; a
+    layer of a split is named by its index and label instead, `..._d290f1ee_layer-0-subject`, so
+    a split's layers sort together, front to back. Every part is sanitised, and the date comes
+    first, so no name can climb out of the folder or be a reserved device name (CON, NUL, …)."""
     short_id = re.sub(r"[^0-9a-f]", "", generation_id.lower())[:8] or "unknown"
-    return f"{created.astimezone(UTC):%Y-%m-%d}_{slug(prompt or 'image')}_{short_id}_{index + 1}"
+    number = str(index + 1) if layer is None else f"layer-{index}-{slug(layer, 24)}"
+    return f"{created.astimezone(UTC):%Y-%m-%d}_{slug(prompt or 'image')}_{short_id}_{number}"
 
 
 def file_created(created_at: str) -> datetime:

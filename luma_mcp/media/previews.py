@@ -3,8 +3,9 @@
 Modes: `auto` keeps each preview's long edge ≤ 1024 px, `full` ≤ 1568 px (what Claude's vision
 uses before downscaling anyway), `none` sends no image. Whatever the mode, all the previews of one
 result share 700 KB of raw bytes: Claude Desktop refuses results over 1 MB, and base64 adds a third.
-JPEG is used (WebP where there is transparency, e.g. layers), quality first and then size reduced
-until the budget holds. Blocking: run in a worker thread.
+JPEG is used (WebP where there is transparency), quality first and then size reduced until the
+budget holds. Several images that would be too small each go on one sheet (`sheets.py`); the
+layers of a split always do. Blocking: run in a worker thread.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,15 @@ def make_preview(path: Path, *, max_edge: int, budget: int) -> Preview:
         alpha = source.mode in ("RGBA", "LA", "PA") or (source.mode == "P" and "transparency" in source.info)
         image = source.convert("RGBA" if alpha else "RGB")
     image.thumbnail((max_edge, max_edge), Image.Resampling.LANCZOS, reducing_gap=1.0)  # box-reduce first: 10× faster
+    return encode_within(image, budget)
+
+
+def encode_within(image: PILImage.Image, budget: int) -> Preview:
+    """`image` as JPEG (WebP where it has transparency) of at most `budget` bytes: quality first,
+    then size, reduced until it fits."""
+    from PIL import Image
+
+    alpha = image.mode == "RGBA"
     fmt, media_type = ("WEBP", "image/webp") if alpha else ("JPEG", "image/jpeg")
     while True:
         buffer = io.BytesIO()
@@ -56,6 +69,7 @@ def make_preview(path: Path, *, max_edge: int, budget: int) -> Preview:
                 break
         if buffer.tell() <= budget or max(image.size) <= 64:
             return Preview(buffer.getvalue(), media_type, image.width, image.height)
+        image = image.copy()
         image.thumbnail((int(image.width * 0.75), int(image.height * 0.75)), Image.Resampling.LANCZOS)
 
 

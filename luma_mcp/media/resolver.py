@@ -44,6 +44,10 @@ async def _decoded(inline: InlineImage) -> bytes:
     return inline.decode() if inline.size < LOOP_WORK_BYTES else await in_image_thread(inline.decode)
 
 
+OutputFetcher = Callable[[str, int, float], Awaitable[tuple[bytes, str, str] | None]]
+"""(generation_id, output index, deadline) → that output's bytes, media type and a file name;
+None where the API's own `generation_id` reference means that output."""
+
 Uploader = Callable[[bytes, str, str, float], Awaitable[StoredFile]]
 """(bytes, media type, file name, deadline on the client's clock) → the ready upload."""
 
@@ -55,6 +59,14 @@ class Upload:
     size_bytes: int
     sha256: str
     reused: bool
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A call's input images in the API's form, and what the caller should be told of them."""
+
+    refs: tuple[ImageRef, ...]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,8 +91,11 @@ class InputResolver:
         allowed_dirs: list[Path],
         upload_threshold: int,
         uploader: Uploader,
+        outputs: OutputFetcher | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`outputs` fetches one output of an earlier generation (for `output_index`)."""
+        self._outputs = outputs
         self._allowed = allowed_dirs
         self._threshold = upload_threshold
         self._uploader = uploader
@@ -89,11 +104,21 @@ class InputResolver:
         """SHA-256 of content → its upload, so the same image is uploaded once while that lives."""
         self._in_flight: dict[str, _InFlight] = {}
 
-    async def resolve(self, field: str, image: ImageInput, *, deadline: float) -> ImageRef:
+    async def resolve(
+        self, field: str, image: ImageInput, *, deadline: float, notes: list[str] | None = None
+    ) -> ImageRef:
         """The API's form of one input; large local or inline images are uploaded first, by
-        `deadline` (the call's, on the client's clock)."""
+        `deadline` (the call's, on the client's clock). What the caller should know of it (an
+        output sent as its image) is added to `notes`."""
         raw, inline = image.local_path, image.inline
-        if raw is not None:
+        fetched = await self._output(field, image, deadline)
+        if fetched is not None:
+            data, media_type, name = fetched
+            (notes if notes is not None else []).append(
+                f"{field}: output {image.output_index} of generation {image.generation_id} was sent as its image "
+                "(the API's generation_id reference cannot say which output of a job of several is meant)"
+            )
+        elif raw is not None:
             data, media_type, resolved = await in_image_thread(read_local_image, field, raw, self._allowed)
             name = resolved.name
         elif inline is not None:
@@ -107,8 +132,22 @@ class InputResolver:
             return ImageRef(data=base64.b64encode(data).decode(), media_type=media_type)
         return ImageRef(file_id=(await self.upload(data, media_type, name, deadline=deadline)).file_id)
 
-    async def resolve_all(self, inputs: list[tuple[str, ImageInput]], *, deadline: float) -> tuple[ImageRef, ...]:
-        return tuple([await self.resolve(field, image, deadline=deadline) for field, image in inputs])
+    async def resolve_all(self, inputs: list[tuple[str, ImageInput]], *, deadline: float) -> Resolved:
+        """Every input of a call, in order (so the first one's errors come first)."""
+        notes: list[str] = []
+        refs = [await self.resolve(field, image, deadline=deadline, notes=notes) for field, image in inputs]
+        return Resolved(tuple(refs), tuple(notes))
+
+    async def _output(self, field: str, image: ImageInput, deadline: float) -> tuple[bytes, str, str] | None:
+        """The image of the output an input picks by `output_index`, where it must be sent as one."""
+        if image.generation_id is None or image.output_index is None:
+            return None
+        if self._outputs is None:
+            raise InputError(field, "output_index is not available here; give the output's image as data instead")
+        try:
+            return await self._outputs(image.generation_id, image.output_index, deadline)
+        except InputError as exc:
+            raise InputError(field, str(exc)) from exc
 
     async def read(self, field: str, *, path: str | None, inline: InlineImage | None) -> tuple[bytes, str, str]:
         """Bytes, media type and a file name of a path or checked data (for upload_image)."""

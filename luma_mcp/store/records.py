@@ -28,6 +28,7 @@ class HistoryEntry(BaseModel):
     aspect_ratio: str | None = Field(default=None, description="The ratio asked for; None if the model chose.")
     style: str | None = Field(default=None, description="auto or manga.")
     output_format: str | None = Field(default=None, description="The format asked for; None if the model chose.")
+    resolution: str | None = Field(default=None, description="For layering: 1k or 2k.")
     created_at: str = Field(default="", description="When the API created the job (UTC, ISO 8601).")
     recorded_at: str = Field(default="", description="When this entry was last written (UTC, ISO 8601).")
     state: str = Field(default="queued", description="The last state seen: queued, processing, completed or failed.")

@@ -25,9 +25,10 @@ def build_tools(settings: Settings) -> list[Tool]:
             title="Generate image",
             description=(
                 "Create an image from a text prompt with Luma's uni-1 models. Returns a preview you can see, "
-                f"the path of the saved file, a download link and a generation_id. Waits up to {wait}; if the "
-                "image is not ready by then it returns the generation_id: call wait_for_generation with it. "
-                "Each call is a new paid image (uni-1 about $0.04, uni-1-max about $0.10)."
+                f"the path of the saved file, a download link, a generation_id and the cost. Waits up to {wait}; if "
+                "the image is not ready by then it returns the generation_id: call wait_for_generation with it. "
+                "count (1–4) makes several candidates at once. Each image is paid (uni-1 $0.0404, uni-1-max $0.10, "
+                "+$0.003 per reference image)."
             ),
             annotations=GENERATES,
         ),
@@ -37,8 +38,22 @@ def build_tools(settings: Settings) -> list[Tool]:
             title="Edit image",
             description=(
                 "Change an existing image following a text instruction; the result keeps the source's size. "
-                'The source is usually an earlier result, {"generation_id": "..."}, or a URL or base64 data. '
-                "Returns like generate_image, and is paid like it (uni-1 about $0.04)."
+                'The source is usually an earlier result, {"generation_id": "..."} (one layer of a split: add '
+                '"output_index"), or a URL or base64 data. Returns like generate_image, and is paid like it '
+                "(uni-1 $0.0434, uni-1-max $0.103, +$0.003 per reference image)."
+            ),
+            annotations=GENERATES,
+        ),
+        model_tool(
+            handlers.split_into_layers,
+            name="split_into_layers",
+            title="Split into layers",
+            description=(
+                "Split an image into its layers (uni-1): 1–10 transparent PNGs, front to back, the background "
+                "last, each with a label, a description and how soft its edges are. Returns them saved, with one "
+                'preview of all. Edit one layer with edit_image, source {"generation_id": "...", "output_index": N}. '
+                f"Waits up to {wait} like generate_image. Paid per layer (no published price: about $0.0434 a layer "
+                "at 1k, twice at 2k)."
             ),
             annotations=GENERATES,
         ),
@@ -57,9 +72,9 @@ def build_tools(settings: Settings) -> list[Tool]:
             name="wait_for_generation",
             title="Wait for generation",
             description=(
-                "Wait for a generation to finish, then return it as get_generation does. Use it when "
-                "generate_image or edit_image returned before the image was ready. Returns when the wait ends "
-                "even if the job is still running; call it again then."
+                "Wait for a generation (or several: generation_ids) to finish, then return it as get_generation "
+                "does. Use it when a generating tool returned before the image was ready. Returns when the wait "
+                "ends even if a job is still running; call it again then. Costs nothing."
             ),
             annotations=LOOKS,
         ),

@@ -13,11 +13,14 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from ..api.models import (
     MAX_EDIT_IMAGE_REFS,
     MAX_IMAGE_REFS,
+    MAX_LAYERING_PROMPT_CHARS,
     MAX_PROMPT_CHARS,
     PORTRAIT_RATIOS,
     AspectRatio,
     GenerationRequest,
     ImageRef,
+    LayeringOptions,
+    LayerResolution,
     Model,
     OutputFormat,
     Style,
@@ -26,6 +29,8 @@ from ..media.image_input import UUID, ImageInput, InlineImage, MediaType, inline
 from ..media.previews import PreviewMode
 
 MAX_WAIT_SECONDS = 600
+MAX_COUNT = 4
+MAX_WAITED_IDS = 10
 
 ModelArg = Annotated[Model, Field(description="uni-1 (default) or uni-1-max (higher quality, about 2.5× the price).")]
 StyleArg = Annotated[Style, Field(description="auto (default) or manga; manga needs a portrait aspect_ratio or none.")]
@@ -45,6 +50,14 @@ NewVariationArg = Annotated[
 ]
 GenerationIdArg = Annotated[
     str, Field(pattern=UUID.pattern, description="The generation_id returned by generate_image or edit_image.")
+]
+CountArg = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=MAX_COUNT,
+        description="How many separate images to make from these arguments (1–4), in parallel; each is paid.",
+    ),
 ]
 
 
@@ -78,6 +91,7 @@ class GenerateImageArgs(ToolArguments):
         max_length=MAX_IMAGE_REFS,
         description="Up to 9 reference images to guide content, style or composition.",
     )
+    count: CountArg = 1
     new_variation: NewVariationArg = False
     preview: PreviewArg = None
 
@@ -126,6 +140,7 @@ class EditImageArgs(ToolArguments):
     model: ModelArg = "uni-1"
     style: StyleArg = "auto"
     output_format: OutputFormatArg = None
+    count: CountArg = 1
     new_variation: NewVariationArg = False
     preview: PreviewArg = None
 
@@ -146,6 +161,44 @@ class EditImageArgs(ToolArguments):
         )
 
 
+class SplitIntoLayersArgs(ToolArguments):
+    """Arguments of split_into_layers."""
+
+    source: ImageInput = Field(
+        description='The image to split, e.g. {"generation_id": "<id of an earlier result>"} or {"path": "..."}.'
+    )
+    prompt: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_LAYERING_PROMPT_CHARS,
+        description="Optional guidance on how to split, e.g. 'keep the text apart' (up to 500 characters).",
+    )
+    resolution: LayerResolution = Field(
+        default="1k",
+        description="1k (default: faster, cheaper) or 2k (each layer re-rendered sharper, twice the price).",
+    )
+    new_variation: NewVariationArg = False
+    preview: PreviewArg = None
+
+    @property
+    def count(self) -> int:
+        return 1
+
+    def images(self) -> list[tuple[str, ImageInput]]:
+        """The source."""
+        return [("source", self.source)]
+
+    def request(self, refs: tuple[ImageRef, ...]) -> GenerationRequest:
+        """The API request (uni-1: the only model that splits), given `images()` in the API's form."""
+        return GenerationRequest(
+            prompt=self.prompt,
+            model="uni-1",
+            type="layering",
+            source=refs[0],
+            layering=LayeringOptions(resolution=self.resolution),
+        )
+
+
 class GetGenerationArgs(ToolArguments):
     """Arguments of get_generation."""
 
@@ -156,7 +209,15 @@ class GetGenerationArgs(ToolArguments):
 class WaitForGenerationArgs(ToolArguments):
     """Arguments of wait_for_generation."""
 
-    generation_id: GenerationIdArg
+    generation_id: str | None = Field(
+        default=None, pattern=UUID.pattern, description="The generation_id returned by a generating tool."
+    )
+    generation_ids: list[GenerationIdArg] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_WAITED_IDS,
+        description="Or several ids to wait for together, e.g. the ones a count > 1 call handed back.",
+    )
     timeout_seconds: float | None = Field(
         None,
         ge=1,
@@ -164,6 +225,18 @@ class WaitForGenerationArgs(ToolArguments):
         description="Longest wait in seconds; leave out for the server's default (Claude Desktop stops at ~45 s).",
     )
     preview: PreviewArg = None
+
+    @model_validator(mode="after")
+    def _one_or_several(self) -> WaitForGenerationArgs:
+        if (self.generation_id is None) == (self.generation_ids is None):
+            raise ValueError("give generation_id, or generation_ids for several, not both")
+        return self
+
+    @property
+    def ids(self) -> list[str]:
+        """The generations to wait for, in order, each once."""
+        given = [self.generation_id] if self.generation_id is not None else self.generation_ids or []
+        return list(dict.fromkeys(given))
 
 
 class ListGenerationsArgs(ToolArguments):

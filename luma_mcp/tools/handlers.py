@@ -18,10 +18,12 @@ from .arguments import (
     GenerateImageArgs,
     GetGenerationArgs,
     ListGenerationsArgs,
+    SplitIntoLayersArgs,
     UploadImageArgs,
     WaitForGenerationArgs,
 )
-from .results import GenerationList, GenerationResult, UploadResult, list_result, tool_result, upload_result
+from .result_models import GenerationList, GenerationResult, UploadResult
+from .results import list_result, tool_result, upload_result
 
 Result = Annotated[CallToolResult, GenerationResult]
 Listing = Annotated[CallToolResult, GenerationList]
@@ -46,28 +48,34 @@ def _workspace(ctx: Context[AppState]) -> Workspace:
 
 async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
-        report = await _workspace(ctx).generate(args, ctx.report_progress)
-    return tool_result(report, tool="generate_image", failure_is_error=True)
+        made = await _workspace(ctx).generate(args, ctx.report_progress)
+    return tool_result(made, tool="generate_image", failure_is_error=True, spent=True)
 
 
 async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
-        report = await _workspace(ctx).generate(args, ctx.report_progress)
-    return tool_result(report, tool="edit_image", failure_is_error=True)
+        made = await _workspace(ctx).generate(args, ctx.report_progress)
+    return tool_result(made, tool="edit_image", failure_is_error=True, spent=True)
+
+
+async def split_into_layers(args: SplitIntoLayersArgs, ctx: Context[AppState]) -> Result:
+    with reported_as_tool_errors():
+        made = await _workspace(ctx).generate(args, ctx.report_progress)
+    return tool_result(made, tool="split_into_layers", failure_is_error=True, spent=True)
 
 
 async def get_generation(args: GetGenerationArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
-        report = await _workspace(ctx).look(args.generation_id, args.preview)
-    return tool_result(report, tool="get_generation")
+        looked = await _workspace(ctx).look(args.generation_id, args.preview)
+    return tool_result(looked, tool="get_generation")
 
 
 async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState]) -> Result:
     settings = ctx.request_context.lifespan_context.settings
     max_wait = args.timeout_seconds if args.timeout_seconds is not None else settings.wait_seconds
     with reported_as_tool_errors():
-        report = await _workspace(ctx).wait(args.generation_id, max_wait, ctx.report_progress, args.preview)
-    return tool_result(report, tool="wait_for_generation")
+        waited = await _workspace(ctx).wait(args.ids, max_wait, ctx.report_progress, args.preview)
+    return tool_result(waited, tool="wait_for_generation")
 
 
 async def list_generations(args: ListGenerationsArgs, ctx: Context[AppState]) -> Listing:

@@ -1,0 +1,45 @@
+"""Previews of what a call returns, made once the generations are saved: one per image where each
+fits the host's budget at a useful size, else one sheet; the layers of a split always on one
+sheet beside their composite."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..media.image_threads import in_image_thread
+from ..media.previews import PreviewMode
+from ..media.sheets import preview_set
+from .report import FinishedOutput, Report, SetReport
+
+
+def _label(output: FinishedOutput, prefix: str = "") -> str:
+    layer = output.output.layer
+    return f"{prefix}{output.index} {layer.label}" if layer else f"{prefix}{output.index + 1}"
+
+
+async def previewed(report: Report, mode: PreviewMode) -> Report:
+    """`report` with the previews of its outputs."""
+    if mode == "none" or not report.outputs:
+        return report
+    paths = [output.local for output in report.outputs]
+    labels = [_label(output) for output in report.outputs]
+    layers = report.generation.type == "layering"
+    previews = await in_image_thread(preview_set, paths, labels, mode, layers)
+    outputs = tuple(replace(output, preview=p) for output, p in zip(report.outputs, previews.each, strict=True))
+    return replace(report, outputs=outputs, sheet=previews.sheet)
+
+
+async def previewed_set(made: SetReport, mode: PreviewMode) -> SetReport:
+    """`made` with the previews of all its members' outputs, sharing one budget."""
+    outputs = [(number, output) for number, member in enumerate(made.members) for output in member.outputs]
+    if mode == "none" or not outputs:
+        return made
+    paths = [output.local for _, output in outputs]
+    labels = [_label(output, f"#{number + 1}.") for number, output in outputs]
+    previews = await in_image_thread(preview_set, paths, labels, mode, False)
+    each = iter(previews.each)
+    members = tuple(
+        replace(member, outputs=tuple(replace(output, preview=next(each)) for output in member.outputs))
+        for member in made.members
+    )
+    return replace(made, members=members, sheet=previews.sheet)

@@ -1,0 +1,72 @@
+"""`OutputSources`: any output of an earlier generation as an input image. The API's own
+`generation_id` reference cannot say which output of a job of several (a split's layers) is
+meant, so such an output is sent as its image: the saved file, or a download from a fresh link
+where nothing is saved."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+
+from ..api import LumaClient, SharedHttpClient
+from ..errors import InputError, LumaError
+from ..media.outputs import download
+from ..store.history import History
+
+logger = logging.getLogger(__name__)
+
+
+class OutputSources:
+    def __init__(
+        self,
+        client: LumaClient,
+        http: SharedHttpClient,
+        history: History,
+        *,
+        contains: Callable[[str], bool],
+        max_bytes: int,
+    ) -> None:
+        """`contains` says which saved files may be read back (only the server's own)."""
+        self._client = client
+        self._http = http
+        self._history = history
+        self._contains = contains
+        self._max_bytes = max_bytes
+
+    async def output_image(self, generation_id: str, index: int, deadline: float) -> tuple[bytes, str, str] | None:
+        """The image of output `index` of a generation, by `deadline`: bytes, media type and a file
+        name; None where the API's own reference means that output (a job of one output). Raises
+        `InputError` for an output that does not exist or cannot be had: nothing is sent then."""
+        name = f"generation {generation_id}"
+        try:
+            generation = await self._client.get(generation_id, deadline=deadline)
+        except LumaError as exc:
+            raise InputError(name, f"could not be looked up to take output {index}: {exc}") from exc
+        if generation.state != "completed":
+            raise InputError(name, f"is {generation.state}, so it has no output {index} yet: wait for it first")
+        count = len(generation.output)
+        if index >= count:
+            raise InputError(name, f"has {count} output(s), numbered from 0: there is no output {index}")
+        if count == 1:
+            return None
+        entry = await self._history.get(generation_id)
+        saved = next((f for f in (entry.files if entry else []) if f.index == index and self._contains(f.path)), None)
+        if saved is not None:
+            try:
+                return await anyio.Path(saved.path).read_bytes(), saved.media_type, Path(saved.path).name
+            except OSError:
+                logger.warning("saved output %d of %s is gone; downloading it again", index, generation_id)
+        http = await self._http.get()
+        with tempfile.TemporaryDirectory(prefix="luma-input-") as folder:
+            try:
+                got = await download(
+                    http, generation.output[index].url, Path(folder), "output", max_bytes=self._max_bytes
+                )
+            except LumaError as exc:
+                raise InputError(name, f"output {index} could not be downloaded: {exc}") from exc
+            data = await anyio.Path(got.path).read_bytes()
+        return data, got.media_type, f"{generation_id}-{index}{Path(got.path).suffix}"
