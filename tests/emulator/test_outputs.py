@@ -12,7 +12,7 @@ from PIL import Image
 
 from luma_mcp.emulator import Emulator, EmulatorConfig
 
-from ..helpers import AUTH, b64, png_bytes
+from ..support.samples import AUTH, b64, png_bytes
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ import httpx
 import luma_agents
 import pytest
 
-from ..standalone import Standalone, standalone_emulator, without_admin_token
+from ..support.processes import Standalone, standalone_emulator, without_admin_token
 
 ADMIN_TOKEN = "emulator-admin-token-0123"
 
@@ -61,7 +61,7 @@ def test_official_sdk_raises_its_own_errors(standalone: Standalone) -> None:
 
 
 def test_official_sdk_uploads_a_file_and_references_it(standalone: Standalone) -> None:
-    from tests.helpers import png_bytes
+    from tests.support.samples import png_bytes
 
     client = sdk(standalone)
     data = png_bytes((32, 32))

@@ -9,7 +9,7 @@ import pytest
 
 from luma_mcp.emulator import Emulator
 
-from ..helpers import b64, png_bytes
+from ..support.samples import b64, png_bytes
 
 pytestmark = pytest.mark.anyio
 

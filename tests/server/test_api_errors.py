@@ -6,23 +6,17 @@ import re
 
 import pytest
 from mcp import Client
-from mcp_types import TextContent
 from pydantic import SecretStr
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 
-from ..helpers import KEY
-from .conftest import make_server
+from ..support.samples import KEY
+from ..support.servers import error_text, make_server
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 GID = "d290f1ee-6c54-4b01-90e6-d701748f0851"
-
-
-def error_text(result: object) -> str:
-    assert getattr(result, "is_error", False), result
-    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))  # type: ignore[attr-defined]
 
 
 def request_id_in(text: str) -> str:

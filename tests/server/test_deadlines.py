@@ -11,13 +11,11 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Clock, Emulator
 from luma_mcp.server import build_server
 
-from ..clocks import AutojumpTime, VirtualTime
-from ..helpers import b64, png_bytes
-from .conftest import make_server
-from .test_api_errors import error_text
-from .test_generate import structured
+from ..support.clocks import AutojumpTime, VirtualTime
+from ..support.samples import b64, png_bytes
+from ..support.servers import error_text, make_server, structured
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 
 async def test_rate_limit_waits_count_against_the_calls_budget(client: Client, emulator: Emulator) -> None:

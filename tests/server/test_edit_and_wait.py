@@ -14,11 +14,10 @@ from PIL import Image
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 
-from ..helpers import b64, png_bytes
-from .conftest import make_server
-from .test_generate import blocks, structured
+from ..support.samples import b64, png_bytes
+from ..support.servers import blocks, make_server, structured
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 
 async def test_edit_chains_off_a_generation_by_id(client: Client, emulator: Emulator) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ..reliability import SCENARIOS, Scenario, run_scenario
+from ..support.reliability import SCENARIOS, Scenario, run_scenario
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])

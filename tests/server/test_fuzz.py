@@ -19,10 +19,10 @@ from luma_mcp.emulator import Emulator
 from luma_mcp.tools import build_tools
 from luma_mcp.tools.flat import ModelTool
 
-from ..helpers import KEY
-from .conftest import make_server
+from ..support.samples import KEY
+from ..support.servers import make_server
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 CASES = 1200
 TOOLS = {tool.name: tool for tool in build_tools(Settings()) if isinstance(tool, ModelTool)}

@@ -7,25 +7,17 @@ import hashlib
 import io
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_types import CallToolResult, ImageContent, ResourceLink, TextContent
+from mcp_types import ImageContent, ResourceLink, TextContent
 from PIL import Image
 
 from luma_mcp.emulator import Emulator
 
-pytestmark = pytest.mark.anyio
+from ..support.servers import blocks, structured
 
-
-def structured(result: CallToolResult) -> dict[str, Any]:
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-def blocks(result: CallToolResult, kind: type) -> list[Any]:
-    return [block for block in result.content if isinstance(block, kind)]
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 
 async def test_generate_returns_the_image_every_way_an_agent_needs_it(

@@ -28,10 +28,10 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import fingerprint
 from luma_mcp.http_app import Gatekeeper, uvicorn_config
 
-from ..helpers import b64, png_bytes
-from ..standalone import Standalone, http_server, standalone_emulator
+from ..support.processes import Standalone, http_server, standalone_emulator
+from ..support.samples import b64, png_bytes
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 TOKEN = "test-access-token-0123"
 

@@ -19,11 +19,10 @@ from pydantic import SecretStr
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 
-from ..helpers import b64, png_bytes
-from .conftest import make_server
-from .test_generate import structured
+from ..support.samples import b64, png_bytes
+from ..support.servers import make_server, structured
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 
 @pytest.fixture

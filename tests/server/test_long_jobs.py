@@ -16,11 +16,11 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 
-from ..clocks import AutojumpTime
-from ..helpers import KEY
-from .test_generate import structured
+from ..support.clocks import AutojumpTime
+from ..support.samples import KEY
+from ..support.servers import structured
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 
 async def test_progress_arrives_at_least_every_5_s_and_reads_well(client: Client, emulator: Emulator) -> None:
@@ -225,8 +225,8 @@ async def test_no_job_is_started_once_the_server_is_shutting_down(settings: Sett
 async def test_a_lost_answer_is_not_resent_even_with_the_dedupe_window_off(
     emulator: Emulator, output_dir: Path
 ) -> None:
-    from ..helpers import KEY
-    from .conftest import make_server
+    from ..support.samples import KEY
+    from ..support.servers import make_server
 
     settings = Settings(api_key=KEY, base_url=emulator.base_url, output_dir=output_dir, dedupe_seconds=0)  # type: ignore[arg-type]
     async with Client(make_server(settings, emulator)) as client:
@@ -281,7 +281,7 @@ async def test_a_runner_forgets_every_job_once_its_windows_pass(settings: Settin
     from luma_mcp.api import GenerationRequest, LumaClient, SharedHttpClient
     from luma_mcp.jobs.runner import GenerationRunner
 
-    from ..clocks import VirtualTime
+    from ..support.clocks import VirtualTime
 
     http = SharedHttpClient(lambda: httpx2.AsyncClient(transport=emulator.transport()))
     async with http:

@@ -21,11 +21,10 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.workspaces import AppState
 
-from ..helpers import b64
-from .conftest import make_server
-from .test_generate import structured
+from ..support.samples import b64
+from ..support.servers import make_server, structured
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 RATIOS = ["3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]
 LONG_BASE64 = re.compile(r"[A-Za-z0-9+/]{500,}")
@@ -278,7 +277,7 @@ async def test_history_survives_a_restart_and_is_searchable(settings: Settings, 
 
 
 async def test_history_records_inputs_but_never_their_bytes(client: Client, output_dir: Path) -> None:
-    from ..helpers import png_bytes
+    from ..support.samples import png_bytes
 
     base = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
     source = {"generation_id": base["generation_id"]}
@@ -362,7 +361,7 @@ async def test_a_refreshed_link_is_the_one_handed_out_when_saving_fails_anyway(
 
 
 async def test_where_no_files_are_kept_the_text_gives_the_links(emulator: Emulator, output_dir: Path) -> None:
-    from ..helpers import KEY
+    from ..support.samples import KEY
 
     settings = Settings(api_key=KEY, base_url=emulator.base_url, output_dir=output_dir, save_outputs=False)  # type: ignore[arg-type]
     async with Client(make_server(settings, emulator)) as client:

@@ -9,9 +9,9 @@ from mcp import Client
 
 from luma_mcp.emulator import Emulator
 
-from ..helpers import KEY, b64, png_bytes
+from ..support.samples import KEY, b64, png_bytes
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 
 async def test_the_key_is_in_no_result_and_no_log_line(

@@ -19,9 +19,9 @@ from mcp_types import TextContent
 from luma_mcp.emulator import fingerprint
 from luma_mcp.tools.arguments import GenerateImageArgs
 
-from ..standalone import standalone_emulator
+from ..support.processes import standalone_emulator
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 SECRET = "luma-api-stdio-secret-0123456789"
 

@@ -16,7 +16,7 @@ from luma_mcp.tools.arguments import (
 )
 from luma_mcp.tools.results import GenerationList, GenerationResult, UploadResult
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 MODELS = {
     "generate_image": GenerateImageArgs,

@@ -10,9 +10,9 @@ from mcp_types import TextContent
 
 from luma_mcp.emulator import Emulator
 
-from ..helpers import b64, png_bytes
+from ..support.samples import b64, png_bytes
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 PNG = b64(png_bytes())
 REF = {"data": PNG, "media_type": "image/png"}

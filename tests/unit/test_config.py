@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -94,15 +93,6 @@ def test_the_key_never_goes_over_plain_http_to_a_remote_host(url: str, accepted:
 def test_a_relative_output_dir_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert Settings.load({"output_dir": "pictures"}, {}).output_dir == tmp_path / "pictures"
-
-
-@pytest.fixture
-def temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system's temporary folder: one per test, not the real /tmp."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def test_the_emulator_saves_its_stand_ins_apart_unless_told_otherwise(tmp_path: Path, temporary_folder: Path) -> None:

@@ -14,7 +14,7 @@ from luma_mcp.errors import InputError
 from luma_mcp.media.image_input import ImageInput, check_data
 from luma_mcp.media.local_files import confinement_problem, read_local_image, remote_path_problem
 
-from ..helpers import b64, png_bytes
+from ..support.samples import b64, png_bytes
 
 # (path as the agent writes it, refused on Windows, refused elsewhere, words of the refusal)
 REMOTE: list[tuple[str, bool, bool, str]] = [

@@ -15,7 +15,7 @@ import pytest
 
 from luma_mcp.media import folders, outputs
 
-from ..helpers import png_bytes
+from ..support.samples import png_bytes
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="file modes and umask are POSIX")
 

@@ -1,4 +1,4 @@
-"""Small helpers the tests share."""
+"""The key and the sample images the tests share."""
 
 from __future__ import annotations
 

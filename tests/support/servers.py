@@ -1,22 +1,25 @@
-"""The MCP server in-process, against the emulator, on the emulator's clock (no real waiting)."""
+"""The MCP server in-process, against the emulator, on the emulator's clock (no real waiting), and
+readers for what its tools answer."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
+from mcp_types import CallToolResult, TextContent
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 from luma_mcp.workspaces import AppState
 
-from ..clocks import VirtualTime
-from ..helpers import KEY
+from .clocks import VirtualTime
+from .samples import KEY
 
 
 @pytest.fixture
@@ -24,9 +27,10 @@ def output_dir(tmp_path: Path) -> Path:
     return tmp_path / "images"
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The system's temporary folder, where images fall back to: one per test, not the real /tmp."""
+    """The system's temporary folder, where images fall back to: one per test, not the real /tmp.
+    Modules of tests that run the server name it in `pytest.mark.usefixtures`."""
     folder = tmp_path / "tmp"
     folder.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
@@ -57,3 +61,17 @@ def mode(request: pytest.FixtureRequest) -> str:
 async def client(server: MCPServer[AppState], mode: str) -> AsyncIterator[Client]:
     async with Client(server, mode=mode, raise_exceptions=True) as connected:  # pyright: ignore[reportArgumentType]
         yield connected
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    assert result.structured_content is not None
+    return result.structured_content
+
+
+def blocks(result: CallToolResult, kind: type) -> list[Any]:
+    return [block for block in result.content if isinstance(block, kind)]
+
+
+def error_text(result: object) -> str:
+    assert getattr(result, "is_error", False), result
+    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))  # type: ignore[attr-defined]
