@@ -80,8 +80,8 @@ def test_official_sdk_uploads_a_file_and_references_it(standalone: Standalone) -
 def test_ctrl_c_stops_the_server_cleanly(standalone: Standalone) -> None:
     standalone.process.send_signal(signal.SIGINT)
     assert standalone.process.wait(timeout=10) == 0
-    assert standalone.process.stderr is not None
-    err = standalone.process.stderr.read()
+    assert standalone.child.stderr is not None
+    err = "".join(standalone.child.stderr.rest())
     assert "Traceback" not in err, err
 
 

@@ -28,7 +28,7 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import fingerprint
 from luma_mcp.http_app import Gatekeeper, uvicorn_config
 
-from ..support.processes import Standalone, http_server, standalone_emulator
+from ..support.processes import Standalone, child, http_server, http_server_args, listening_url, standalone_emulator
 from ..support.samples import b64, png_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
@@ -306,21 +306,12 @@ async def until_polled(api: Standalone) -> None:
 def test_sigterm_during_a_wait_hands_the_job_off_and_exits_within_the_bound(tmp_path: Path) -> None:
     with standalone_emulator("--latency", "100", "--long-edge", "64") as slow_api:
         env = server_env(slow_api, tmp_path, LUMA_MCP_WAIT_SECONDS="35", LUMA_MCP_SHUTDOWN_SECONDS="2")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "luma_mcp", "--transport", "http", "--port", "0", "--log-level", "INFO"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={"PATH": os.environ.get("PATH", ""), **env},
-        )
-        try:
-            assert process.stderr is not None
-            base_url = ""
-            while not base_url:
-                line = process.stderr.readline()
-                assert line, "the server did not start"
-                if "Uvicorn running on " in line:
-                    base_url = line.split("Uvicorn running on ", 1)[1].split()[0]
+        with child(
+            http_server_args(), env={"PATH": os.environ.get("PATH", ""), **env}, stdout=subprocess.DEVNULL
+        ) as server:
+            process = server.process
+            assert server.stderr is not None
+            base_url = listening_url(server.stderr)
 
             answers: list[Any] = []
 
@@ -343,14 +334,8 @@ def test_sigterm_during_a_wait_hands_the_job_off_and_exits_within_the_bound(tmp_
             anyio.run(call_then_terminate)
             code = process.wait(timeout=10)
             elapsed = time.monotonic() - started
-            stderr = process.stderr.read()
+            stderr = "".join(server.stderr.rest())
             created = {r.get("generation_id") for r in slow_api.requests() if r["route"] == "create"}
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            if process.stderr:
-                process.stderr.close()
     # Uvicorn finishes its graceful shutdown, then exits by the signal it got, as a process should.
     assert code in (0, -signal.SIGTERM)
     assert elapsed < 2 + 3  # the shutdown bound, plus slack

@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from mcp_types import TextContent
 from luma_mcp.emulator import fingerprint
 from luma_mcp.tools.arguments import GenerateImageArgs
 
-from ..support.processes import standalone_emulator
+from ..support.processes import READ_SECONDS, Child, child, standalone_emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
@@ -70,10 +71,10 @@ async def test_without_a_key_it_starts_lists_and_explains(tmp_path: Path) -> Non
 class RawSession:
     """A server process spoken to in raw JSON-RPC lines, so that any stray byte on stdout shows."""
 
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        assert process.stdin is not None
-        assert process.stdout is not None
-        self.process, self.stdin, self.stdout = process, process.stdin, process.stdout
+    def __init__(self, server: Child) -> None:
+        assert server.process.stdin is not None
+        assert server.stdout is not None
+        self.process, self.stdin, self.stdout = server.process, server.process.stdin, server.stdout
         self.lines: list[str] = []
         self._next_id = 0
 
@@ -86,8 +87,9 @@ class RawSession:
         message = {"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params}
         self.stdin.write(json.dumps(message) + "\n")
         self.stdin.flush()
+        deadline = time.monotonic() + READ_SECONDS
         while True:
-            line = self.stdout.readline()
+            line = self.stdout.next(deadline, f"no answer to {method}")
             assert line, "the server closed stdout before answering"
             self.lines.append(line)
             answer = json.loads(line)  # raises on any stray output
@@ -105,46 +107,32 @@ def test_stdout_carries_only_json_rpc_and_the_key_appears_nowhere(tmp_path: Path
     with standalone_emulator("--latency", "0", "--long-edge", "128") as api:
         params = server_params(tmp_path, "--wait-seconds", "0", key=SECRET)
         env = {**(params.env or {}), "LUMA_BASE_URL": api.base_url}
-        with subprocess.Popen(
-            [params.command, *params.args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        ) as process:
-            watchdog = threading.Timer(60, process.kill)  # a hung server fails the test instead of hanging it
-            watchdog.start()
-            try:
-                session = RawSession(process)
-                initialize = {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "raw", "version": "0"},
-                }
-                session.call("initialize", initialize)
-                session.notify("notifications/initialized")
-                assert len(session.call("tools/list", {})["result"]["tools"]) == 6
-                queued = session.tool("generate_image", {"prompt": "raw"})["structuredContent"]
-                done = session.tool("get_generation", {"generation_id": queued["generation_id"]})
-                assert done["structuredContent"]["state"] == "completed"
-                api.admin("faults", route="create", kind="status", status=502, created=True)
-                assert session.tool("generate_image", {"prompt": "unknown outcome"})["isError"]
-                api.admin("faults", route="get", kind="drop")
-                assert not session.tool("get_generation", {"generation_id": queued["generation_id"]})["isError"]
-                assert session.tool("get_generation", {"generation_id": "d290f1ee-6c54-4b01-90e6-d701748f0851"})[
-                    "isError"
-                ]
-                api.admin("keys", key=SECRET, state="revoked")
-                revoked = session.tool("generate_image", {"prompt": "revoked"})
-                assert revoked["isError"]
-                assert "API key has been revoked" in revoked["content"][0]["text"]
-                session.stdin.close()  # EOF: the server exits
-                session.lines.extend(session.stdout.readlines())
-                stderr = process.stderr.read() if process.stderr else ""
-                assert process.wait(timeout=10) == 0
-            finally:
-                watchdog.cancel()
+        with child([params.command, *params.args], env=env, stdin=subprocess.PIPE) as server:
+            session = RawSession(server)
+            initialize = {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"},
+            }
+            session.call("initialize", initialize)
+            session.notify("notifications/initialized")
+            assert len(session.call("tools/list", {})["result"]["tools"]) == 6
+            queued = session.tool("generate_image", {"prompt": "raw"})["structuredContent"]
+            done = session.tool("get_generation", {"generation_id": queued["generation_id"]})
+            assert done["structuredContent"]["state"] == "completed"
+            api.admin("faults", route="create", kind="status", status=502, created=True)
+            assert session.tool("generate_image", {"prompt": "unknown outcome"})["isError"]
+            api.admin("faults", route="get", kind="drop")
+            assert not session.tool("get_generation", {"generation_id": queued["generation_id"]})["isError"]
+            assert session.tool("get_generation", {"generation_id": "d290f1ee-6c54-4b01-90e6-d701748f0851"})["isError"]
+            api.admin("keys", key=SECRET, state="revoked")
+            revoked = session.tool("generate_image", {"prompt": "revoked"})
+            assert revoked["isError"]
+            assert "API key has been revoked" in revoked["content"][0]["text"]
+            session.stdin.close()  # EOF: the server exits
+            session.lines.extend(session.stdout.rest())
+            stderr = "".join(server.stderr.rest()) if server.stderr else ""
+            assert server.process.wait(timeout=10) == 0
         log = api.requests()
     assert all(json.loads(line)["jsonrpc"] == "2.0" for line in session.lines)
     assert {r["key_fingerprint"] for r in log if r["route"] in ("create", "get")} == {fingerprint(SECRET)}
@@ -155,37 +143,33 @@ def test_stdout_carries_only_json_rpc_and_the_key_appears_nowhere(tmp_path: Path
     assert "Traceback" not in stderr
 
 
-def _started_stdio_server(tmp_path: Path) -> subprocess.Popen[str]:
+@contextmanager
+def _started_stdio_server(tmp_path: Path) -> Iterator[Child]:
     params = server_params(tmp_path, "--emulator", "--emulator-latency", "100")
-    process = subprocess.Popen(
-        [params.command, *params.args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=params.env,
-    )
-    session = RawSession(process)
-    client_info = {"name": "raw", "version": "0"}
-    session.call("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client_info})
-    session.notify("notifications/initialized")
-    # A call left waiting on a 100 s job, as a host would leave one when it quits.
-    call = {"jsonrpc": "2.0", "id": 99, "method": "tools/call"}
-    call["params"] = {"name": "generate_image", "arguments": {"prompt": "slow"}}
-    session.stdin.write(json.dumps(call) + "\n")
-    session.stdin.flush()
-    assert process.stderr is not None
-    for line in process.stderr:  # until the job is queued and the call waits on it
-        if "queued" in line:
-            break
-    return process
+    with child([params.command, *params.args], env=params.env or {}, stdin=subprocess.PIPE) as server:
+        session = RawSession(server)
+        client_info = {"name": "raw", "version": "0"}
+        session.call("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client_info})
+        session.notify("notifications/initialized")
+        # A call left waiting on a 100 s job, as a host would leave one when it quits.
+        call = {"jsonrpc": "2.0", "id": 99, "method": "tools/call"}
+        call["params"] = {"name": "generate_image", "arguments": {"prompt": "slow"}}
+        session.stdin.write(json.dumps(call) + "\n")
+        session.stdin.flush()
+        assert server.stderr is not None
+        deadline = time.monotonic() + READ_SECONDS
+        while line := server.stderr.next(deadline, "the call never queued its job"):  # until it waits on it
+            if "queued" in line:
+                break
+        yield server
 
 
 @pytest.mark.parametrize("ending", ["stdin closed", "SIGTERM"])
 def test_the_process_ends_within_a_second_without_a_traceback(tmp_path: Path, ending: str) -> None:
-    with _started_stdio_server(tmp_path) as process:
+    with _started_stdio_server(tmp_path) as server:
+        process = server.process
         assert process.stdin is not None
-        assert process.stderr is not None
+        assert server.stderr is not None
         started = time.monotonic()
         if ending == "SIGTERM":
             process.send_signal(signal.SIGTERM)
@@ -193,7 +177,7 @@ def test_the_process_ends_within_a_second_without_a_traceback(tmp_path: Path, en
             process.stdin.close()
         code = process.wait(timeout=10)
         elapsed = time.monotonic() - started
-        stderr = process.stderr.read()
+        stderr = "".join(server.stderr.rest())
     assert elapsed < 1.0
     assert code in (0, -signal.SIGTERM)
     assert "Traceback" not in stderr
