@@ -103,9 +103,16 @@ async def test_a_cancelled_call_stops_polling_and_the_job_can_be_picked_up_later
 
 
 async def test_make_server_helper_still_uses_virtual_time(settings: Settings, emulator: Emulator) -> None:
-    async with Client(make_server(settings, emulator)) as client:
-        await client.call_tool("generate_image", {"prompt": "a fox"})
-    assert emulator.clock.now() > 0
+    """The server `make_server` builds waits by moving the emulator's clock: a job of 20 s finishes
+    within the call, and the clock has moved by at least those 20 s. Waiting in real time instead,
+    the clock would stand still, the job would never finish and the guard would end the call."""
+    emulator.configure(latency=20)
+    before = emulator.clock.now()
+    with anyio.fail_after(10):  # a guard against hanging, not a wait: nothing here waits in real time
+        async with Client(make_server(settings, emulator)) as client:
+            result = await client.call_tool("generate_image", {"prompt": "a fox"})
+    assert structured(result)["state"] == "completed"
+    assert emulator.clock.now() - before >= 20
 
 
 async def test_slow_uploads_share_the_calls_budget_instead_of_each_taking_its_own(
