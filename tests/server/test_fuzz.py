@@ -4,9 +4,12 @@ result or a clean tool error, nothing invalid reaches the API, and the server ke
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
+import anyio.from_thread
+import anyio.to_thread
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -86,33 +89,51 @@ async def legacy_client(settings: Settings, emulator: Emulator) -> AsyncIterator
         yield client
 
 
-calls_made: list[str] = []
+def fuzz(check: Callable[[tuple[str, dict[str, Any]]], None]) -> Callable[[], None]:
+    """Every generated call given to `check`, once the returned function is called."""
+
+    @settings(
+        max_examples=CASES,
+        deadline=None,
+        derandomize=True,  # the same cases every run: CI failures reproduce
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(call=tool_calls())
+    def each(call: tuple[str, dict[str, Any]]) -> None:
+        check(call)
+
+    return each
 
 
-@settings(
-    max_examples=CASES,
-    deadline=None,
-    derandomize=True,  # the same cases every run: CI failures reproduce
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(call=tool_calls())
 async def test_hostile_arguments_end_cleanly_and_send_nothing_invalid(
-    legacy_client: Client, emulator: Emulator, call: tuple[str, dict[str, Any]]
+    legacy_client: Client, emulator: Emulator
 ) -> None:
-    tool, arguments = call
-    before = len(emulator.requests)
-    result = await legacy_client.call_tool(tool, arguments)  # raises if the server broke the protocol
-    calls_made.append(tool)
-    texts = " ".join(b.text for b in result.content if isinstance(b, TextContent))
-    assert texts.strip() != f"Error executing tool {tool}", f"a crash on {arguments!r}"
-    assert KEY not in result.model_dump_json()
-    if not is_valid(tool, arguments):
-        assert result.is_error
-        assert texts.startswith(f"Invalid arguments for {tool}; nothing was sent")
-        assert len(emulator.requests) == before
-    # The same server, after every hostile call so far, still answers (one server serves them all).
-    assert len((await legacy_client.list_tools()).tools) == len(TOOLS)
+    calls_made: list[str] = []
+
+    async def one(call: tuple[str, dict[str, Any]]) -> None:
+        tool, arguments = call
+        before = len(emulator.requests)
+        result = await legacy_client.call_tool(tool, arguments)  # raises if the server broke the protocol
+        calls_made.append(tool)
+        texts = " ".join(b.text for b in result.content if isinstance(b, TextContent))
+        assert texts.strip() != f"Error executing tool {tool}", f"a crash on {arguments!r}"
+        assert KEY not in result.model_dump_json()
+        if not is_valid(tool, arguments):
+            assert result.is_error
+            assert texts.startswith(f"Invalid arguments for {tool}; nothing was sent")
+            assert len(emulator.requests) == before
+        # The same server, after every hostile call so far, still answers (one server serves them all).
+        assert len((await legacy_client.list_tools()).tools) == len(TOOLS)
+
+    # Hypothesis drives the cases from a worker thread; each call runs on this test's event loop,
+    # on the one server, so that the count of calls made is checked here, once they are all made.
+    await anyio.to_thread.run_sync(fuzz(lambda call: anyio.from_thread.run(one, call)))
+    assert len(calls_made) >= 1000
 
 
 def test_the_fuzz_ran_enough_cases() -> None:
-    assert len(calls_made) >= 1000, "run the whole module: the fuzz test comes first"
+    """The fuzz's settings and strategy make at least 1,000 cases (counted without a server; the
+    fuzz test counts the calls it made itself)."""
+    cases: list[tuple[str, dict[str, Any]]] = []
+    fuzz(cases.append)()
+    assert len(cases) >= 1000
