@@ -1,6 +1,6 @@
 """The fault matrix: each fault the emulator can inject into a create, a GET or a download, what a
 user of `generate_image` should see, and a runner that checks it. Shared by the test
-(`tests/server/test_fault_matrix.py`) and the report (`benchmarks/reliability.py`).
+(`tests/jobs/test_fault_matrix.py`) and the report (`benchmarks/reliability.py`).
 
 For every scenario the runner checks, besides the expected outcome: the call returns (never hangs,
 and within the host's 45 s on the emulator's clock),

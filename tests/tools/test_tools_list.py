@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 
-from luma_mcp.server import INSTRUCTIONS
 from luma_mcp.tools.arguments import (
     EditImageArgs,
     GenerateImageArgs,
@@ -70,9 +69,3 @@ async def test_annotations_say_which_tools_generate_and_which_only_look(client: 
     uploads = tools["upload_image"].annotations
     assert uploads is not None
     assert (uploads.read_only_hint, uploads.destructive_hint, uploads.idempotent_hint) == (False, False, True)
-
-
-async def test_instructions_explain_how_the_tools_fit_together(client: Client) -> None:
-    assert client.instructions == INSTRUCTIONS
-    for step in ("generate_image", "wait_for_generation", "edit_image", "generation_id"):
-        assert step in INSTRUCTIONS

@@ -28,8 +28,8 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import fingerprint
 from luma_mcp.http_app import Gatekeeper, uvicorn_config
 
-from ..support.processes import Standalone, child, http_server, http_server_args, listening_url, standalone_emulator
-from ..support.samples import b64, png_bytes
+from .support.processes import Standalone, child, http_server, http_server_args, listening_url, standalone_emulator
+from .support.samples import b64, png_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 

@@ -1,4 +1,5 @@
-"""API failures surface as tool errors with the status, the API's `detail` and the request id."""
+"""API failures surface as tool errors with the status, the API's `detail` and the request id (a
+fresh one for each attempt); what is safe to send again is sent again, nothing else."""
 
 from __future__ import annotations
 
@@ -138,3 +139,10 @@ async def test_a_refused_connection_is_retried_because_nothing_was_sent(client: 
     result = await client.call_tool("generate_image", {"prompt": "x"})
     assert not result.is_error
     assert len(emulator.generation_ids()) == 1
+
+
+async def test_each_attempt_carries_a_fresh_request_id(client: Client, emulator: Emulator) -> None:
+    await client.call_tool("generate_image", {"prompt": "a cat"})
+    ids = [r.request_id for r in emulator.requests if r.route in ("create", "get")]
+    assert len(ids) >= 2
+    assert len(set(ids)) == len(ids)

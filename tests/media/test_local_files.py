@@ -1,20 +1,17 @@
-"""Image inputs, piece by piece: what a path's text, the disk and base64 alone decide."""
+"""Local image files, piece by piece: what a path's text and the disk alone decide."""
 
 from __future__ import annotations
 
-import binascii
 import os
 import sys
 from pathlib import Path
 
 import pytest
 
-from luma_mcp.api.models import MAX_INPUT_BYTES
 from luma_mcp.errors import InputError
-from luma_mcp.media.image_input import ImageInput, check_data
 from luma_mcp.media.local_files import confinement_problem, read_local_image, remote_path_problem
 
-from ..support.samples import b64, png_bytes
+from ..support.samples import png_bytes
 
 # (path as the agent writes it, refused on Windows, refused elsewhere, words of the refusal)
 REMOTE: list[tuple[str, bool, bool, str]] = [
@@ -48,24 +45,6 @@ def test_network_and_device_paths_are_refused_by_their_text(
 def test_reading_a_network_path_is_refused_naming_the_field(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"^image: .* is on a network share"):
         read_local_image("image", "\\\\fileserver\\share\\cat.png", [tmp_path])
-
-
-@pytest.mark.parametrize(
-    ("url", "path"),
-    [
-        ("file:///C:/Users/me/My%20Pictures/cat.png", "C:/Users/me/My Pictures/cat.png"),
-        ("file:///c:/cat.png", "c:/cat.png"),
-        ("file:///home/me/cat.png", "/home/me/cat.png"),
-        ("file://localhost/home/me/cat.png", "/home/me/cat.png"),
-    ],
-)
-def test_file_urls_name_local_paths_and_windows_drives(url: str, path: str) -> None:
-    assert ImageInput(url=url).local_path == path
-
-
-def test_a_file_url_on_another_host_is_refused() -> None:
-    with pytest.raises(ValueError, match="only local files are read"):
-        ImageInput(url="file://fileserver/share/cat.png")
 
 
 def test_a_folder_windows_marks_hidden_counts_as_hidden(tmp_path: Path) -> None:
@@ -112,53 +91,3 @@ def test_a_folder_swapped_for_a_link_while_the_file_is_opened_is_caught(tmp_path
     (pictures / "album-was").rename(pictures / "album")
     data, media_type, _ = read_local_image("image", raw, [pictures], opener=os.open)
     assert (data, media_type) == (png_bytes(), "image/png")
-
-
-# Base64 at the edges: padding, stray characters, whitespace, data: URIs.
-PNG = b64(png_bytes())
-BASE64_EDGES = [
-    PNG,
-    PNG + "=",
-    PNG + "A",
-    PNG[:-1],
-    PNG[:-2],
-    PNG.rstrip("="),
-    PNG[:40] + "=" + PNG[41:],
-    PNG[:40] + "\n" + PNG[40:],
-    PNG[:40] + "-_" + PNG[42:],
-    PNG[:40] + "é" + PNG[41:],
-    " " + PNG,
-    "",
-    "====",
-    "iVBO=",
-]
-
-
-@pytest.mark.parametrize("text", BASE64_EDGES, ids=range(len(BASE64_EDGES)))
-def test_the_quick_check_takes_what_a_strict_decode_takes(text: str) -> None:
-    try:
-        decoded: bytes | None = binascii.a2b_base64(text, strict_mode=True)
-    except (binascii.Error, ValueError):
-        decoded = None
-    if len(text) % 4:
-        decoded = None  # stray '=' after a whole group, which even strict mode lets by, is refused too
-    if decoded is None:
-        with pytest.raises(ValueError, match="data is not valid base64"):
-            check_data(text, "image/png")
-    elif not decoded.startswith(b"\x89PNG"):
-        with pytest.raises(ValueError, match="data is not a PNG"):
-            check_data(text, "image/png")
-    else:
-        inline = check_data(text, "image/png")
-        assert (inline.size, inline.decode()) == (len(decoded), decoded)
-
-
-def test_a_data_uri_is_checked_and_kept_without_its_prefix() -> None:
-    inline = check_data("data:image/png;base64," + PNG, None)
-    assert (inline.base64, inline.media_type, inline.size) == (PNG, "image/png", len(png_bytes()))
-
-
-def test_an_image_over_50_mb_is_refused_from_the_length_of_its_base64() -> None:
-    text = b64(png_bytes() + bytes(MAX_INPUT_BYTES))
-    with pytest.raises(ValueError, match="the API takes at most 50 MB"):
-        check_data(text, "image/png")

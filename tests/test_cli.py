@@ -20,7 +20,7 @@ from mcp_types import TextContent
 from luma_mcp.emulator import fingerprint
 from luma_mcp.tools.arguments import GenerateImageArgs
 
-from ..support.processes import READ_SECONDS, Child, child, standalone_emulator
+from .support.processes import READ_SECONDS, Child, child, standalone_emulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 

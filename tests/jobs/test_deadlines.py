@@ -134,3 +134,27 @@ async def test_slow_uploads_share_the_calls_budget_instead_of_each_taking_its_ow
     assert "upload" in text
     assert elapsed <= 35 + GET_GRACE  # three uploads of 30 s each would have taken 90 s and more
     assert emulator.generation_ids() == []  # nothing was created, nothing paid
+
+
+async def test_a_call_cancelled_while_it_waits_out_a_429_sends_nothing_more(
+    settings: Settings, emulator: Emulator
+) -> None:
+    time = AutojumpTime(emulator.clock)  # sleeps wait for the clock, which only this test moves
+    server = build_server(settings, transport=emulator.transport(), timekeeper=time)
+    emulator.inject("create", "status", status=429, retry_after=10)
+    call = anyio.CancelScope()
+    async with Client(server) as client:
+
+        async def generate() -> None:
+            with call:
+                await client.call_tool("generate_image", {"prompt": "a fox"})
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(generate)
+            await anyio.wait_all_tasks_blocked()  # the 429 came back: the client waits 10 s to resend
+            call.cancel()  # the user presses stop meanwhile
+            await anyio.wait_all_tasks_blocked()
+            emulator.clock.advance(60)
+            await anyio.wait_all_tasks_blocked()
+    assert len(emulator.requests_to("create")) == 1
+    assert emulator.generation_ids() == []  # nothing queued, nothing charged

@@ -1,7 +1,9 @@
-"""Invalid arguments are refused before any request, with a message naming the field and the fix."""
+"""The argument models: invalid arguments are refused before any request, with a message naming
+the field and the fix; valid ones become exactly the request sent."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from mcp_types import TextContent
 from luma_mcp.emulator import Emulator
 
 from ..support.samples import b64, png_bytes
+from ..support.servers import structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
@@ -94,3 +97,43 @@ async def test_json_in_a_string_is_accepted_as_claude_desktop_sends_it(client: C
     )
     assert not result.is_error, result.content
     assert emulator.requests_to("create")[0].body["image_ref"] == [REF]
+
+
+async def test_the_request_sent_is_the_arguments_given(client: Client, emulator: Emulator) -> None:
+    await client.call_tool(
+        "generate_image",
+        {"prompt": "a cat", "model": "uni-1-max", "aspect_ratio": "2:3", "style": "manga", "web_search": True},
+    )
+    [create] = emulator.requests_to("create")
+    assert create.body == {
+        "prompt": "a cat",
+        "model": "uni-1-max",
+        "type": "image",
+        "aspect_ratio": "2:3",
+        "style": "manga",
+        "web_search": True,
+    }
+
+
+async def test_edit_chains_off_a_generation_by_id(client: Client, emulator: Emulator) -> None:
+    first = structured(await client.call_tool("generate_image", {"prompt": "a fox", "aspect_ratio": "16:9"}))
+    edited = await client.call_tool(
+        "edit_image", {"prompt": "make it night", "source": {"generation_id": first["generation_id"]}}
+    )
+    assert not edited.is_error, edited.content
+    data = structured(edited)
+    assert (data["state"], data["type"]) == ("completed", "image_edit")
+    assert (data["outputs"][0]["width"], data["outputs"][0]["height"]) == (128, 80)  # the source's size
+    create = emulator.requests_to("create")[-1]
+    assert create.body["source"] == {"generation_id": first["generation_id"]}
+    assert create.body["type"] == "image_edit"
+    assert Path(data["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])
+
+
+async def test_edit_takes_base64_and_data_uris(client: Client, emulator: Emulator) -> None:
+    png = png_bytes((60, 40))
+    for source in ({"data": b64(png), "media_type": "image/png"}, {"data": "data:image/png;base64," + b64(png)}):
+        result = await client.call_tool("edit_image", {"prompt": "sepia", "source": source})
+        assert not result.is_error, result.content
+        assert structured(result)["outputs"][0]["width"] == 60
+        assert emulator.requests_to("create")[-1].body["source"] == {"data": b64(png), "media_type": "image/png"}

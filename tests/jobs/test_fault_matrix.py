@@ -1,4 +1,4 @@
-"""The fault matrix of `tests/reliability.py`: every fault on create, GET and download ends as
+"""The fault matrix of `tests/support/reliability.py`: every fault on create, GET and download ends as
 expected, with no crash, no hang, no call longer than a host allows (on the emulator's clock), no
 second create of unknown fate, no lost image, no key shown."""
 

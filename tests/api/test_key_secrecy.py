@@ -47,3 +47,11 @@ async def test_the_key_is_in_no_result_and_no_log_line(
     assert caplog.records  # the log was captured, and at DEBUG
     assert KEY not in caplog.text
     assert not any(r.authorization_sent for r in emulator.requests_to("download"))
+
+
+async def test_the_api_key_never_reaches_the_storage_host(client: Client, emulator: Emulator) -> None:
+    await client.call_tool("generate_image", {"prompt": "a cat"})
+    downloads = emulator.requests_to("download")
+    assert downloads
+    assert not any(r.authorization_sent for r in downloads)
+    assert all(r.authorization_sent for r in emulator.requests_to("create") + emulator.requests_to("get"))
