@@ -20,16 +20,10 @@ class VirtualTime:
         await self.clock.skip(seconds)
 
 
-class AutojumpTime:
+class AutojumpTime(VirtualTime):
     """A `Timekeeper` for many concurrent waits: a sleeper waits on the emulator's clock, and
     `drive()` jumps time to the earliest wake-up whenever every task is blocked (like trio's
     autojump clock). Run `drive()` in a task beside the code under test."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-
-    def monotonic(self) -> float:
-        return self.clock.now()
 
     async def sleep(self, seconds: float) -> None:
         await self.clock.sleep(seconds)
