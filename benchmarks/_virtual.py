@@ -14,7 +14,7 @@ from luma_mcp.server import build_server
 from luma_mcp.workspaces import AppState
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.clocks import VirtualTime  # the tests' clock: one definition of virtual time
+from tests.support.clocks import VirtualTime  # the tests' clock: one definition of virtual time
 
 KEY = "luma-api-benchmark"
 

@@ -20,7 +20,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.standalone import standalone_emulator
+from tests.support.processes import standalone_emulator
 
 # 2048-px JPEGs: the emulator renders a JPEG in 40 ms and a noisy PNG in 400 ms, and with 64 jobs
 # on two cores the emulator's rendering, not this server, would be what gets measured.

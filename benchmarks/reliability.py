@@ -1,4 +1,4 @@
-"""The fault matrix of tests/reliability.py, run once and printed as the table in
+"""The fault matrix of tests/support/reliability.py, run once and printed as the table in
 docs/reliability.md, with its totals: scenarios, crashes, hangs, duplicate creates of unknown
 fate, lost images, key leaks, the longest call.
 
@@ -16,7 +16,7 @@ from pathlib import Path
 import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.reliability import SCENARIOS, run_scenario
+from tests.support.reliability import SCENARIOS, run_scenario
 
 
 async def main() -> None:

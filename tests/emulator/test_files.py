@@ -9,7 +9,7 @@ import pytest
 
 from luma_mcp.emulator import Emulator
 
-from ..helpers import png_bytes
+from ..support.samples import png_bytes
 
 pytestmark = pytest.mark.anyio
 

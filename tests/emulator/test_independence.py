@@ -1,30 +1,12 @@
 """The emulator is an independent reading of the contract: it imports nothing from the client side,
-so that a misreading of the contract in one is caught by the other."""
+so that a misreading of the contract in one is caught by the other. Its imports are read by the
+same walker as the architecture's (`tests/support/imports.py`)."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+from ..support.imports import PACKAGE_ROOT, imported_names, module_name
 
-import luma_mcp.emulator
-
-EMULATOR = Path(luma_mcp.emulator.__file__).parent
-
-
-def imported_modules(source: Path) -> set[str]:
-    """Absolute names of what `source` imports (relative imports resolved from its package)."""
-    package = ["luma_mcp", "emulator"]
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else []
-            module = ".".join([*base, *([node.module] if node.module else [])])
-            names.add(module)
-            if node.module is None:
-                names.update(f"{module}.{alias.name}" for alias in node.names)
-    return names
+EMULATOR = PACKAGE_ROOT / "emulator"
 
 
 def test_the_emulator_imports_nothing_from_the_client_side() -> None:
@@ -33,13 +15,16 @@ def test_the_emulator_imports_nothing_from_the_client_side() -> None:
     outside = {
         f"{source.name}: {name}"
         for source in sources
-        for name in imported_modules(source)
+        for name in imported_names(
+            source.read_text(encoding="utf-8"), module_name(source), is_package=source.name == "__init__.py"
+        )
         if name.startswith("luma_mcp") and not name.startswith("luma_mcp.emulator")
     }
     assert outside == set()
 
 
-def test_the_check_sees_a_relative_import_of_the_client_side(tmp_path: Path) -> None:
-    module = tmp_path / "sample.py"
-    module.write_text("from ..api import models\nfrom . import render\nimport json\n")
-    assert imported_modules(module) == {"luma_mcp.api", "luma_mcp.emulator", "luma_mcp.emulator.render", "json"}
+def test_the_check_sees_a_relative_import_of_the_client_side() -> None:
+    source = "from ..api import models\nfrom . import render\nimport json\n"
+    names = imported_names(source, "luma_mcp.emulator.sample", is_package=False)
+    # `from ..api import models` names the package and, since `models` may be a module, the module too.
+    assert names == {"luma_mcp.api", "luma_mcp.api.models", "luma_mcp.emulator", "luma_mcp.emulator.render", "json"}

@@ -9,7 +9,7 @@ import pytest
 
 from luma_mcp.emulator import Emulator
 
-from ..helpers import KEY
+from ..support.samples import KEY
 
 pytestmark = pytest.mark.anyio
 

@@ -12,7 +12,7 @@ import httpx
 import luma_agents
 import pytest
 
-from ..standalone import Standalone, standalone_emulator, without_admin_token
+from ..support.processes import Standalone, standalone_emulator, without_admin_token
 
 ADMIN_TOKEN = "emulator-admin-token-0123"
 
@@ -61,7 +61,7 @@ def test_official_sdk_raises_its_own_errors(standalone: Standalone) -> None:
 
 
 def test_official_sdk_uploads_a_file_and_references_it(standalone: Standalone) -> None:
-    from tests.helpers import png_bytes
+    from tests.support.samples import png_bytes
 
     client = sdk(standalone)
     data = png_bytes((32, 32))
@@ -80,8 +80,8 @@ def test_official_sdk_uploads_a_file_and_references_it(standalone: Standalone) -
 def test_ctrl_c_stops_the_server_cleanly(standalone: Standalone) -> None:
     standalone.process.send_signal(signal.SIGINT)
     assert standalone.process.wait(timeout=10) == 0
-    assert standalone.process.stderr is not None
-    err = standalone.process.stderr.read()
+    assert standalone.child.stderr is not None
+    err = "".join(standalone.child.stderr.rest())
     assert "Traceback" not in err, err
 
 

@@ -1,0 +1,88 @@
+"""Previews that fit every host: every ratio and format, several outputs, full-size images."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from mcp_types import CallToolResult, ImageContent
+from PIL import Image
+
+from luma_mcp.config import Settings
+from luma_mcp.emulator import Emulator
+
+from ..support.samples import layering_job
+from ..support.servers import blocks, make_server, structured
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
+
+RATIOS = ["3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]
+LONG_BASE64 = re.compile(r"[A-Za-z0-9+/]{500,}")
+
+
+def inline_images(result: CallToolResult) -> list[bytes]:
+    return [base64.b64decode(b.data) for b in result.content if isinstance(b, ImageContent)]
+
+
+def assert_fits_the_host(result: CallToolResult, mode: str) -> None:
+    assert len(result.model_dump_json(by_alias=True)) <= 1_000_000  # Claude Desktop's cap
+    images = inline_images(result)
+    assert sum(len(i) for i in images) <= 700_000
+    limit = {"auto": 1024, "full": 1568}.get(mode)
+    if limit is None:
+        assert images == []
+    for data in images:
+        assert max(Image.open(io.BytesIO(data)).size) <= (limit or 0)
+    assert not LONG_BASE64.search(json.dumps(result.structured_content))  # no image bytes in structured
+
+
+@pytest.mark.parametrize("output_format", ["png", "jpeg"])
+@pytest.mark.parametrize("ratio", RATIOS)
+async def test_every_ratio_and_format_fits_the_host_in_every_preview_mode(
+    settings: Settings, emulator: Emulator, ratio: str, output_format: str
+) -> None:
+    emulator.configure(long_edge=2048)  # full size: what the API sends
+    async with Client(make_server(settings, emulator)) as client:
+        first = await client.call_tool(
+            "generate_image",
+            {"prompt": "a detailed harbour at dusk", "aspect_ratio": ratio, "output_format": output_format},
+        )
+        gid = structured(first)["generation_id"]
+        results = {"auto": first}
+        for mode in ("full", "none"):
+            results[mode] = await client.call_tool("get_generation", {"generation_id": gid, "preview": mode})
+    for mode, result in results.items():
+        assert not result.is_error
+        assert_fits_the_host(result, mode)
+    [output] = structured(first)["outputs"]
+    assert Path(output["path"]).read_bytes() == await emulator.output_bytes(gid)
+    assert max(output["width"], output["height"]) == 2048
+    previews = {mode: inline_images(r) for mode, r in results.items()}
+    assert max(Image.open(io.BytesIO(previews["auto"][0])).size) == 1024
+    assert max(Image.open(io.BytesIO(previews["full"][0])).size) == 1568
+
+
+async def test_several_outputs_share_the_inline_budget(settings: Settings, emulator: Emulator) -> None:
+    emulator.configure(long_edge=2048)
+    gid = await layering_job(emulator, "busy texture " * 20, size=2048)
+    async with Client(make_server(settings, emulator)) as client:
+        result = await client.call_tool("get_generation", {"generation_id": gid, "preview": "full"})
+    assert len(structured(result)["outputs"]) == 3
+    assert len(inline_images(result)) == 3
+    assert_fits_the_host(result, "full")
+
+
+async def test_preview_is_small_even_for_a_full_size_output(settings: Settings, emulator: Emulator, mode: str) -> None:
+    emulator.configure(long_edge=2048)
+    async with Client(make_server(settings, emulator), mode=mode) as client:  # pyright: ignore[reportArgumentType]
+        result = await client.call_tool("generate_image", {"prompt": "a big fox", "aspect_ratio": "1:1"})
+    [preview] = blocks(result, ImageContent)
+    raw = base64.b64decode(preview.data)
+    assert len(raw) < 700_000
+    assert Image.open(io.BytesIO(raw)).size == (1024, 1024)
+    assert structured(result)["outputs"][0]["width"] == 2048

@@ -1,0 +1,38 @@
+"""Virtual time for tests: the client's clock is the emulator's, so nothing waits in real time."""
+
+from __future__ import annotations
+
+import anyio
+
+from luma_mcp.emulator import Clock
+
+
+class VirtualTime:
+    """A `Timekeeper` whose sleeps jump the emulator's clock forward: for one call at a time."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def monotonic(self) -> float:
+        return self.clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        await self.clock.skip(seconds)
+
+
+class AutojumpTime(VirtualTime):
+    """A `Timekeeper` for many concurrent waits: a sleeper waits on the emulator's clock, and
+    `drive()` jumps time to the earliest wake-up whenever every task is blocked (like trio's
+    autojump clock). Run `drive()` in a task beside the code under test."""
+
+    async def sleep(self, seconds: float) -> None:
+        await self.clock.sleep(seconds)
+
+    async def drive(self) -> None:
+        while True:
+            await anyio.wait_all_tasks_blocked()
+            wake = self.clock.next_wake()
+            if wake is None:
+                await anyio.sleep(0.001)  # only threads or I/O pending: let them finish
+            else:
+                self.clock.advance(max(0.0, wake - self.clock.now()))
