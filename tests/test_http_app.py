@@ -69,7 +69,7 @@ def text(result: Any) -> str:
 async def test_the_tools_work_end_to_end_over_http(api: Standalone, tmp_path: Path, mode: str) -> None:
     with http_server(env=server_env(api, tmp_path)) as base_url:
         async with mcp_client(base_url, mode=mode) as client:
-            assert len((await client.list_tools()).tools) == 6
+            assert len((await client.list_tools()).tools) == 7
             queued = await client.call_tool("generate_image", {"prompt": "a fox over http"})
             assert queued.structured_content is not None
             done = await client.call_tool(
@@ -95,7 +95,7 @@ async def test_health_answers_without_the_token_and_everything_else_needs_it(api
         assert (missing.status_code, wrong.status_code) == (401, 401)
         assert missing.headers["www-authenticate"] == "Bearer"
         async with mcp_client(base_url, {"Authorization": f"Bearer {TOKEN}"}) as client:
-            assert len((await client.list_tools()).tools) == 6
+            assert len((await client.list_tools()).tools) == 7
 
 
 def test_bad_host_and_origin_and_keys_in_urls_are_refused(api: Standalone, tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_beyond_loopback_a_foreign_origin_is_refused_even_with_the_token(api: St
     assert (foreign.status_code, loopback_page.status_code) == (403, 403)
     assert "https://evil.example" in foreign.json()["error"]
     assert "LUMA_MCP_ALLOWED_ORIGINS" in foreign.json()["error"]
-    assert tools == [6, 6]
+    assert tools == [7, 7]
 
 
 def test_a_body_over_the_cap_is_refused_with_413_naming_the_setting(api: Standalone, tmp_path: Path) -> None:

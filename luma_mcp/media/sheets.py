@@ -45,7 +45,10 @@ def preview_set(paths: list[Path | None], labels: list[str], mode: PreviewMode, 
         if layers and len(present) > 1:
             return PreviewSet([None] * len(paths), layer_sheet(present, max_edge=MAX_EDGE[mode], budget=INLINE_BUDGET))
         each = make_previews(paths, mode)
-        if len(present) == 1 or all(p is None or max(p.width, p.height) >= MIN_EACH_EDGE for p in each):
+        wanted = [min(MAX_EDGE[mode], MIN_EACH_EDGE, _long_edge(path)) if path else 0 for path in paths]
+        if len(present) == 1 or all(
+            p is None or max(p.width, p.height) >= w for p, w in zip(each, wanted, strict=True)
+        ):
             return PreviewSet(each)
         return PreviewSet([None] * len(paths), contact_sheet(present, max_edge=MAX_EDGE[mode], budget=INLINE_BUDGET))
     except (OSError, ValueError, SyntaxError) as exc:  # what Pillow raises for unreadable images
@@ -53,12 +56,17 @@ def preview_set(paths: list[Path | None], labels: list[str], mode: PreviewMode, 
         return PreviewSet([None] * len(paths))
 
 
-def contact_sheet(images: Sequence[tuple[Path, str]], *, max_edge: int, budget: int) -> Preview:
-    """The images, each labelled, tiled in a near-square grid whose long edge is `max_edge`."""
+def _long_edge(path: Path) -> int:
     from PIL import Image
 
+    with Image.open(path) as image:  # the header only: nothing decoded
+        return max(image.size)
+
+
+def contact_sheet(images: Sequence[tuple[Path, str]], *, max_edge: int, budget: int) -> Preview:
+    """The images, each labelled, tiled in a near-square grid whose long edge is `max_edge`."""
     tiles = [(_opened(path, "RGB"), label) for path, label in images]
-    return encode_within(_grid(tiles, max_edge, Image.new("RGB", (1, 1), (255, 255, 255))), budget)
+    return encode_within(_grid(tiles, max_edge, checker=False), budget)
 
 
 def layer_sheet(layers: Sequence[tuple[Path, str]], *, max_edge: int, budget: int) -> Preview:
@@ -71,14 +79,7 @@ def layer_sheet(layers: Sequence[tuple[Path, str]], *, max_edge: int, budget: in
     composite = Image.new("RGBA", size, (0, 0, 0, 0))
     for layer, _ in reversed(opened):  # from the background to the front
         composite.alpha_composite(_fitted(layer, size))
-    tiles = [(composite, "composite"), *opened]
-    board = _checkerboard(size)
-    on_board: list[tuple[PILImage.Image, str]] = []
-    for image, label in tiles:
-        backed = board.copy()
-        backed.alpha_composite(_fitted(image, size))
-        on_board.append((backed.convert("RGB"), label))
-    return encode_within(_grid(on_board, max_edge, Image.new("RGB", (1, 1), (255, 255, 255))), budget)
+    return encode_within(_grid([(composite, "composite"), *opened], max_edge, checker=True), budget)
 
 
 def _opened(path: Path, mode: str) -> PILImage.Image:
@@ -105,32 +106,37 @@ def _checkerboard(size: tuple[int, int]) -> PILImage.Image:
     return board
 
 
-def _grid(tiles: Sequence[tuple[PILImage.Image, str]], max_edge: int, paper: PILImage.Image) -> PILImage.Image:
-    """The tiles in a near-square grid, each scaled into its cell with its label beneath."""
+def _grid(tiles: Sequence[tuple[PILImage.Image, str]], max_edge: int, *, checker: bool) -> PILImage.Image:
+    """The tiles in a near-square grid, each scaled into its cell (never past its own size) with
+    its label beneath; `checker` shows their transparency on a checkerboard."""
     from PIL import Image, ImageDraw, ImageFont
 
     columns = math.ceil(math.sqrt(len(tiles)))
     rows = math.ceil(len(tiles) / columns)
     widest = max(tile.width / tile.height for tile, _ in tiles)
     label_height = max(12, max_edge // 48)
-    cell_width = (max_edge - GAP * (columns + 1)) // columns
-    cell_height = int(cell_width / widest)
-    height = rows * (cell_height + label_height + GAP) + GAP
+    # The largest cell of the tiles' widest shape for which the whole sheet keeps within max_edge.
+    cell_width = min((max_edge - GAP * (columns + 1)) // columns, max(tile.width for tile, _ in tiles))
+    cell_height = (max_edge - GAP - rows * (label_height + GAP)) // rows
+    cell_height = max(1, min(cell_height, int(cell_width / widest)))
+    cell_width = max(1, min(cell_width, int(cell_height * widest)))
     width = columns * (cell_width + GAP) + GAP
-    if height > max_edge:  # tall tiles: the height is the long edge
-        scale = max_edge / height
-        cell_width, cell_height = int(cell_width * scale), int(cell_height * scale)
-        width = columns * (cell_width + GAP) + GAP
-        height = rows * (cell_height + label_height + GAP) + GAP
-    sheet = _fitted(paper, (width, height))
+    height = rows * (cell_height + label_height + GAP) + GAP
+    sheet = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=max(8, label_height - 2))
     for number, (tile, label) in enumerate(tiles):
         row, column = divmod(number, columns)
-        thumb = tile.copy()
-        thumb.thumbnail((max(1, cell_width), max(1, cell_height)), Image.Resampling.LANCZOS)
-        left = GAP + column * (cell_width + GAP) + (cell_width - thumb.width) // 2
+        scale = min(cell_width / tile.width, cell_height / tile.height, 1.0)
+        shown = tile.resize(  # pyright: ignore[reportUnknownMemberType] - Pillow's stub names numpy
+            (max(1, round(tile.width * scale)), max(1, round(tile.height * scale))), Image.Resampling.LANCZOS
+        )
+        if checker:
+            board = _checkerboard(shown.size)
+            board.alpha_composite(shown.convert("RGBA"))
+            shown = board
+        left = GAP + column * (cell_width + GAP) + (cell_width - shown.width) // 2
         top = GAP + row * (cell_height + label_height + GAP)
-        sheet.paste(thumb, (left, top + (cell_height - thumb.height) // 2))
+        sheet.paste(shown.convert("RGB"), (left, top + (cell_height - shown.height) // 2))
         draw.text((GAP + column * (cell_width + GAP), top + cell_height + 1), label, fill=(0, 0, 0), font=font)
     return sheet

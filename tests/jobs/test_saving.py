@@ -23,8 +23,9 @@ from ..support.servers import make_server, structured
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 
-async def test_layering_outputs_are_all_saved(client: Client, emulator: Emulator) -> None:
-    # layering is not a tool yet; a generation made elsewhere is still fetched and saved whole.
+async def test_a_split_made_elsewhere_is_fetched_and_saved_whole_front_to_back(
+    client: Client, emulator: Emulator
+) -> None:
     import httpx2
 
     async with httpx2.AsyncClient(transport=emulator.transport(), base_url=emulator.base_url) as api:
@@ -36,7 +37,7 @@ async def test_layering_outputs_are_all_saved(client: Client, emulator: Emulator
         )
     emulator.clock.advance(60)
     data = structured(await client.call_tool("get_generation", {"generation_id": created.json()["id"]}))
-    assert [o["layer"]["label"] for o in data["outputs"]] == ["background", "subject", "foreground"]
+    assert [o["layer"]["label"] for o in data["outputs"]] == ["foreground", "subject", "background"]
     assert all(Path(o["path"]).exists() for o in data["outputs"])
     assert all(o["media_type"] == "image/png" for o in data["outputs"])
 

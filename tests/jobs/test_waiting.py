@@ -4,7 +4,6 @@ many calls at once."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +75,6 @@ async def test_a_slow_generation_is_handed_off_then_finished_by_wait(client: Cli
     assert structured(done)["state"] == "completed"
     assert blocks(done, ImageContent)
     assert len(emulator.requests_to("create")) == 1  # waiting never submits again
-
-
-@pytest.fixture
-async def autojump(emulator: Emulator) -> AsyncIterator[AutojumpTime]:
-    time = AutojumpTime(emulator.clock)
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(time.drive)
-        yield time
-        tasks.cancel_scope.cancel()
 
 
 async def test_64_parallel_calls_all_complete_with_their_own_results(

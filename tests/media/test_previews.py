@@ -4,41 +4,24 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import re
 from pathlib import Path
 
 import pytest
 from mcp import Client
-from mcp_types import CallToolResult, ImageContent
+from mcp_types import ImageContent
 from PIL import Image
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
+from luma_mcp.server import build_server
 
+from ..support.clocks import AutojumpTime
 from ..support.samples import layering_job
-from ..support.servers import blocks, make_server, structured
+from ..support.servers import assert_fits_the_host, blocks, inline_images, make_server, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 RATIOS = ["3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]
-LONG_BASE64 = re.compile(r"[A-Za-z0-9+/]{500,}")
-
-
-def inline_images(result: CallToolResult) -> list[bytes]:
-    return [base64.b64decode(b.data) for b in result.content if isinstance(b, ImageContent)]
-
-
-def assert_fits_the_host(result: CallToolResult, mode: str) -> None:
-    assert len(result.model_dump_json(by_alias=True)) <= 1_000_000  # Claude Desktop's cap
-    images = inline_images(result)
-    assert sum(len(i) for i in images) <= 700_000
-    limit = {"auto": 1024, "full": 1568}.get(mode)
-    if limit is None:
-        assert images == []
-    for data in images:
-        assert max(Image.open(io.BytesIO(data)).size) <= (limit or 0)
-    assert not LONG_BASE64.search(json.dumps(result.structured_content))  # no image bytes in structured
 
 
 @pytest.mark.parametrize("output_format", ["png", "jpeg"])
@@ -67,13 +50,37 @@ async def test_every_ratio_and_format_fits_the_host_in_every_preview_mode(
     assert max(Image.open(io.BytesIO(previews["full"][0])).size) == 1568
 
 
-async def test_several_outputs_share_the_inline_budget(settings: Settings, emulator: Emulator) -> None:
+@pytest.mark.parametrize("ratio", RATIOS)
+async def test_four_candidates_share_the_host_s_budget_in_every_ratio(
+    settings: Settings, emulator: Emulator, autojump: AutojumpTime, ratio: str
+) -> None:
+    emulator.configure(long_edge=2048)
+    async with Client(build_server(settings, transport=emulator.transport(), timekeeper=autojump)) as client:
+        result = await client.call_tool(
+            "generate_image",
+            {
+                "prompt": "busy texture " * 20,
+                "aspect_ratio": ratio,
+                "output_format": "png",
+                "count": 4,
+                "preview": "full",
+            },
+        )
+    data = structured(result)
+    assert [m["state"] for m in data["generations"]] == ["completed"] * 4
+    assert 1 <= len(inline_images(result)) <= 4  # each where it fits, else one sheet
+    assert_fits_the_host(result, "full")
+
+
+async def test_the_layers_of_a_split_share_one_preview_within_the_budget(
+    settings: Settings, emulator: Emulator
+) -> None:
     emulator.configure(long_edge=2048)
     gid = await layering_job(emulator, "busy texture " * 20, size=2048)
     async with Client(make_server(settings, emulator)) as client:
         result = await client.call_tool("get_generation", {"generation_id": gid, "preview": "full"})
     assert len(structured(result)["outputs"]) == 3
-    assert len(inline_images(result)) == 3
+    assert len(inline_images(result)) == 1  # one sheet: the composite and each layer
     assert_fits_the_host(result, "full")
 
 

@@ -3,22 +3,27 @@ readers for what its tools answer."""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, ImageContent, TextContent
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 from luma_mcp.workspaces import AppState
 
-from .clocks import VirtualTime
+from .clocks import AutojumpTime, VirtualTime
 from .samples import KEY
 
 
@@ -51,6 +56,17 @@ def server(settings: Settings, emulator: Emulator) -> MCPServer[AppState]:
     return make_server(settings, emulator)
 
 
+@pytest.fixture
+async def autojump(emulator: Emulator) -> AsyncIterator[AutojumpTime]:
+    """The emulator's clock jumping to the next wake-up whenever every task waits: for servers
+    that wait on several jobs at once (`VirtualTime` would add their sleeps up)."""
+    time = AutojumpTime(emulator.clock)
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(time.drive)
+        yield time
+        tasks.cancel_scope.cancel()
+
+
 @pytest.fixture(params=["auto", "legacy"], ids=["2026-07-28", "2025-11-25"])
 def mode(request: pytest.FixtureRequest) -> str:
     """Both protocol eras the SDK speaks: the new discover handshake and the initialize one."""
@@ -75,3 +91,26 @@ def blocks(result: CallToolResult, kind: type) -> list[Any]:
 def error_text(result: object) -> str:
     assert getattr(result, "is_error", False), result
     return "\n".join(b.text for b in result.content if isinstance(b, TextContent))  # type: ignore[attr-defined]
+
+
+LONG_BASE64 = re.compile(r"[A-Za-z0-9+/]{500,}")
+
+
+def inline_images(result: CallToolResult) -> list[bytes]:
+    return [base64.b64decode(b.data) for b in result.content if isinstance(b, ImageContent)]
+
+
+def assert_fits_the_host(result: CallToolResult, mode: str) -> None:
+    """Within Claude Desktop's 1 MB and the 700 KB inline budget, previews no larger than the mode
+    allows, and no image bytes in structured content."""
+    from PIL import Image
+
+    assert len(result.model_dump_json(by_alias=True)) <= 1_000_000  # Claude Desktop's cap
+    images = inline_images(result)
+    assert sum(len(i) for i in images) <= 700_000
+    limit = {"auto": 1024, "full": 1568}.get(mode)
+    if limit is None:
+        assert images == []
+    for data in images:
+        assert max(Image.open(io.BytesIO(data)).size) <= (limit or 0)
+    assert not LONG_BASE64.search(json.dumps(result.structured_content))  # no image bytes in structured

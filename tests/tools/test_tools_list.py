@@ -10,16 +10,18 @@ from luma_mcp.tools.arguments import (
     GenerateImageArgs,
     GetGenerationArgs,
     ListGenerationsArgs,
+    SplitIntoLayersArgs,
     UploadImageArgs,
     WaitForGenerationArgs,
 )
-from luma_mcp.tools.results import GenerationList, GenerationResult, UploadResult
+from luma_mcp.tools.result_models import GenerationList, GenerationResult, UploadResult
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 MODELS = {
     "generate_image": GenerateImageArgs,
     "edit_image": EditImageArgs,
+    "split_into_layers": SplitIntoLayersArgs,
     "get_generation": GetGenerationArgs,
     "wait_for_generation": WaitForGenerationArgs,
     "list_generations": ListGenerationsArgs,
