@@ -12,7 +12,6 @@ offsets, about 0.6 s after one call would on average. That share is part of what
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -35,14 +34,7 @@ async def main(pairs: int, latency: float, long_edge: int) -> None:
         ) as api,
         tempfile.TemporaryDirectory() as folder,
     ):
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": folder,
-            "LUMA_BASE_URL": api.base_url,
-            "LUMA_AGENTS_API_KEY": api.key,
-            "LUMA_MCP_OUTPUT_DIR": str(Path(folder) / "images"),
-            "LUMA_MCP_LOG_LEVEL": "WARNING",
-        }
+        env = api.server_environment(Path(folder))
         params = StdioServerParameters(command=sys.executable, args=["-m", "luma_mcp"], env=env)
         async with Client(params) as client:
             times: dict[int, list[float]] = {1: [], 4: []}

@@ -47,14 +47,7 @@ async def main(calls: int, long_edge: int, singles_count: int) -> None:
         tempfile.TemporaryDirectory() as folder,
     ):
         pid_file = Path(folder) / "server.pid"
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": folder,
-            "LUMA_BASE_URL": api.base_url,
-            "LUMA_AGENTS_API_KEY": api.key,
-            "LUMA_MCP_OUTPUT_DIR": str(Path(folder) / "images"),
-            "LUMA_MCP_LOG_LEVEL": "WARNING",
-        }
+        env = api.server_environment(Path(folder))
         # A shell that records its pid, then becomes the server: the pid is the server's.
         command = f'echo $$ > "{pid_file}"; exec "{sys.executable}" -m luma_mcp'
         params = StdioServerParameters(command="sh", args=["-c", command], env=env)

@@ -30,7 +30,10 @@ async def previewed(report: Report, mode: PreviewMode) -> Report:
 
 
 async def previewed_set(made: SetReport, mode: PreviewMode) -> SetReport:
-    """`made` with the previews of all its members' outputs, sharing one budget."""
+    """`made` with the previews of all its members' outputs, sharing one budget (a set of one: as
+    `previewed` does it)."""
+    if len(made.members) == 1 and not made.failures:
+        return replace(made, members=(await previewed(made.members[0], mode),))
     outputs = [(number, output) for number, member in enumerate(made.members) for output in member.outputs]
     if mode == "none" or not outputs:
         return made

@@ -124,12 +124,10 @@ class GenerationRunner:
         An identical request while the first is running, or shortly after it finished, gets that
         generation back instead of paying again (agents retry calls their host timed out);
         `new_variation` asks for a new image on purpose. `notes` join the report's warnings."""
-        deadline = (self.now() if started is None else started) + self._wait_seconds
-        mode = preview or self._preview
-        with self.busy(), self._saver.scratch(mode) as scratch:
-            key = request_key(request)
-            report = await self._made(request, key, deadline, progress, new_variation=new_variation, scratch=scratch)
-            return await previewed(replace(report, warnings=notes + report.warnings), mode)
+        made = await self.run_many(
+            request, 1, progress, preview=preview, started=started, new_variation=new_variation, notes=notes
+        )
+        return made.members[0]
 
     async def run_many(
         self,
@@ -150,28 +148,28 @@ class GenerationRunner:
         deadline = (self.now() if started is None else started) + self._wait_seconds
         mode = preview or self._preview
         key = request_key(request)
-        tracker = SetProgress(progress, count, self.now)
+        tracker = SetProgress(progress, count, self.now) if count > 1 else None
         with self.busy(), self._saver.scratch(mode) as scratch:
             results: list[Report | LumaError | None] = [None] * count
 
             async def member(index: int) -> None:
                 member_key = key if index == 0 else f"{key}#{index}"
+                member_progress = progress if tracker is None else tracker.member(index)
                 try:
                     results[index] = await self._made(
-                        request,
-                        member_key,
-                        deadline,
-                        tracker.member(index),
-                        new_variation=new_variation,
-                        scratch=scratch,
+                        request, member_key, deadline, member_progress, new_variation=new_variation, scratch=scratch
                     )
                 except LumaError as exc:
                     results[index] = exc
-                    tracker.ended(index)
+                    if tracker is not None:
+                        tracker.ended(index)
 
-            async with anyio.create_task_group() as members:
-                for index in range(count):
-                    members.start_soon(member, index)
+            if count == 1:
+                await member(0)
+            else:
+                async with anyio.create_task_group() as members:
+                    for index in range(count):
+                        members.start_soon(member, index)
             return await previewed_set(_as_set(results, notes, what="image"), mode)
 
     async def _made(

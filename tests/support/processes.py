@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 import httpx
@@ -134,6 +135,18 @@ class Standalone:
         """The emulator's request log."""
         url = f"{self.base_url.removesuffix('/v1')}/_emulator/requests"
         return httpx.get(url, headers=self._admin_headers).json()
+
+    def server_environment(self, home: Path) -> dict[str, str]:
+        """The environment of a server of ours that talks to this emulator, with `home` as its HOME
+        and its images below it, logging warnings only."""
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(home),
+            "LUMA_BASE_URL": self.base_url,
+            "LUMA_AGENTS_API_KEY": self.key,
+            "LUMA_MCP_OUTPUT_DIR": str(home / "images"),
+            "LUMA_MCP_LOG_LEVEL": "WARNING",
+        }
 
 
 def _read_banner(lines: Lines, timeout: float) -> dict[str, str]:
