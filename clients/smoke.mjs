@@ -74,14 +74,15 @@ const split = await finished(
 );
 const labels = split.outputs.map((output) => output.layer.label);
 check(split.outputs.length > 1 && labels.at(-1) === "background", `the layers come front to back (${labels.join(", ")})`);
-const layerEdit = await finished(
-  await client.callTool({
-    name: "edit_image",
-    arguments: { prompt: "in red", source: { generation_id: split.generation_id, output_index: 0 } },
-  }),
-  "edit_image of one layer by output_index",
+const layerCall = await client.callTool({
+  name: "edit_image",
+  arguments: { prompt: "in red", source: { generation_id: split.generation_id, output_index: 0 } },
+});
+check(
+  layerCall.structuredContent?.warnings.some((text) => text.includes("output 0")),
+  "the edit says the layer was sent as its image",
 );
-check(layerEdit.warnings.some((text) => text.includes("output 0")), "the edit says the layer was sent as its image");
+await finished(layerCall, "edit_image of one layer by output_index");
 const listed = await client.callTool({ name: "list_generations", arguments: { limit: 5 } });
 check(
   listed.structuredContent.generations.map((entry) => entry.generation_id).includes(edit.generation_id),
