@@ -46,7 +46,9 @@ class ImageInput(BaseModel):
 
     url: str | None = Field(default=None, description="Public http(s) URL of the image (file:// URLs count as paths).")
     path: str | None = Field(
-        default=None, description="A local image file, e.g. ~/Pictures/cat.png; it must be inside the allowed folders."
+        default=None,
+        description="A local image file by its absolute path or one from ~, e.g. ~/Pictures/cat.png, inside the "
+        "allowed folders.",
     )
     data: str | None = Field(
         default=None, description="The image as base64 (or a data: URI); set media_type unless it is a data: URI."

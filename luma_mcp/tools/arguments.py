@@ -265,7 +265,9 @@ class UploadImageArgs(ToolArguments):
     """Arguments of upload_image."""
 
     path: str | None = Field(
-        default=None, description="A local image file, e.g. ~/Pictures/cat.png; it must be inside the allowed folders."
+        default=None,
+        description="A local image file by its absolute path or one from ~, e.g. ~/Pictures/cat.png, inside the "
+        "allowed folders.",
     )
     data: str | None = Field(default=None, description="Or the image as base64 (or a data: URI).")
     media_type: MediaType | None = Field(default=None, description="MIME type of data.")
