@@ -25,7 +25,7 @@ from ..api.models import (
     OutputFormat,
     Style,
 )
-from ..media.image_input import UUID, ImageInput, InlineImage, MediaType, inline_data
+from ..media.image_input import PATH_DESCRIPTION, UUID, ImageInput, InlineImage, MediaType, inline_data
 from ..media.previews import PreviewMode
 
 MAX_WAIT_SECONDS = 600
@@ -264,11 +264,7 @@ class ListGenerationsArgs(ToolArguments):
 class UploadImageArgs(ToolArguments):
     """Arguments of upload_image."""
 
-    path: str | None = Field(
-        default=None,
-        description="A local image file by its absolute path or one from ~, e.g. ~/Pictures/cat.png, inside the "
-        "allowed folders.",
-    )
+    path: str | None = Field(default=None, description=PATH_DESCRIPTION)
     data: str | None = Field(default=None, description="Or the image as base64 (or a data: URI).")
     media_type: MediaType | None = Field(default=None, description="MIME type of data.")
     _inline: InlineImage | None = PrivateAttr(default=None)
