@@ -4,6 +4,7 @@ once; the CLI's flags and the README's table are checked against this model."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -276,6 +277,11 @@ class Settings(BaseModel):
         parts = urlsplit(value)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError("must be an http(s) URL ending in /v1, e.g. https://agents.lumalabs.ai/v1")
+        if not re.search(r"/v\d+$", parts.path.rstrip("/")):
+            raise ValueError(
+                "must end in /v1, where the API's paths begin (without it every request answers 404 Not Found), "
+                "e.g. https://agents.lumalabs.ai/v1"
+            )
         local = parts.hostname in ("localhost", "127.0.0.1", "::1") or parts.hostname.endswith((".test", ".localhost"))
         if parts.scheme == "http" and not local:
             raise ValueError(

@@ -4,7 +4,8 @@ cause, the fix, and whether anything was sent or charged; none quotes an HTTP li
 model reads (`tools/handlers.py`); anything else becomes the SDK's generic error.
 
     LumaError                   base of them all (defined with the API client, which imports nothing of ours)
-    ├── MissingApiKeyError      no usable key (none set, or one with a character no header can carry); nothing sent
+    ├── MissingApiKeyError      no usable key (none set, one with a character no header can carry, or another
+    │                           provider's: sk-, sk-ant-, ...); nothing sent
     ├── APIConnectionError      no usable answer to a request that was safe to repeat, after the retries
     ├── OutcomeUnknownError     a create was sent and may be queued (and charged); never resent by itself
     ├── UploadError             a Files API upload did not end in a ready file; no image was made

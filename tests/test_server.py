@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from mcp import Client
 from mcp_types import TextContent
+from pydantic import SecretStr
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
@@ -33,4 +34,26 @@ async def test_without_a_key_the_tools_list_and_calls_say_how_to_set_it(
     text = blocks(result, TextContent)[0].text
     assert "LUMA_AGENTS_API_KEY" in text
     assert "--emulator" in text
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize(
+    ("key", "whose", "prefix"),
+    [("sk-ant-api03-0123456789", "an Anthropic", "sk-ant-"), ("sk-proj-0123456789", "an OpenAI", "sk-")],
+    ids=["anthropic", "openai"],
+)
+async def test_another_providers_key_is_named_and_never_sent(
+    settings: Settings, emulator: Emulator, key: str, whose: str, prefix: str
+) -> None:
+    server = make_server(settings.model_copy(update={"api_key": SecretStr(key)}), emulator)
+    async with Client(server) as client:
+        result = await client.call_tool("generate_image", {"prompt": "a cat"})
+    assert result.is_error
+    text = blocks(result, TextContent)[0].text
+    assert text.removeprefix("Error executing tool generate_image: ").startswith(
+        f"LUMA_AGENTS_API_KEY holds {whose} key (it starts with {prefix}), not a Luma Agents API key, so nothing "
+        "was sent. Set LUMA_AGENTS_API_KEY to your Luma Agents API key"
+    )
+    assert "--emulator" in text
+    assert key not in text
     assert emulator.requests == []

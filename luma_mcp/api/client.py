@@ -33,6 +33,7 @@ from .errors import (
     UploadError,
 )
 from .http import SharedHttpClient, timeout_within
+from .keys import other_provider
 from .models import CreatedFile, Generation, GenerationRequest, PresignedUpload, StoredFile
 from .responses import error_detail, recovered_generation_id, retry_after_seconds
 
@@ -245,6 +246,9 @@ class LumaClient:
             raise MissingApiKeyError(header=self._key_header)
         if not self._api_key.isprintable() or " " in self._api_key or not self._api_key.isascii():
             raise MissingApiKeyError(unusable=True, header=self._key_header)
+        other = other_provider(self._api_key)
+        if other is not None:
+            raise MissingApiKeyError(other=other, header=self._key_header)
         for attempt in range(1, self._retry.attempts + 1):
             if idempotent:  # a read gives up near the caller's deadline, and may be abandoned
                 outcome = await self._attempt(method, path, model, json=json, idempotent=True, deadline=deadline)

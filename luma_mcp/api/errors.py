@@ -3,7 +3,7 @@ quotes an HTTP library's own text (it can hold request headers, the key among th
 project's tree, these and the rest, is drawn in `luma_mcp/errors.py`.
 
     LumaError
-    ├── MissingApiKeyError      no usable key configured; nothing was sent
+    ├── MissingApiKeyError      no usable key configured (none, unsendable, another provider's); nothing was sent
     ├── APIConnectionError      no usable answer to a request that is safe to repeat
     ├── OutcomeUnknownError     a create was sent and may have been queued: not resent (no double charge)
     ├── UploadError             a Files API upload did not end in a ready file
@@ -24,7 +24,27 @@ _UNUSABLE = "a space, a control character, or one outside ASCII such as a curly 
 
 
 class MissingApiKeyError(LumaError):
-    def __init__(self, *, unusable: bool = False, header: str | None = None) -> None:
+    """No usable key: none set, one with a character no header can carry (`unusable`), or another
+    provider's (`other`: its prefix and whose it is). `header` names where a user's own key came
+    from (BYOK), instead of the server's setting. Nothing was sent."""
+
+    def __init__(
+        self, *, unusable: bool = False, header: str | None = None, other: tuple[str, str] | None = None
+    ) -> None:
+        where = f"The key sent in the {header} header" if header is not None else "LUMA_AGENTS_API_KEY"
+        if other is not None:
+            prefix, whose = other
+            fix = (
+                "Send your Luma Agents API key there instead"
+                if header is not None
+                else 'Set LUMA_AGENTS_API_KEY to your Luma Agents API key (the "env" block of your MCP client '
+                "config), or start the server with --emulator to try it offline"
+            )
+            super().__init__(
+                f"{where} holds {whose} key (it starts with {prefix}), not a Luma Agents API key, so nothing was "
+                f"sent. {fix}."
+            )
+            return
         if header is not None and unusable:
             super().__init__(
                 f"The Luma Agents API key sent in the {header} header contains a character that cannot be in "
