@@ -20,6 +20,9 @@ from .hosts import is_loopback
 from .media.folders import private_folder, user_id
 from .media.previews import PreviewMode
 
+MIN_TOKEN_CHARS = 32
+"""The shortest `LUMA_MCP_HTTP_TOKEN` accepted (`openssl rand -hex 32` makes 64)."""
+
 
 def default_output_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """`<Pictures>/luma-agents`: the user's pictures folder, never the host's working directory."""
@@ -148,8 +151,8 @@ class Settings(BaseModel):
         None,
         env="LUMA_MCP_HTTP_TOKEN",
         flag=None,  # a secret: environment only
-        doc="HTTP: a secret every request must send as `Authorization: Bearer <token>` (compared in constant "
-        "time). Required when binding beyond loopback.",
+        doc="HTTP: a secret of at least 32 characters every request must send as `Authorization: Bearer <token>` "
+        "(compared in constant time), e.g. from `openssl rand -hex 32`. Required when binding beyond loopback.",
     )
     allowed_hosts: list[str] | None = _setting(
         None,
@@ -249,6 +252,14 @@ class Settings(BaseModel):
             raise ValueError(
                 f"serving HTTP on {self.host} (not loopback) needs LUMA_MCP_HTTP_TOKEN, a secret every "
                 "client sends as a Bearer token; or bind to 127.0.0.1"
+            )
+        token = self.http_token.get_secret_value() if self.http_token else ""
+        if self.transport == "http" and token and len(token) < MIN_TOKEN_CHARS:
+            # A short secret can be guessed by whoever reaches the port.
+            raise ValueError(
+                f"LUMA_MCP_HTTP_TOKEN is {len(token)} characters; use at least {MIN_TOKEN_CHARS}, e.g. "
+                "LUMA_MCP_HTTP_TOKEN=$(openssl rand -hex 32) or "
+                "$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
             )
         if self.byok and self.transport != "http":
             # Over stdio no request carries a key, so every call would fail.

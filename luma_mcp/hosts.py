@@ -21,9 +21,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def origin_allowed(origin: str, allowed: list[str]) -> bool:
-    """The SDK's rule: an exact match, or `scheme://host:*` for any port of that host."""
-    return origin in allowed or any(
-        pattern.endswith(":*") and origin.startswith(pattern[:-1]) and origin[len(pattern) - 1 :].isdigit()
+def allowed_by(value: str, allowed: list[str]) -> bool:
+    """The SDK's rule for a `Host` or an `Origin`: an exact match, or `name:*` (`scheme://host:*`)
+    for any port of that name."""
+    return value in allowed or any(
+        pattern.endswith(":*") and value.startswith(pattern[:-1]) and value[len(pattern) - 1 :].isdigit()
         for pattern in allowed
     )
