@@ -190,11 +190,11 @@ class GenerationRunner:
                 generation = await self._create(request, key, deadline)
         if generation is not None:
             await progress(0, self._wait_seconds, f"Queued as {generation.id}")
-            return await self._waited(generation, deadline, progress, scratch)
+            return await self._waited(generation, deadline, progress, scratch, budget=self._wait_seconds)
         assert earlier is not None
         logger.info("identical request: reusing generation %s", earlier.generation_id)
         try:
-            report = await self._waited(earlier.generation_id, deadline, progress, scratch)
+            report = await self._waited(earlier.generation_id, deadline, progress, scratch, budget=self._wait_seconds)
         except LumaError as exc:
             raise ReusedJobError(exc, earlier.generation_id) from exc
         return replace(report, reused_after=self.now() - earlier.at, price=FREE)
@@ -276,22 +276,40 @@ class GenerationRunner:
             return await previewed_set(_as_set(results, (), what="generation"), mode)
 
     async def _waited(
-        self, generation: Generation | str, deadline: float, progress: Progress, scratch: Path | None
+        self,
+        generation: Generation | str,
+        deadline: float,
+        progress: Progress,
+        scratch: Path | None,
+        *,
+        budget: float | None = None,
     ) -> Report:
-        """Poll until `deadline`, then save what completed by `deadline + SAVE_SECONDS`."""
+        """Poll until `deadline`, then save what completed by `deadline + SAVE_SECONDS`.
+
+        Progress counts the seconds of `budget` (a generating call's whole wait, up to `deadline`,
+        of which creating the job took the first moments; by default, from now): one total for
+        the whole call, each value above the last (the protocol asks it) and none past the total."""
         started = self.now()
-        max_wait = max(deadline - started, 0.0)
+        total = max(deadline - started, 0.0) if budget is None else budget
+        began = deadline - total
         finish_by = deadline + SAVE_SECONDS
         last = 0.0
         seen: Generation | None = generation if isinstance(generation, Generation) else None
 
+        async def tell(value: float, message: str) -> None:
+            nonlocal last
+            value = min(value, total)
+            if value > last:  # else there is no room left below the total: nothing is sent
+                last = value
+                await progress(value, total, message)
+
         async def on_update(current: Generation) -> None:
-            nonlocal last, seen
+            nonlocal seen
             seen = current
-            elapsed = self.now() - started
-            # Strictly increasing (the protocol asks it), and below the total kept for "completed".
-            last = max(min(elapsed, 0.99 * max_wait), last + 0.001)
-            await progress(last, max_wait, f"{current.state.capitalize()} · {elapsed:.0f} s of up to {max_wait:.0f} s")
+            elapsed = self.now() - began
+            # Below 99% of the total while waiting: the rest is for "completed".
+            value = min(max(elapsed, last + 0.001), 0.99 * total)
+            await tell(value, f"{current.state.capitalize()} · {elapsed:.0f} s of up to {total:.0f} s")
 
         notes: tuple[str, ...] = ()
         drained = False
@@ -312,7 +330,7 @@ class GenerationRunner:
                 drained, finish_by, scratch = True, self.now(), None
         waited = self.now() - started
         if final.state == "completed" and not notes:
-            await progress(max(max_wait, last + 0.001), max_wait, "Completed · saving the image")
+            await tell(total, "Completed · saving the image")
         self._ledger.note_outcome(final)
         report = await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
         if drained:  # no time to preview: the answer goes out inside the shutdown grace
