@@ -331,7 +331,8 @@ class LumaClient:
         except httpx2.RequestError as exc:
             logger.warning("%s %s: no answer (%s), request id %s", method, path, type(exc).__name__, request_id)
             if not idempotent:
-                error = OutcomeUnknownError(f"the connection failed ({type(exc).__name__})", request_id=request_id)
+                what = f"The connection failed ({type(exc).__name__}) after this generation request was sent"
+                error = OutcomeUnknownError(what, request_id=request_id)
                 return _Attempt(error, retryable=False)
             message = f"The Luma API did not answer ({type(exc).__name__})"
             return _Attempt(APIConnectionError(message, request_id=request_id), retryable=True)
@@ -357,7 +358,8 @@ class LumaClient:
         hint = self._hints.get(status, "")
         if status >= 500 and not idempotent and not (status == 503 and "ingestion" in detail.lower()):
             # A 5xx to a create may come after the job was queued (URL ingestion fails before).
-            error = OutcomeUnknownError(f"the API answered {status} ({detail})", request_id=request_id, status=status)
+            what = f"The Luma API answered {status} ({detail}) to this generation request"
+            error = OutcomeUnknownError(what, request_id=request_id, status=status)
             return _Attempt(error, retryable=False)
         if status >= 500:
             error = ServerError(status, detail, request_id=request_id, hint=hint)
@@ -371,5 +373,8 @@ def _unreadable_creation(response: httpx2.Response, request_id: str) -> Generati
     if found:
         logger.warning("create answered an unreadable body; recovered generation id %s", found)
         return Generation(id=found, state="queued")
-    what = f"its answer (HTTP {response.status_code}, so it was queued) could not be read to learn its id"
-    return _Attempt(OutcomeUnknownError(what, request_id=request_id), retryable=False)
+    what = (
+        f"The Luma API queued this generation request (HTTP {response.status_code}), but its answer could not be "
+        "read to learn the job's id"
+    )
+    return _Attempt(OutcomeUnknownError(what, request_id=request_id, queued=True), retryable=False)

@@ -80,28 +80,42 @@ class APIConnectionError(LumaError):
         self.request_id = request_id
 
 
+RESEND = (
+    "tell the user, and send the request again only if they accept paying for a second image should this one "
+    "have been queued (the API cannot list generations to check)."
+)
+"""The next step of an unknown outcome, for a caller that has no way of its own to resend."""
+
+
 class OutcomeUnknownError(LumaError):
-    """The API has no idempotency key, so a second POST could create (and charge) a second image.
-    `resend` says how the caller sends it again on purpose."""
+    """A create was sent and its outcome is not known: it may have been queued (and charged), so
+    it is never sent again by itself (the API has no idempotency key: a second POST could pay for
+    a second image). The message leads with what is known, then the next step, `resend` (how the
+    caller sends it again, and the risk of doing so)."""
 
     def __init__(
-        self, what: str, *, request_id: str | None, status: int | None = None, resend: str = "send it again"
+        self,
+        what: str,
+        *,
+        request_id: str | None,
+        status: int | None = None,
+        queued: bool = False,
+        resend: str = RESEND,
     ) -> None:
-        super().__init__(
-            _with_id(
-                f"The generation request was sent but {what}, so it may have been queued (and charged). "
-                "It was not sent again, to avoid paying twice. The API cannot list generations: if the user "
-                f"accepts the risk of a second charge, {resend}",
-                request_id,
-            )
-        )
+        """`what`: what is known, as a sentence's start (`The Luma API answered 502 (...) to this
+        generation request`); `queued`: whether the job is known to be queued (a 2xx)."""
+        charge = "it is charged as one image" if queued else "it costs one image at most (nothing if it was not queued)"
+        super().__init__(f"{_with_id(what, request_id)}. It was not sent again, so {charge}. Next step: {resend}")
         self.what = what
         self.request_id = request_id
         self.status = status
+        self.queued = queued
 
     def resent_by(self, resend: str) -> OutcomeUnknownError:
-        """The same error, saying how the caller sends it again (e.g. a tool's argument)."""
-        return OutcomeUnknownError(self.what, request_id=self.request_id, status=self.status, resend=resend)
+        """The same error, with the caller's own next step (how to send it again, e.g. a tool's argument)."""
+        return OutcomeUnknownError(
+            self.what, request_id=self.request_id, status=self.status, queued=self.queued, resend=resend
+        )
 
 
 class APIStatusError(LumaError):

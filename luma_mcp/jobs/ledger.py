@@ -73,6 +73,11 @@ class Ledger:
         submission = Submission(key, generation_id, self._clock())
         self._by_key[key] = self._by_id[generation_id] = submission
 
+    @property
+    def refusal_seconds(self) -> float:
+        """For how long after a create's answer was lost an identical request is refused."""
+        return max(self._dedupe_seconds, LOST_ANSWER_SECONDS)
+
     def lost(self, key: str) -> None:
         """A create was sent and its answer lost: identical requests are refused for a while."""
         self._lost[key] = self._clock()
@@ -106,7 +111,7 @@ class Ledger:
             if not fresh:
                 self._forget(submission)
         for key, lost_at in list(self._lost.items()):
-            if now - lost_at > max(window, LOST_ANSWER_SECONDS):
+            if now - lost_at > self.refusal_seconds:
                 del self._lost[key]
 
     def _forget(self, submission: Submission) -> None:

@@ -212,7 +212,13 @@ class GenerationRunner:
                 generation = await self._client.create(request, deadline=deadline)
         except OutcomeUnknownError as exc:
             self._ledger.lost(key)
-            raise exc.resent_by("call again with new_variation=true") from exc
+            minutes = self._ledger.refusal_seconds / 60
+            raise exc.resent_by(
+                "tell the user the image could not be made, and ask whether to try again. Trying again means "
+                f"calling with new_variation=true (an identical call is refused for {minutes:g} minutes, in case "
+                "this one was queued): if this one was queued after all, that pays for a second image, and the API "
+                "cannot list generations to check."
+            ) from exc
         if interrupted.cancelled_caught:  # drained while pausing between attempts: nothing queued
             raise ShuttingDownError
         self._ledger.created(key, generation.id)
