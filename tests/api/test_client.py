@@ -146,7 +146,7 @@ async def test_create_is_never_resent_when_its_outcome_is_unknown(failure: Excep
     recorder = Recorder(failure, ok(generation(), 201))
     with pytest.raises(
         OutcomeUnknownError,
-        match="after this generation request was sent.*not sent again, so it costs one image at most",
+        match=r"after this generation request was sent.*not sent again, so it costs one image at most",
     ):
         await client_for(recorder).create(REQUEST)
     assert len(recorder.requests) == 1
