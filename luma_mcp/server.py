@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
@@ -19,6 +20,8 @@ from .media.resolver import InputResolver
 from .resources import ImageCatalog, register_templates
 from .tools import build_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
+
+logger = logging.getLogger(__name__)
 
 EMULATOR_KEY = "luma-api-emulator"
 LISTED_AT_START = 100
@@ -105,6 +108,9 @@ def build_server(
 
             workspaces = Workspaces(workspace, byok=settings.byok)
             shared = workspaces.shared()
+            problem = None if shared is None else await shared.runner.folder_problem()
+            if problem is not None:
+                logger.warning("LUMA_MCP_OUTPUT_DIR: %s", problem)
             if shared is not None and settings.keeps_files:
                 for entry in reversed(await shared.history.recent(limit=LISTED_AT_START)):
                     await catalog.add(

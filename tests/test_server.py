@@ -3,6 +3,10 @@ that still list and say how to set one."""
 
 from __future__ import annotations
 
+import logging
+import tempfile
+from pathlib import Path
+
 import pytest
 from mcp import Client
 from mcp_types import TextContent
@@ -10,6 +14,7 @@ from pydantic import SecretStr
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
+from luma_mcp.media.folders import user_id
 from luma_mcp.server import INSTRUCTIONS
 
 from .support.servers import blocks, make_server
@@ -57,3 +62,19 @@ async def test_another_providers_key_is_named_and_never_sent(
     assert "--emulator" in text
     assert key not in text
     assert emulator.requests == []
+
+
+async def test_an_output_folder_that_cannot_be_written_is_reported_at_start(
+    settings: Settings, emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a-file").write_text("in the way")
+    unwritable = tmp_path / "a-file" / "images"
+    async with Client(make_server(settings.model_copy(update={"output_dir": unwritable}), emulator)) as client:
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        await client.list_tools()
+    assert warned == [
+        f"LUMA_MCP_OUTPUT_DIR: {unwritable} cannot be written (Not a directory): images will be saved in "
+        f"{tempfile.gettempdir()}/luma-agents-mcp-{user_id()} instead, where temporary files get cleaned. Set "
+        "LUMA_MCP_OUTPUT_DIR to a folder that can be written."
+    ]
+    assert emulator.requests == []  # before any image, paid or not

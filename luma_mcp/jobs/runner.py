@@ -64,8 +64,8 @@ class GenerationRunner:
         self._wait_seconds = settings.wait_seconds
         self._preview: PreviewMode = settings.preview
         self._max_bytes = int(settings.max_download_mb * 1024 * 1024)
-        keep_files = settings.keeps_files
-        output_folder = OutputFolder(folder or settings.output_dir, label=label)
+        keep_files = self._keeps_files = settings.keeps_files
+        output_folder = self._folder = OutputFolder(folder or settings.output_dir, label=label)
         # Without kept files there is no history on disk either: what was made lives in memory.
         logs = [output_folder.preferred, output_folder.fallback] if keep_files else []
         self.history = History(logs, trusted={output_folder.fallback: output_folder.fallback_is_private})
@@ -95,6 +95,10 @@ class GenerationRunner:
             yield
         finally:
             self._active -= 1
+
+    async def folder_problem(self) -> str | None:
+        """Why images cannot be saved where they should be (None when they can, or none are kept)."""
+        return await self._folder.check() if self._keeps_files else None
 
     def inputs_deadline(self, started: float) -> float:
         """When a call that started at `started` must have its input images uploaded."""
