@@ -46,28 +46,33 @@ def _workspace(ctx: Context[AppState]) -> Workspace:
     return ctx.request_context.lifespan_context.workspace(ctx)
 
 
+def _emulated(ctx: Context[AppState]) -> bool:
+    """Whether the links are the embedded emulator's, which nothing outside this server opens."""
+    return ctx.request_context.lifespan_context.settings.emulator
+
+
 async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
         made = await _workspace(ctx).generate(args, ctx.report_progress)
-    return tool_result(made, tool="generate_image", failure_is_error=True, spent=True)
+    return tool_result(made, tool="generate_image", failure_is_error=True, spent=True, emulated=_emulated(ctx))
 
 
 async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
         made = await _workspace(ctx).generate(args, ctx.report_progress)
-    return tool_result(made, tool="edit_image", failure_is_error=True, spent=True)
+    return tool_result(made, tool="edit_image", failure_is_error=True, spent=True, emulated=_emulated(ctx))
 
 
 async def split_into_layers(args: SplitIntoLayersArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
         made = await _workspace(ctx).generate(args, ctx.report_progress)
-    return tool_result(made, tool="split_into_layers", failure_is_error=True, spent=True)
+    return tool_result(made, tool="split_into_layers", failure_is_error=True, spent=True, emulated=_emulated(ctx))
 
 
 async def get_generation(args: GetGenerationArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
         looked = await _workspace(ctx).look(args.generation_id, args.preview)
-    return tool_result(looked, tool="get_generation")
+    return tool_result(looked, tool="get_generation", emulated=_emulated(ctx))
 
 
 async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState]) -> Result:
@@ -75,7 +80,7 @@ async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState
     max_wait = args.timeout_seconds if args.timeout_seconds is not None else settings.wait_seconds
     with reported_as_tool_errors():
         waited = await _workspace(ctx).wait(args.ids, max_wait, ctx.report_progress, args.preview)
-    return tool_result(waited, tool="wait_for_generation")
+    return tool_result(waited, tool="wait_for_generation", emulated=_emulated(ctx))
 
 
 async def list_generations(args: ListGenerationsArgs, ctx: Context[AppState]) -> Listing:
