@@ -75,6 +75,13 @@ def _add_emulator_command(commands: argparse._SubParsersAction[argparse.Argument
     emulator.add_argument(
         "--storage-url", default=None, help="base URL for output links (default: this server as localhost)"
     )
+    emulator.add_argument(
+        "--state-dir",
+        default=None,
+        metavar="DIR",
+        help="keep generations and uploaded files in DIR (one SQLite file), so that a restarted emulator, or "
+        "another one on the same DIR, still knows them (default: in memory only)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,6 +135,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         api_keys=frozenset(args.api_key) if args.api_key else None,
         fetch_urls=args.fetch_urls if args.fetch_urls is not None else is_loopback(args.host),
         admin_token=admin_token,
+        state_dir=args.state_dir,
         **({"storage_base_url": args.storage_url} if args.storage_url else {}),
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import anyio.to_thread
 import httpx2
 from mcp.server import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
@@ -16,6 +18,7 @@ from .config import Settings
 from .jobs.draining import Draining
 from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
+from .media.folders import private_folder
 from .media.resolver import InputResolver
 from .resources import ImageCatalog, register_templates
 from .tools import build_tools
@@ -24,6 +27,8 @@ from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 logger = logging.getLogger(__name__)
 
 EMULATOR_KEY = "luma-api-emulator"
+EMULATOR_STATE = Path(".luma-agents") / "emulator"
+"""Where in the output folder the embedded emulator keeps its jobs."""
 LISTED_AT_START = 100
 """Saved images from earlier runs listed as resources (all stay readable by URI)."""
 
@@ -40,6 +45,21 @@ splits an image into transparent layers (edit one with source {"generation_id": 
 - get_generation looks a generation up again: fresh download link, and the file saved if it was not.
 - Every generate_image or edit_image call is a new paid image: do not repeat one just to check on it.\
 """
+
+
+def emulator_state_folder(settings: Settings) -> Path | None:
+    """Where the embedded emulator keeps its jobs, so that a later process (hosts start one per
+    session, the Inspector CLI one per call) can chain off them, as the real API keeps jobs:
+    `<output dir>/.luma-agents/emulator`, beside the history, a folder of this user's alone. None
+    (jobs kept in this process only) where it cannot be made, which is logged."""
+    parent = settings.output_dir / EMULATOR_STATE.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        private_folder(parent, Path(EMULATOR_STATE.name), create=True)
+    except OSError as exc:
+        logger.warning("the emulator keeps its jobs in this process only: %s", exc.strerror or exc)
+        return None
+    return settings.output_dir / EMULATOR_STATE
 
 
 def build_server(
@@ -60,7 +80,9 @@ def build_server(
         if settings.emulator and transport is None:
             from .emulator import Clock, Emulator, EmulatorConfig
 
-            emulator = Emulator(EmulatorConfig(latency=settings.emulator_latency), clock=Clock(frozen=False))
+            state = await anyio.to_thread.run_sync(emulator_state_folder, settings) if settings.keeps_files else None
+            config = EmulatorConfig(latency=settings.emulator_latency, state_dir=None if state is None else str(state))
+            emulator = Emulator(config, clock=Clock(frozen=False))
             base_url, key, http_transport = emulator.base_url, EMULATOR_KEY, emulator.transport()
         timeout = httpx2.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout))
 

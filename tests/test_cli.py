@@ -213,3 +213,27 @@ def test_version_and_the_demos_help_answer(capsys: pytest.CaptureFixture[str]) -
     help_text = " ".join(capsys.readouterr().out.split())
     assert "prompt what to draw, in quotes (default: 'A red fox" in help_text
     assert "call generate_image with the prompt" in help_text
+
+
+async def test_with_the_emulator_a_process_started_afterwards_edits_what_an_earlier_one_made(tmp_path: Path) -> None:
+    """The README's Inspector recipe: each call a new process, on the same output folder."""
+    params = server_params(tmp_path, "--emulator", "--emulator-latency", "0", "--wait-seconds", "0")
+    async with Client(params) as first:
+        queued = await first.call_tool("generate_image", {"prompt": "a fox, made in one process"})
+        assert queued.structured_content is not None
+        gid = queued.structured_content["generation_id"]
+    async with Client(params) as second:
+        edit = await second.call_tool("edit_image", {"prompt": "make it night", "source": {"generation_id": gid}})
+        assert edit.structured_content is not None, edit.content
+        edited = await second.call_tool("get_generation", {"generation_id": edit.structured_content["generation_id"]})
+        looked = await second.call_tool("get_generation", {"generation_id": gid})
+        listed = await second.call_tool("list_generations", {})
+    assert edited.structured_content is not None
+    assert edited.structured_content["state"] == "completed"
+    [output] = edited.structured_content["outputs"]
+    assert Path(output["path"]).is_file()
+    assert listed.structured_content is not None
+    states = {entry["generation_id"]: entry["state"] for entry in listed.structured_content["generations"]}
+    assert states[gid] == "completed"  # the first job, known to the second process: not "queued" forever
+    assert looked.structured_content is not None
+    assert Path(looked.structured_content["outputs"][0]["path"]).is_file()

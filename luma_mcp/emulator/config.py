@@ -52,6 +52,11 @@ class EmulatorConfig:
     """Base URL (with `/v1`) that clients use; in-process any host reaches the app."""
     storage_base_url: str = DEFAULT_STORAGE_BASE
     """Where output and upload URLs point; a different host than the API, as S3 is."""
+    state_dir: str | None = None
+    """A folder of this user's where the emulator keeps what a later process needs to take over:
+    generations (request, inputs, the plan of their outputs) and uploaded files, in one SQLite file
+    several processes may share. None keeps them in this process only. Read when the emulator is
+    made."""
     admin_token: str | None = None
     """When set, the `/_emulator` admin paths need `Authorization: Bearer <admin_token>`; None leaves
     them open, as in-process and on loopback, where only this machine can reach them."""
