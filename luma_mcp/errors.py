@@ -18,11 +18,14 @@ model reads (`tools/handlers.py`); anything else becomes the SDK's generic error
     │                           Never reaches a tool: the result lists it as that output's `error`, link kept
     ├── ResendRefusedError      an identical create lost its answer moments ago: not sent (it may be queued)
     ├── ShuttingDownError       the server is shutting down: no new job started; a job under way keeps running
-    └── ReusedJobError          an identical earlier job was reused but could not be looked at: its id is named
+    ├── ReusedJobError          an identical earlier job was reused but could not be looked at: its id is named
+    └── SavedInsteadError       the API no longer knows a generation this server saved: its file is named, to
+                                give as a `path` input instead; nothing was charged
 """
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from .api.errors import (
@@ -95,6 +98,32 @@ class ReusedJobError(LumaError):
         self.generation_id = generation_id
 
 
+class SavedInsteadError(LumaError):
+    """The API answered that it does not know a generation (404, or 422 naming it as an input) whose
+    image this server saved: jobs made by another process of the emulator, or older than the API
+    keeps them. The message adds each saved file, as the `path` input to give instead; nothing was
+    charged (the API refused the request)."""
+
+    def __init__(self, cause: LumaError, saved: list[tuple[str | None, str, str]]) -> None:
+        """`saved`: (the input's field, or None for a look at the generation itself; its
+        generation_id; the saved file's path)."""
+        hints: list[str] = []
+        for field, generation_id, path in saved:
+            source = json.dumps({"path": path}, ensure_ascii=False)
+            if field is None:
+                hints.append(
+                    f"The API no longer knows generation {generation_id}, but this server saved its image at {path}: "
+                    f"to edit or split it, give source {source}."
+                )
+            else:
+                hints.append(
+                    f"The API no longer knows generation {generation_id}, but this server saved its image: give "
+                    f"{field} as {source} instead (nothing was charged)."
+                )
+        super().__init__(" ".join([str(cause), *hints]))
+        self.saved = saved
+
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -108,6 +137,7 @@ __all__ = [
     "ResendRefusedError",
     "Retry",
     "ReusedJobError",
+    "SavedInsteadError",
     "ServerError",
     "ShuttingDownError",
     "UploadError",

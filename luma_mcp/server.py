@@ -126,7 +126,7 @@ def build_server(
                     outputs=sources.output_image,
                     clock=client.time.monotonic,
                 )
-                return Workspace(runner, inputs)
+                return Workspace(runner, inputs, sources)
 
             workspaces = Workspaces(workspace, byok=settings.byok)
             shared = workspaces.shared()

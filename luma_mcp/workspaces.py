@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from .api import GenerationRequest, ImageRef
 from .config import Settings
-from .errors import MissingApiKeyError
+from .errors import LumaError, MissingApiKeyError
 from .jobs.report import Progress, SetReport
 from .jobs.runner import GenerationRunner
+from .jobs.sources import OutputSources, generation_inputs
 from .media.image_input import ImageInput, InlineImage
 from .media.previews import PreviewMode
 from .media.resolver import InputResolver, Upload
@@ -66,6 +67,8 @@ class Workspace:
 
     runner: GenerationRunner
     inputs: InputResolver
+    sources: OutputSources
+    """Earlier generations' outputs as inputs, and their saved files where the API forgot them."""
 
     @property
     def history(self) -> History:
@@ -82,19 +85,25 @@ class Workspace:
             started = self.runner.now()
             inputs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
             request, preview, notes = order.request(inputs.refs), order.preview, inputs.notes
-            if order.count > 1:
-                return await self.runner.run_many(
-                    request, order.count, progress,
-                    preview=preview, started=started, new_variation=order.new_variation, notes=notes,
-                )  # fmt: skip
-            report = await self.runner.run(
-                request, progress, preview=preview, started=started, new_variation=order.new_variation, notes=notes
-            )
+            try:
+                if order.count > 1:
+                    return await self.runner.run_many(
+                        request, order.count, progress,
+                        preview=preview, started=started, new_variation=order.new_variation, notes=notes,
+                    )  # fmt: skip
+                report = await self.runner.run(
+                    request, progress, preview=preview, started=started, new_variation=order.new_variation, notes=notes
+                )
+            except LumaError as exc:  # an input the API forgot, and this server saved: say which file
+                raise await self.sources.instead_of_gone(exc, generation_inputs(request)) from exc
             return SetReport((report,))
 
     async def look(self, generation_id: str, preview: PreviewMode | None) -> SetReport:
         """One look at a generation (saved and previewed if completed)."""
-        return SetReport((await self.runner.fetch(generation_id, preview=preview),))
+        try:
+            return SetReport((await self.runner.fetch(generation_id, preview=preview),))
+        except LumaError as exc:
+            raise await self.sources.instead_of_gone(exc, [(None, generation_id)]) from exc
 
     async def wait(
         self, generation_ids: Sequence[str], max_wait: float, progress: Progress, preview: PreviewMode | None

@@ -1,7 +1,9 @@
 """`OutputSources`: any output of an earlier generation as an input image. The API's own
 `generation_id` reference cannot say which output of a job of several (a split's layers) is
 meant, so such an output is sent as its image: the saved file, or a download from a fresh link
-where nothing is saved."""
+where nothing is saved. And where the API no longer knows a generation (made by another process of
+the emulator, or older than the API keeps jobs), the saved file stands in for it: used for an
+output picked by index, named as the `path` to give instead in any other error."""
 
 from __future__ import annotations
 
@@ -12,9 +14,9 @@ from pathlib import Path
 
 import anyio
 
-from ..api import LumaClient, SharedHttpClient
-from ..errors import InputError, LumaError
-from ..media.outputs import download
+from ..api import APIStatusError, GenerationRequest, LumaClient, SharedHttpClient
+from ..errors import InputError, LumaError, SavedInsteadError
+from ..media.outputs import SavedFile, download
 from ..store.history import History
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,9 @@ class OutputSources:
         try:
             generation = await self._client.get(generation_id, deadline=deadline)
         except LumaError as exc:
+            saved = await self.saved(generation_id, index) if _gone(exc) else None
+            if saved is not None:  # the API forgot the job; this server kept the output
+                return await anyio.Path(saved.path).read_bytes(), saved.media_type, Path(saved.path).name
             raise InputError(name, f"could not be looked up to take output {index}: {exc}") from exc
         if generation.state != "completed":
             raise InputError(name, f"is {generation.state}, so it has no output {index} yet: wait for it first")
@@ -70,3 +75,39 @@ class OutputSources:
                 raise InputError(name, f"output {index} could not be downloaded: {exc}") from exc
             data = await anyio.Path(got.path).read_bytes()
         return data, got.media_type, f"{generation_id}-{index}{Path(got.path).suffix}"
+
+    async def saved(self, generation_id: str, index: int = 0) -> SavedFile | None:
+        """Output `index` of a generation as this server saved it, if the file is still there."""
+        entry = await self._history.get(generation_id)
+        for saved in entry.files if entry else []:
+            if saved.index == index and self._contains(saved.path) and await anyio.Path(saved.path).is_file():
+                return saved
+        return None
+
+    async def instead_of_gone(self, exc: LumaError, inputs: list[tuple[str | None, str]]) -> LumaError:
+        """`exc`, or where it says the API does not know some of `inputs` ((field, or None for
+        the generation looked at; generation_id)) whose images this server saved, the error that
+        names those files as the `path` inputs to give instead."""
+        if not _gone(exc):
+            return exc
+        assert isinstance(exc, APIStatusError)
+        saved: list[tuple[str | None, str, str]] = []
+        for field, generation_id in inputs:
+            if exc.status == 404 or generation_id in exc.detail:  # a 422 names the input it refused
+                found = await self.saved(generation_id)
+                if found is not None:
+                    saved.append((field, generation_id, found.path))
+        return SavedInsteadError(exc, saved) if saved else exc
+
+
+def _gone(exc: LumaError) -> bool:
+    """Whether the API said it does not know something asked of it: a 404, or a 422 (an input it
+    refused, such as a generation it cannot find)."""
+    return isinstance(exc, APIStatusError) and exc.status in (404, 422)
+
+
+def generation_inputs(request: GenerationRequest) -> list[tuple[str | None, str]]:
+    """The inputs of a request that name an earlier generation: (field, generation_id)."""
+    refs = [("source", request.source)] if request.source else []
+    refs += [(f"image_ref[{i}]", ref) for i, ref in enumerate(request.image_ref)]
+    return [(field, ref.generation_id) for field, ref in refs if ref.generation_id]
