@@ -20,6 +20,7 @@ from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
 from .media.folders import private_folder
 from .media.resolver import InputResolver
+from .prompts import register_prompts
 from .resources import ImageCatalog, register_templates
 from .tools import build_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
@@ -151,4 +152,5 @@ def build_server(
         subscriptions=bus,
     )
     register_templates(server)
+    register_prompts(server)
     return server
