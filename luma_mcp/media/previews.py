@@ -14,7 +14,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -39,8 +39,9 @@ class Preview:
     height: int
 
 
-def make_preview(path: Path, *, max_edge: int, budget: int) -> Preview:
-    """One preview with the long edge at most `max_edge` and at most `budget` bytes."""
+def make_preview(path: Path | BinaryIO, *, max_edge: int, budget: int) -> Preview:
+    """One preview of the image at `path` (or in a binary stream) with the long edge at most
+    `max_edge` and at most `budget` bytes."""
     from PIL import Image
 
     with Image.open(path) as source:
