@@ -123,3 +123,42 @@ async def test_the_view_follows_a_job_shows_it_edits_it_and_lists_the_history(ap
         foreign = [url for url in host.requests if not url.startswith((HOST_URL, "data:", "about:"))]
         assert foreign == []
         assert [line for line in host.console if "Content Security Policy" in line] == []
+
+
+async def test_candidates_show_as_a_grid_and_layers_toggle_over_a_checkerboard(api: Standalone, tmp_path: Path) -> None:
+    browser = chromium()
+    environment = quiet_environment(api.server_environment(tmp_path))
+    async with apps_server(environment) as client, view_host(client, browser) as host:
+        arguments = {"prompt": "a red kite over the sea", "count": 2}
+        made = await client.call_tool("generate_image", arguments)
+        assert made.structured_content is not None
+        ids = [member["generation_id"] for member in made.structured_content["generations"]]
+        await host.show(arguments, made)
+        assert await host.view.locator("[data-role=pending]").count() == 2
+        api.admin("clock", advance=LATENCY + 1)
+        for generation_id in ids:
+            await host.view.locator(f'img[data-generation="{generation_id}"][data-size="thumbnail"]').wait_for()
+        # The second candidate picked: the actions now speak of it.
+        await host.view.locator(f'figure[data-key="{ids[1]}/0"] .frame').click()
+        await host.view.locator(f'figure.selected[data-key="{ids[1]}/0"]').wait_for()
+        await host.shot("7-candidates")
+
+        split_arguments = {"source": {"generation_id": ids[1]}}
+        split = await client.call_tool("split_into_layers", split_arguments)
+        assert split.structured_content is not None
+        layered = split.structured_content["generation_id"]
+        await host.show(split_arguments, split)
+        await host.view.locator("[data-role=pending]").wait_for()
+        api.admin("clock", advance=LATENCY + 1)
+        stack = host.view.locator("[data-role=layers]")
+        await stack.locator(f'img[data-generation="{layered}"][data-output="0"]').wait_for()
+        layers = await stack.locator("img").count()
+        assert layers > 1
+        assert "checker" in (await stack.get_attribute("class") or "")
+        front = stack.locator('img[data-output="0"]')
+        assert "off" not in (await front.get_attribute("class") or "")
+        await host.view.locator('input[data-layer="0"]').uncheck()
+        assert "off" in (await front.get_attribute("class") or "")
+        assert await host.view.locator('[data-action="split"]').count() == 0  # a layer is not split again
+        assert "$0.0434" in await host.view.locator('[data-action="edit"]').inner_text()
+        await host.shot("8-layers")

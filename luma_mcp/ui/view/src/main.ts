@@ -203,7 +203,8 @@ function render(): void {
   if (back.length) parts.push(h("button", { class: "back", "data-do": "back", onclick: () => goBack() }, "← Back"));
   if (screen?.kind === "list") parts.push(listing(screen.list));
   if (screen?.kind === "result") {
-    for (const generation of members(screen.result)) parts.push(card(generation, members(screen.result).length > 1));
+    const all = members(screen.result);
+    parts.push(all.length > 1 ? setCard(screen.result, all) : card(all[0]));
     parts.push(actions(screen.result));
   }
   if (problem) parts.push(h("p", { class: "error", role: "alert" }, problem));
@@ -218,38 +219,68 @@ function goBack(): void {
   else show(previous.result);
 }
 
-function card(generation: Generation, inSet: boolean): HTMLElement {
-  const id = generation.generation_id;
-  const facts = [
-    generation.model,
-    generation.type.replace("_", " "),
-    generation.outputs[0]?.width ? `${generation.outputs[0].width}×${generation.outputs[0].height}` : null,
-    !inSet && generation.cost_usd != null ? `${generation.cost_is_estimate ? "≈ " : ""}${usd(generation.cost_usd)}` : null,
-  ].filter(Boolean) as string[];
+function facts(generation: Generation, cost: number | null | undefined, estimate: boolean | undefined): HTMLElement {
+  const size = generation.outputs[0]?.width ? `${generation.outputs[0].width}×${generation.outputs[0].height}` : null;
+  const price = cost != null ? `${estimate ? "≈ " : ""}${usd(cost)}` : null;
+  const shown = [generation.model, generation.type.replace("_", " "), size, price].filter(Boolean) as string[];
+  return h("div", { class: "meta" }, shown.map((fact) => h("span", {}, fact)));
+}
+
+function waiting(generation: Generation): HTMLElement {
+  return h(
+    "div",
+    { class: "pending", "data-role": "pending", "data-state": generation.state },
+    h("span", { class: "spinner", "aria-hidden": "true" }),
+    h("span", {}, `${generation.state === "queued" ? "Queued" : "Processing"} · `, h("span", { "data-role": "elapsed", "data-since": generation.created_at }, since(generation.created_at))),
+  );
+}
+
+function failure(generation: Generation): HTMLElement {
+  return h("p", { class: "error" }, `Failed: ${generation.failure_reason ?? "no reason given"}`);
+}
+
+function savedPaths(generations: Generation[]): HTMLElement | null {
+  const saved = generations.flatMap((generation) => generation.outputs.filter((output) => output.path));
+  return saved.length ? h("div", { class: "meta" }, "Saved: ", saved.map((output) => h("code", { "data-role": "path" }, output.path ?? ""))) : null;
+}
+
+function card(generation: Generation): HTMLElement {
   let body: HTMLElement;
-  if (pending(generation)) {
-    body = h(
-      "div",
-      { class: "pending", "data-role": "pending", "data-state": generation.state },
-      h("span", { class: "spinner", "aria-hidden": "true" }),
-      h("span", {}, `${generation.state === "queued" ? "Queued" : "Processing"} · `, h("span", { "data-role": "elapsed", "data-since": generation.created_at }, since(generation.created_at))),
-    );
-  } else if (generation.state === "failed") {
-    body = h("p", { class: "error" }, `Failed: ${generation.failure_reason ?? "no reason given"}`);
-  } else if (generation.type === "layering") {
-    body = layers(generation);
-  } else {
-    body = h("div", { class: `images${generation.outputs.length === 1 && !inSet ? " one" : ""}` }, generation.outputs.map((output) => tile(generation, output)));
-  }
-  const saved = generation.outputs.filter((output) => output.path);
+  if (pending(generation)) body = waiting(generation);
+  else if (generation.state === "failed") body = failure(generation);
+  else if (generation.type === "layering") body = layers(generation);
+  else body = h("div", { class: `images${generation.outputs.length === 1 ? " one" : ""}` }, generation.outputs.map((output) => tile(generation, output)));
   return h(
     "section",
-    { class: "card", "data-generation": id, "data-state": generation.state },
+    { class: "card", "data-generation": generation.generation_id, "data-state": generation.state },
     generation.prompt ? h("p", { class: "prompt" }, generation.prompt) : null,
-    h("div", { class: "meta" }, facts.map((fact) => h("span", {}, fact))),
+    facts(generation, generation.cost_usd, generation.cost_is_estimate),
     body,
-    saved.length ? h("div", { class: "meta" }, "Saved: ", saved.map((output) => h("code", { "data-role": "path" }, output.path ?? ""))) : null,
+    savedPaths([generation]),
     generation.warnings.length ? h("div", { class: "meta" }, generation.warnings.join(" ")) : null,
+  );
+}
+
+/** Several generations of one call (count): one grid, a tile each, pending ones live in place. */
+function setCard(result: GenerationResult, all: Generation[]): HTMLElement {
+  return h(
+    "section",
+    { class: "card", "data-state": result.state },
+    result.prompt ? h("p", { class: "prompt" }, result.prompt) : null,
+    facts(all[0], result.cost_usd, result.cost_is_estimate),
+    h(
+      "div",
+      { class: "images" },
+      all.map((generation, number) =>
+        h(
+          "div",
+          { "data-generation": generation.generation_id, "data-state": generation.state },
+          pending(generation) ? waiting(generation) : generation.state === "failed" ? failure(generation) : generation.outputs.map((output) => tile(generation, output, `#${number + 1}`)),
+        ),
+      ),
+    ),
+    savedPaths(all),
+    result.warnings.length ? h("div", { class: "meta" }, result.warnings.join(" ")) : null,
   );
 }
 
@@ -261,7 +292,7 @@ function img(id: string, index: number, size: "display" | "thumbnail", alt: stri
   return element;
 }
 
-function tile(generation: Generation, output: Output): HTMLElement {
+function tile(generation: Generation, output: Output, caption = `#${output.index + 1}`): HTMLElement {
   const key = keyOf(generation.generation_id, output.index);
   const several = generation.outputs.length > 1 || (screen?.kind === "result" && members(screen.result).length > 1);
   const size = several ? "thumbnail" : "display";
@@ -270,7 +301,7 @@ function tile(generation: Generation, output: Output): HTMLElement {
     "figure",
     { class: selectedKey() === key ? "selected" : "", "data-key": key },
     h("div", { class: "frame", onclick: () => (several ? select(key) : void zoom()) }, img(generation.generation_id, output.index, size, label)),
-    several ? h("figcaption", {}, `#${output.index + 1}`) : null,
+    several ? h("figcaption", {}, caption) : null,
   );
 }
 
