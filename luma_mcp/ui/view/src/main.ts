@@ -299,7 +299,7 @@ function tile(generation: Generation, output: Output, caption = `#${output.index
   const label = `${generation.prompt ?? "image"} (${output.index + 1})`;
   return h(
     "figure",
-    { class: selectedKey() === key ? "selected" : "", "data-key": key },
+    { class: several && selectedKey() === key ? "selected" : "", "data-key": key },
     h("div", { class: "frame", onclick: () => (several ? select(key) : void zoom()) }, img(generation.generation_id, output.index, size, label)),
     several ? h("figcaption", {}, caption) : null,
   );
