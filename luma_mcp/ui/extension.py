@@ -49,24 +49,19 @@ def build_apps() -> Apps:
             meta={"ui": {"prefersBorder": True}},
         )
     )
-    apps.tool(
-        resource_uri=VIEW_URI,
-        visibility=["app"],
-        name="view_generations",
-        title="View: look at generations",
-        description="For the Luma image view only (models: use get_generation). One look at generations, "
-        "without previews, with the priced actions the view offers.",
-        annotations=FREE_LOOK,
-    )(view_generations)
-    apps.tool(
-        resource_uri=VIEW_URI,
-        visibility=["app"],
-        name="view_image",
-        title="View: image rendition",
-        description="For the Luma image view only (models: use get_generation). A rendition of one output "
-        "(display ≤ 1568 px or thumbnail ≤ 384 px).",
-        annotations=FREE_LOOK,
-    )(view_image)
+    for tool, title, what in (
+        (view_generations, "View: look at generations", "One look at generations, without previews, with the "
+         "priced actions the view offers."),
+        (view_image, "View: image rendition", "A rendition of one output (display ≤ 1568 px or thumbnail ≤ 384 px)."),
+    ):  # fmt: skip
+        apps.tool(
+            resource_uri=VIEW_URI,
+            visibility=["app"],
+            name=tool.__name__,
+            title=title,
+            description=f"For the Luma image view only (models: use get_generation). {what}",
+            annotations=FREE_LOOK,
+        )(tool)
     return apps
 
 

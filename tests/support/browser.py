@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp import Client, StdioServerParameters
-from mcp.client.extension import advertise
-from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 from luma_mcp.ui import VIEW_URI
 
+from .servers import shows_apps
 from .system import required_program
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ def apps_server(environment: Mapping[str, str], *args: str) -> Client:
     params = StdioServerParameters(command=sys.executable, args=["-m", "luma_mcp", *args], env=dict(environment))
     return Client(
         params,  # pyright: ignore[reportArgumentType]
-        extensions=[advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})],
+        extensions=[shows_apps()],
     )
 
 

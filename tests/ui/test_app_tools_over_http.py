@@ -13,16 +13,14 @@ from pathlib import Path
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.extension import advertise
 from mcp.client.streamable_http import streamable_http_client
-from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp_types import ImageContent
 
 from luma_mcp.media.previews import make_preview
 from luma_mcp.ui.app_tools import RENDITIONS
 
 from ..support.processes import Standalone, http_server, standalone_emulator
-from ..support.servers import structured
+from ..support.servers import shows_apps, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
@@ -35,7 +33,7 @@ def api() -> Iterator[Standalone]:
 
 @asynccontextmanager
 async def apps_client(base_url: str, mode: str) -> AsyncIterator[Client]:
-    extensions = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})]
+    extensions = [shows_apps()]
     async with (
         httpx2.AsyncClient(timeout=30) as http,
         Client(streamable_http_client(f"{base_url}/mcp", http_client=http), mode=mode, extensions=extensions) as client,  # pyright: ignore[reportArgumentType]

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
-from mcp.client.extension import advertise
 from mcp.server import MCPServer
-from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
+from mcp.server.apps import APP_MIME_TYPE
 from mcp_types import ImageContent, ResourceLink, TextContent, TextResourceContents
 
 from luma_mcp.media.previews import make_preview
@@ -20,7 +19,7 @@ from luma_mcp.ui import VIEW_URI
 from luma_mcp.ui import extension as ui_extension
 from luma_mcp.workspaces import AppState
 
-from ..support.servers import structured
+from ..support.servers import shows_apps, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
@@ -41,7 +40,7 @@ def apps_client(server: MCPServer[AppState], mode: str) -> Client:
         server,  # pyright: ignore[reportArgumentType]
         mode=mode,
         raise_exceptions=True,
-        extensions=[advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})],
+        extensions=[shows_apps()],
     )
 
 
