@@ -5,6 +5,7 @@ where nothing is saved."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from collections.abc import Callable
@@ -57,9 +58,13 @@ class OutputSources:
         saved = next((f for f in (entry.files if entry else []) if f.index == index and self._contains(f.path)), None)
         if saved is not None:
             try:
-                return await anyio.Path(saved.path).read_bytes(), saved.media_type, Path(saved.path).name
+                data = await anyio.Path(saved.path).read_bytes()
             except OSError:
                 logger.warning("saved output %d of %s is gone; downloading it again", index, generation_id)
+            else:
+                if hashlib.sha256(data).hexdigest() == saved.sha256:
+                    return data, saved.media_type, Path(saved.path).name
+                logger.warning("saved output %d of %s was changed since; downloading it again", index, generation_id)
         http = await self._http.get()
         with tempfile.TemporaryDirectory(prefix="luma-input-") as folder:
             try:
