@@ -85,16 +85,10 @@ class Workspace:
         with self.runner.busy():
             started = self.runner.now()
             inputs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
-            request, preview, notes = order.request(inputs.refs), order.preview, inputs.notes
-            if order.count > 1:
-                return await self.runner.run_many(
-                    request, order.count, progress,
-                    preview=preview, started=started, new_variation=order.new_variation, notes=notes,
-                )  # fmt: skip
-            report = await self.runner.run(
-                request, progress, preview=preview, started=started, new_variation=order.new_variation, notes=notes
-            )
-            return SetReport((report,))
+            return await self.runner.run_many(
+                order.request(inputs.refs), order.count, progress,
+                preview=order.preview, started=started, new_variation=order.new_variation, notes=inputs.notes,
+            )  # fmt: skip
 
     async def look(self, generation_id: str, preview: PreviewMode | None) -> SetReport:
         """One look at a generation (saved and previewed if completed)."""

@@ -5,6 +5,7 @@ where nothing is saved."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from collections.abc import Callable
@@ -76,10 +77,14 @@ class OutputSources:
         if saved is None:
             return None
         try:
-            return await anyio.Path(saved.path).read_bytes(), saved.media_type, Path(saved.path).name
+            data = await anyio.Path(saved.path).read_bytes()
         except OSError:
             logger.warning("saved output %d of %s is gone; downloading it again", index, generation_id)
             return None
+        if hashlib.sha256(data).hexdigest() != saved.sha256:
+            logger.warning("saved output %d of %s was changed since; downloading it again", index, generation_id)
+            return None
+        return data, saved.media_type, Path(saved.path).name
 
     async def _downloaded(self, generation: Generation, index: int) -> tuple[bytes, str, str]:
         """Output `index` downloaded from the generation's (fresh) link into a scratch folder."""
