@@ -120,8 +120,9 @@ async def test_the_view_follows_a_job_shows_it_edits_it_and_lists_the_history(ap
         await host.page.evaluate("() => window.host.theme('dark')")
         await host.shot("6-history-dark")
 
+        assert host.requests[0] == HOST_URL  # the recorder sees the page's own load...
         foreign = [url for url in host.requests if not url.startswith((HOST_URL, "data:", "about:"))]
-        assert foreign == []
+        assert foreign == []  # ...and nothing else: no CDN, no storage host, no API
         assert [line for line in host.console if "Content Security Policy" in line] == []
 
 
