@@ -25,7 +25,19 @@ ROOT = Path(__file__).resolve().parents[1]
 HOMEPAGE = "https://github.com/luma-agents-mcp/luma-agents-mcp"
 COPIED = ("pyproject.toml", "uv.lock", "README.md", "LICENSE")
 """Beside the package: what `uv run` needs to build and install it (hatchling reads the README)."""
-SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
+SKIPPED = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "node_modules")
+
+
+def excluded() -> set[Path]:
+    """What the wheel leaves out of the package (the MCP App view's source: its built file ships)."""
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    return {ROOT / path for path in wheel.get("exclude", [])}
+
+
+def _skipped(folder: str, names: list[str]) -> set[str]:
+    """`shutil.copytree`'s filter: caches, hidden files, and what the wheel excludes."""
+    left_out = excluded()
+    return set(SKIPPED(folder, names)) | {name for name in names if Path(folder) / name in left_out}
 
 
 def user_config() -> dict[str, Any]:
@@ -116,7 +128,7 @@ def build(folder: Path) -> Path:
     """Assemble the bundle's folder (emptied first); returns its manifest's path."""
     if folder.exists():
         shutil.rmtree(folder)
-    shutil.copytree(ROOT / "luma_mcp", folder / "luma_mcp", ignore=SKIPPED)
+    shutil.copytree(ROOT / "luma_mcp", folder / "luma_mcp", ignore=_skipped)
     for name in COPIED:
         if (ROOT / name).is_file():
             shutil.copy2(ROOT / name, folder / name)

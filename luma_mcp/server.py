@@ -23,6 +23,7 @@ from .media.resolver import InputResolver
 from .prompts import register_prompts
 from .resources import ImageCatalog, register_templates
 from .tools import build_tools
+from .ui.extension import build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 
 logger = logging.getLogger(__name__)
@@ -150,6 +151,8 @@ def build_server(
         lifespan=lifespan,
         tools=build_tools(settings),
         subscriptions=bus,
+        extensions=[build_apps()],
+        middleware=[hide_app_only_tools],
     )
     register_templates(server)
     register_prompts(server)

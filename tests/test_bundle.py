@@ -74,5 +74,12 @@ def test_the_manifest_lists_the_tools_and_prompts_the_server_has(tmp_path: Path)
 def test_the_folder_holds_what_uv_needs_to_install_the_server_and_nothing_else(tmp_path: Path) -> None:
     folder, _ = built(tmp_path)
     files = {str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()}
-    package = {str(path.relative_to(ROOT)) for path in (ROOT / "luma_mcp").rglob("*.py")}
+    package = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "luma_mcp").rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and "view" not in path.relative_to(ROOT / "luma_mcp").parts
+    }
+    assert "luma_mcp/ui/view.html" in package  # the MCP App's one built file ships; its source does not
     assert files == package | {"manifest.json", "pyproject.toml", "uv.lock", "README.md", "LICENSE"}

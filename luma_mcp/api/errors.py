@@ -80,18 +80,11 @@ class APIConnectionError(LumaError):
         self.request_id = request_id
 
 
-RESEND = (
-    "tell the user, and send the request again only if they accept paying for a second image should this one "
-    "have been queued (the API cannot list generations to check)."
-)
-"""The next step of an unknown outcome, for a caller that has no way of its own to resend."""
-
-
 class OutcomeUnknownError(LumaError):
     """A create was sent and its outcome is not known: it may have been queued (and charged), so
     it is never sent again by itself (the API has no idempotency key: a second POST could pay for
-    a second image). The message leads with what is known, then the next step, `resend` (how the
-    caller sends it again, and the risk of doing so)."""
+    a second image). The message leads with what is known, then the safe next step (tell the
+    user), then how to try again, `resend`, and its risk."""
 
     def __init__(
         self,
@@ -100,19 +93,23 @@ class OutcomeUnknownError(LumaError):
         request_id: str | None,
         status: int | None = None,
         queued: bool = False,
-        resend: str = RESEND,
+        resend: str = "send the same request again",
     ) -> None:
         """`what`: what is known, as a sentence's start (`The Luma API answered 502 (...) to this
         generation request`); `queued`: whether the job is known to be queued (a 2xx)."""
         charge = "it is charged as one image" if queued else "it costs one image at most (nothing if it was not queued)"
-        super().__init__(f"{_with_id(what, request_id)}. It was not sent again, so {charge}. Next step: {resend}")
+        super().__init__(
+            f"{_with_id(what, request_id)}. It was not sent again, so {charge}. Next step: tell the user, and ask "
+            f"whether to try again. To try again, {resend}: if this one was queued after all, that pays for a "
+            "second image, and the API cannot list generations to check."
+        )
         self.what = what
         self.request_id = request_id
         self.status = status
         self.queued = queued
 
     def resent_by(self, resend: str) -> OutcomeUnknownError:
-        """The same error, with the caller's own next step (how to send it again, e.g. a tool's argument)."""
+        """The same error, saying how the caller tries again on purpose (e.g. a tool's argument)."""
         return OutcomeUnknownError(
             self.what, request_id=self.request_id, status=self.status, queued=self.queued, resend=resend
         )

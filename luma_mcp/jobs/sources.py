@@ -7,6 +7,7 @@ output picked by index, named as the `path` to give instead in any other error."
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import anyio
 
-from ..api import APIStatusError, GenerationRequest, LumaClient, SharedHttpClient
+from ..api import APIStatusError, Generation, GenerationRequest, LumaClient, SharedHttpClient
 from ..errors import InputError, LumaError, SavedInsteadError
 from ..media.outputs import SavedFile, download
 from ..store.history import History
@@ -43,28 +44,62 @@ class OutputSources:
         """The image of output `index` of a generation, by `deadline`: bytes, media type and a file
         name; None where the API's own reference means that output (a job of one output). Raises
         `InputError` for an output that does not exist or cannot be had: nothing is sent then."""
+        try:
+            generation = await self._completed(generation_id, index, deadline)
+        except InputError as exc:
+            saved = await self._saved(generation_id, index) if _gone(exc.__cause__) else None
+            if saved is None:
+                raise
+            return saved  # the API forgot the job; this server kept the output
+        if len(generation.output) == 1:
+            return None
+        return await self._saved(generation_id, index) or await self._downloaded(generation, index)
+
+    async def output_bytes(self, generation_id: str, index: int, deadline: float) -> tuple[bytes, str, str]:
+        """The image of output `index` of a generation, whatever the job: the saved file where
+        there is one (no request at all), else a download from a fresh link. Raises `InputError`
+        as `output_image` does."""
+        saved = await self._saved(generation_id, index)
+        if saved is not None:
+            return saved
+        return await self._downloaded(await self._completed(generation_id, index, deadline), index)
+
+    async def _completed(self, generation_id: str, index: int, deadline: float) -> Generation:
+        """The generation, looked up, if it is completed and has output `index`."""
         name = f"generation {generation_id}"
         try:
             generation = await self._client.get(generation_id, deadline=deadline)
         except LumaError as exc:
-            saved = await self.saved(generation_id, index) if _gone(exc) else None
-            if saved is not None:  # the API forgot the job; this server kept the output
-                return await anyio.Path(saved.path).read_bytes(), saved.media_type, Path(saved.path).name
             raise InputError(name, f"could not be looked up to take output {index}: {exc}") from exc
         if generation.state != "completed":
             raise InputError(name, f"is {generation.state}, so it has no output {index} yet: wait for it first")
         count = len(generation.output)
         if index >= count:
             raise InputError(name, f"has {count} output(s), numbered from 0: there is no output {index}")
-        if count == 1:
-            return None
+        return generation
+
+    async def _saved_file(self, generation_id: str, index: int) -> SavedFile | None:
+        """The record of output `index` as this server saved it, if it did (in its own folders)."""
         entry = await self._history.get(generation_id)
-        saved = next((f for f in (entry.files if entry else []) if f.index == index and self._contains(f.path)), None)
-        if saved is not None:
-            try:
-                return await anyio.Path(saved.path).read_bytes(), saved.media_type, Path(saved.path).name
-            except OSError:
-                logger.warning("saved output %d of %s is gone; downloading it again", index, generation_id)
+        return next((f for f in (entry.files if entry else []) if f.index == index and self._contains(f.path)), None)
+
+    async def _saved(self, generation_id: str, index: int) -> tuple[bytes, str, str] | None:
+        """Output `index` as this server saved it, if it did and the file is still there, unchanged."""
+        saved = await self._saved_file(generation_id, index)
+        if saved is None:
+            return None
+        try:
+            data = await anyio.Path(saved.path).read_bytes()
+        except OSError:
+            logger.warning("saved output %d of %s is gone; downloading it again", index, generation_id)
+            return None
+        if hashlib.sha256(data).hexdigest() != saved.sha256:
+            logger.warning("saved output %d of %s was changed since; downloading it again", index, generation_id)
+            return None
+        return data, saved.media_type, Path(saved.path).name
+
+    async def _downloaded(self, generation: Generation, index: int) -> tuple[bytes, str, str]:
+        """Output `index` downloaded from the generation's (fresh) link into a scratch folder."""
         http = await self._http.get()
         with tempfile.TemporaryDirectory(prefix="luma-input-") as folder:
             try:
@@ -72,17 +107,10 @@ class OutputSources:
                     http, generation.output[index].url, Path(folder), "output", max_bytes=self._max_bytes
                 )
             except LumaError as exc:
+                name = f"generation {generation.id}"
                 raise InputError(name, f"output {index} could not be downloaded: {exc}") from exc
             data = await anyio.Path(got.path).read_bytes()
-        return data, got.media_type, f"{generation_id}-{index}{Path(got.path).suffix}"
-
-    async def saved(self, generation_id: str, index: int = 0) -> SavedFile | None:
-        """Output `index` of a generation as this server saved it, if the file is still there."""
-        entry = await self._history.get(generation_id)
-        for saved in entry.files if entry else []:
-            if saved.index == index and self._contains(saved.path) and await anyio.Path(saved.path).is_file():
-                return saved
-        return None
+        return data, got.media_type, f"{generation.id}-{index}{Path(got.path).suffix}"
 
     async def instead_of_gone(self, exc: LumaError, inputs: list[tuple[str | None, str]]) -> LumaError:
         """`exc`, or where it says the API does not know some of `inputs` ((field, or None for
@@ -94,13 +122,13 @@ class OutputSources:
         saved: list[tuple[str | None, str, str]] = []
         for field, generation_id in inputs:
             if exc.status == 404 or generation_id in exc.detail:  # a 422 names the input it refused
-                found = await self.saved(generation_id)
-                if found is not None:
+                found = await self._saved_file(generation_id, 0)
+                if found is not None and await self._saved(generation_id, 0) is not None:  # there, unchanged
                     saved.append((field, generation_id, found.path))
         return SavedInsteadError(exc, saved) if saved else exc
 
 
-def _gone(exc: LumaError) -> bool:
+def _gone(exc: BaseException | None) -> bool:
     """Whether the API said it does not know something asked of it: a 404, or a 422 (an input it
     refused, such as a generation it cannot find)."""
     return isinstance(exc, APIStatusError) and exc.status in (404, 422)

@@ -129,10 +129,9 @@ async def test_a_502_to_a_create_leads_with_what_is_known_and_the_safe_step_then
     assert text == (
         f"The Luma API answered 502 (Upstream service unavailable) to this generation request (request id "
         f"{request_id}). It was not sent again, so it costs one image at most (nothing if it was not queued). "
-        "Next step: tell the user the image could not be made, and ask whether to try again. Trying again means "
-        "calling with new_variation=true (an identical call is refused for 10 minutes, in case this one was "
-        "queued): if this one was queued after all, that pays for a second image, and the API cannot list "
-        "generations to check."
+        "Next step: tell the user, and ask whether to try again. To try again, call again with new_variation=true "
+        "(an identical call is refused for 10 minutes, in case this one was queued): if this one was queued after "
+        "all, that pays for a second image, and the API cannot list generations to check."
     )
 
 

@@ -4,6 +4,7 @@ uploads, even while both write at once."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -83,7 +84,9 @@ async def test_an_upload_is_used_and_listed_by_a_later_emulator(tmp_path: Path) 
     assert used.status_code == 201, used.text
 
 
-async def test_two_emulators_writing_at_once_each_see_all_the_jobs(tmp_path: Path) -> None:
+async def test_two_emulators_writing_at_once_each_see_all_the_jobs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     one, other = emulator_on(tmp_path), emulator_on(tmp_path)
     made: list[str] = []
 
@@ -94,6 +97,7 @@ async def test_two_emulators_writing_at_once_each_see_all_the_jobs(tmp_path: Pat
     async with anyio.create_task_group() as writers:  # their journal writes run in threads, side by side
         writers.start_soon(make, one, 15)
         writers.start_soon(make, other, 15)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     for emulator in (emulator_on(tmp_path), one, other):
         async with api_of(emulator) as api:
             states = {(await api.get(f"/generations/{gid}")).status_code for gid in made}
