@@ -83,9 +83,9 @@ def register_templates(server: MCPServer[AppState]) -> None:
     async def entry_of(generation_id: str, ctx: Context[AppState]) -> tuple[HistoryEntry, Workspace]:
         try:
             workspace = ctx.request_context.lifespan_context.workspace(ctx)
+            entry = await workspace.history.get(generation_id)
         except LumaError as exc:
             raise ResourceError(str(exc)) from exc
-        entry = await workspace.history.get(generation_id)
         if entry is None:
             raise ResourceNotFoundError(f"No generation {generation_id} in this server's history")
         return entry, workspace

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 import httpx2
 from mcp.server import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
@@ -12,17 +15,25 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from . import __version__
 from .api import LumaClient, SharedHttpClient, StoredFile, Timekeeper
 from .config import Settings
+from .errors import StoreError
 from .jobs.draining import Draining
 from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
 from .media.resolver import InputResolver
 from .resources import ImageCatalog, register_templates
+from .store.base import SERVER_ACCOUNT
+from .store.location import open_store
 from .tools import build_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
+
+logger = logging.getLogger(__name__)
 
 EMULATOR_KEY = "luma-api-emulator"
 LISTED_AT_START = 100
 """Saved images from earlier runs listed as resources (all stay readable by URI)."""
+LISTING_SECONDS = 0.5
+"""Start-up waits this long at most for that list: longer only while an earlier version's history
+is imported (then the list follows, with a `resources_list_changed`)."""
 
 INSTRUCTIONS = """\
 Generate and edit images with the Luma Agents API (models uni-1 and uni-1-max).
@@ -44,10 +55,13 @@ def build_server(
     *,
     transport: httpx2.AsyncBaseTransport | None = None,
     timekeeper: Timekeeper | None = None,
+    clock: Callable[[], float] | None = None,
     draining: Draining | None = None,
 ) -> MCPServer[AppState]:
-    """The server. `transport` and `timekeeper` are for tests (an emulator and its clock);
-    `draining`, set by the HTTP server when it shuts down, ends waits early with a hand-off."""
+    """The server. `transport`, `timekeeper` and `clock` (the wall clock the store's records are
+    stamped with) are for tests (an emulator and its clock); `draining`, set by the HTTP server
+    when it shuts down, ends waits early with a hand-off."""
+    wall = clock or time.time
     bus = InMemorySubscriptionBus()  # the SDK's default, held here so the catalog can publish on it
 
     @asynccontextmanager
@@ -64,7 +78,9 @@ def build_server(
         def open_client() -> httpx2.AsyncClient:
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
-        async with SharedHttpClient(open_client) as http:
+        store_url = settings.store_url.get_secret_value() if settings.store_url else None
+        store = open_store(store_url, settings.output_dir)
+        async with SharedHttpClient(open_client) as http, anyio.create_task_group() as background:
             catalog = ImageCatalog(server, bus)
 
             def workspace(user_key: str | None, label: str | None) -> Workspace:
@@ -83,10 +99,13 @@ def build_server(
 
                 # Users' files and histories are kept apart; only the server's own are listed.
                 folder = settings.output_dir if label is None else settings.output_dir / label
+                account = store.account(label or SERVER_ACCOUNT)
                 runner = GenerationRunner(
                     client,
                     http,
                     settings,
+                    account,
+                    wall=wall,
                     folder=folder,
                     label=label,
                     on_saved=catalog.add if label is None else None,
@@ -98,19 +117,25 @@ def build_server(
                     allowed_dirs=settings.readable_dirs,
                     upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
                     uploader=upload,
+                    cache=account,
                     outputs=sources.output_image,
-                    clock=client.time.monotonic,
+                    clock=wall,
                 )
                 return Workspace(runner, inputs)
 
             workspaces = Workspaces(workspace, byok=settings.byok)
             shared = workspaces.shared()
             if shared is not None and settings.keeps_files:
-                for entry in reversed(await shared.history.recent(limit=LISTED_AT_START)):
-                    await catalog.add(
-                        entry.model_copy(update={"files": [f for f in entry.files if shared.contains(f.path)]})
-                    )
-            yield AppState(settings, workspaces)
+                listed = anyio.Event()
+                background.start_soon(_list_saved, shared, catalog, listed)
+                with anyio.move_on_after(LISTING_SECONDS):  # a store that answers at once: listed before the first call
+                    await listed.wait()
+            try:
+                yield AppState(settings, workspaces)
+            finally:
+                background.cancel_scope.cancel()
+                with anyio.CancelScope(shield=True):
+                    await store.aclose()
 
     server = MCPServer(
         "luma-agents-mcp",
@@ -124,3 +149,16 @@ def build_server(
     )
     register_templates(server)
     return server
+
+
+async def _list_saved(shared: Workspace, catalog: ImageCatalog, listed: anyio.Event) -> None:
+    """List the last images saved as resources, once the history of an earlier version, if any,
+    is imported (start-up waits for this at most `LISTING_SECONDS`)."""
+    try:
+        entries = await shared.history.recent(limit=LISTED_AT_START)
+    except StoreError as exc:
+        logger.warning("saved images are not listed as resources: %s", exc)
+        entries = []
+    for entry in reversed(entries):
+        await catalog.add(entry.model_copy(update={"files": [f for f in entry.files if shared.contains(f.path)]}))
+    listed.set()

@@ -1,10 +1,12 @@
 """Workspaces: one account's runner, inputs and history. A single one serves every call, unless the server
 runs in bring-your-own-key mode, where each request names its user's key in a header and gets a
 workspace of its own: its own client, uploads, deduplication and (if files are kept) folder, so
-two users' keys, files and histories never mix. Keys are only ever named by a short hash.
+two users' keys, files and histories never mix. Keys are only ever named by a short hash, which
+also names the user's account in the store.
 
-The workspaces live in this process: behind a load balancer, each copy has its own, so its
-deduplication covers only the calls that reach it."""
+What a workspace must not forget (the history, the reuse ledger, the uploads) is the store's, shared
+by every copy of the server on it: a workspace in memory is only a client and its locks, dropped
+when idle and made again at no loss."""
 
 from __future__ import annotations
 
@@ -104,9 +106,10 @@ class Workspace:
             return SetReport((await self.runner.wait(generation_ids[0], max_wait, progress, preview=preview),))
         return await self.runner.wait_many(generation_ids, max_wait, progress, preview=preview)
 
-    async def recent(self, query: str | None, limit: int) -> list[HistoryEntry]:
-        """What this workspace made, most recent first, filtered by words of the prompt."""
-        return await self.history.recent(query=query, limit=limit)
+    async def recent(self, query: str | None, limit: int, offset: int = 0) -> list[HistoryEntry]:
+        """What this workspace made, most recent first by creation time, filtered by words of the
+        prompt, from `offset` on. Raises `StoreError` if the store cannot be read."""
+        return await self.history.recent(query=query, limit=limit, offset=offset)
 
     async def upload(self, path: str | None, inline: InlineImage | None) -> tuple[Upload, str]:
         """Upload a local file or checked data once: the upload and the file's name."""
@@ -151,8 +154,8 @@ class Workspaces:
 
     def _drop_idle(self) -> None:
         """Beyond `KEPT_WORKSPACES`, drop the least recently used idle ones. A workspace with a
-        call under way, or a job an identical request must get back (or must not resend), is
-        kept whatever the count: dropping it could charge its user twice."""
+        call under way is kept whatever the count (what identical requests get back is the
+        store's, so dropping an idle one forgets nothing)."""
         for digest in list(self._per_key)[:-1]:  # never the one just made, for the call at hand
             if len(self._per_key) <= KEPT_WORKSPACES:
                 return

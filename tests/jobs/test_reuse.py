@@ -170,26 +170,38 @@ async def test_a_reused_job_that_cannot_be_looked_at_is_named_in_the_error(clien
     assert len(emulator.requests_to("create")) == 1
 
 
-async def test_a_runner_forgets_every_job_once_its_windows_pass(settings: Settings, emulator: Emulator) -> None:
-    """What lets a BYOK server drop an idle user's state: jobs replaced by a new variation included."""
+async def test_a_workspace_made_again_on_the_same_store_still_gives_the_job_back(
+    settings: Settings, emulator: Emulator
+) -> None:
+    """What lets a BYOK server drop an idle user's workspace: what identical calls get back is the
+    store's, not the runner's (a new variation included)."""
     import httpx2
 
     from luma_mcp.api import GenerationRequest, LumaClient, SharedHttpClient
     from luma_mcp.jobs.runner import GenerationRunner
+    from luma_mcp.store.location import open_store
 
     from ..support.clocks import VirtualTime
 
+    store = open_store(None, settings.output_dir)
     http = SharedHttpClient(lambda: httpx2.AsyncClient(transport=emulator.transport()))
     async with http:
         client = LumaClient(http, api_key=KEY, base_url=emulator.base_url, timekeeper=VirtualTime(emulator.clock))
-        runner = GenerationRunner(client, http, settings)
+
+        def runner() -> GenerationRunner:
+            return GenerationRunner(client, http, settings, store.account("a1b2c3d4e5f60718"), wall=emulator.clock.now)
+
         request = GenerationRequest(prompt="a fox")
-        first = await runner.run(request)
-        second = await runner.run(request, new_variation=True)  # replaces the first as the one to reuse
-        assert first.generation.id != second.generation.id
-        assert not runner.idle()  # an identical call now should get the second back
+        first = await runner().run(request)
+        second = await runner().run(request, new_variation=True)  # replaces the first as the one to reuse
+        again = await runner().run(request)
+        assert runner().idle()
         emulator.clock.advance(settings.dedupe_seconds + 1)
-        assert runner.idle()
+        later = await runner().run(request)
+    await store.aclose()
+    assert first.generation.id != second.generation.id
+    assert (again.generation.id, again.reused_after is not None) == (second.generation.id, True)
+    assert later.generation.id not in (first.generation.id, second.generation.id)
 
 
 async def test_a_call_counts_as_under_way_while_its_inputs_upload(

@@ -42,7 +42,7 @@ async def test_history_survives_a_restart_and_is_searchable(settings: Settings, 
     assert "try fewer words" in structured(nothing)["next_step"]
 
 
-async def test_history_records_inputs_but_never_their_bytes(client: Client, output_dir: Path) -> None:
+async def test_history_records_inputs_but_never_their_bytes(client: Client, state_folder: Path) -> None:
     from ..support.samples import png_bytes
 
     base = structured(await client.call_tool("generate_image", {"prompt": "a fox"}))
@@ -54,7 +54,8 @@ async def test_history_records_inputs_but_never_their_bytes(client: Client, outp
         {"field": "source", "kind": "generation_id", "value": base["generation_id"], "media_type": None},
         {"field": "image_ref[0]", "kind": "data", "value": None, "media_type": "image/png"},
     ]
-    assert ref["data"] not in (output_dir / ".luma-agents" / "history.jsonl").read_text()
+    kept = b"".join(path.read_bytes() for path in state_folder.iterdir())  # the database, its WAL
+    assert kept and ref["data"].encode() not in kept
 
 
 async def test_after_a_fallback_part_way_each_folder_keeps_the_record_of_its_files(
