@@ -229,3 +229,50 @@ async def test_a_call_counts_as_under_way_while_its_inputs_upload(
     monkeypatch.setattr(InputResolver, "resolve_all", resolve_all)
     await client.call_tool("generate_image", {"prompt": "a fox"})
     assert idle_while_uploading == [False]
+
+
+def on_store(settings: Settings, store_url: str | None) -> Settings:
+    from pydantic import SecretStr
+
+    return settings.model_copy(update={"store_url": SecretStr(store_url) if store_url else None})
+
+
+async def test_a_second_server_on_the_same_store_gets_the_job_back_and_waits_for_a_create_in_flight(
+    settings: Settings, emulator: Emulator, store_url: str | None
+) -> None:
+    """Two copies of the server (two hosts' processes, or replicas) on one store: one POST each time."""
+    from ..support.servers import make_server
+
+    shared = on_store(settings, store_url)
+    emulator.configure(latency=100)
+    async with Client(make_server(shared, emulator)) as one, Client(make_server(shared, emulator)) as other:
+        first = structured(await one.call_tool("generate_image", {"prompt": "a fox"}))
+        again = structured(await other.call_tool("generate_image", {"prompt": "a fox"}))
+        emulator.inject("create", "slow", delay=5)  # the next create answers 5 s late
+        answers: dict[str, Any] = {}
+
+        async def call(name: str, client: Client) -> None:
+            answers[name] = structured(await client.call_tool("generate_image", {"prompt": "a heron"}))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(call, "sent", one)
+            await anyio.wait_all_tasks_blocked()  # its create is in flight
+            tasks.start_soon(call, "waited", other)  # finds the claim, and waits for its outcome
+    assert (again["generation_id"], again["reused"]) == (first["generation_id"], True)
+    assert answers["waited"]["generation_id"] == answers["sent"]["generation_id"]
+    assert answers["waited"]["reused"] is True
+    assert len(emulator.requests_to("create")) == 2
+
+
+async def test_a_lost_answer_is_refused_by_every_server_on_the_store(
+    settings: Settings, emulator: Emulator, store_url: str | None
+) -> None:
+    from ..support.servers import make_server
+
+    shared = on_store(settings, store_url)
+    async with Client(make_server(shared, emulator)) as one, Client(make_server(shared, emulator)) as other:
+        emulator.inject("create", "drop", created=True)
+        assert (await one.call_tool("generate_image", {"prompt": "a fox"})).is_error
+        again = await other.call_tool("generate_image", {"prompt": "a fox"})
+    assert "was not sent" in again.content[0].text  # type: ignore[union-attr]
+    assert len(emulator.requests_to("create")) == 1
