@@ -40,6 +40,9 @@ be queued already): its own window, whatever the dedupe window is set to."""
 CREATE_SECONDS = 300.0
 """Longer than any create takes (its attempts, their timeouts, 429 pauses): a claim still
 `creating` after this belongs to a process that is gone, on whatever host."""
+IN_FLIGHT_SECONDS = 10.0
+"""The least a call waits for another process's create of the same request, whatever its own
+budget: its own create would not be cut short either, and one takes about a second."""
 POLL_SECONDS = 0.25
 """How often a request waiting on another process's create (or save) looks again."""
 
@@ -88,8 +91,9 @@ class Ledger:
     async def decide(self, key: str, *, new_variation: bool, until: float) -> Submission | Ticket:
         """The job an identical request should get back, or a `Ticket` to create one. Raises
         `ResendRefusedError` while an identical create's answer is lost, `CreateInFlightError` if
-        another process is still sending one at `until` (on `time`), and `StoreError` if the store
-        cannot say: in each case nothing is sent."""
+        another process is still sending one at `until` (on `time`; `IN_FLIGHT_SECONDS` from now at
+        the least), and `StoreError` if the store cannot say: in each case nothing is sent."""
+        until = max(until, self._time.monotonic() + IN_FLIGHT_SECONDS)
         while True:
             now = self._wall()
             mine = Claim("creating", this_process(), now, now + CREATE_SECONDS + self._lost_seconds)

@@ -232,10 +232,10 @@ class GenerationRunner:
         if interrupted.cancelled_caught:  # drained while pausing between attempts: nothing queued
             await self._ledger.released(ticket)
             raise ShuttingDownError
-        logger.info("generation %s queued (%s, %s)", generation.id, request.model, request.type)
         with anyio.CancelScope(shield=True):  # a paid job is recorded even when the call is cancelled
             await self._ledger.created(ticket, generation.id)
             await self._saver.record_created(generation, request)
+        logger.info("generation %s queued (%s, %s) and recorded", generation.id, request.model, request.type)
         return generation
 
     async def fetch(self, generation_id: str, *, preview: PreviewMode | None = None) -> Report:
