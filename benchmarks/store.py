@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _process import cpu_seconds, memory_mb  # beside this script
+
 from tests.support.processes import StdioServer, child, stdio_server  # the tests' stdio client
 
 WORDS = " ".join(
@@ -100,18 +102,6 @@ def spawn_to_tools(home: Path, code: Path | None) -> float:
         return time.perf_counter() - started
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def p50_ms(samples: list[float]) -> str:
     return f"{statistics.median(samples) * 1000:7.2f} ms (p90 {statistics.quantiles(samples, n=10)[-1] * 1000:.2f})"
 
@@ -127,7 +117,7 @@ def over_stdio(home: Path, code: Path | None, calls: int) -> dict[str, Any]:
                 running.tool("list_generations", arguments)
                 samples.append(time.perf_counter() - started)
         pid = running.child.process.pid
-        memory = rss_mb(pid)
+        memory = memory_mb(pid)
         running.tool("generate_image", {"prompt": "warm up"})
         before = cpu_seconds(pid)
         for number in range(calls):
