@@ -155,6 +155,7 @@ async def _list_saved(shared: Workspace, catalog: ImageCatalog, listed: anyio.Ev
     """List the last images saved as resources, once the history of an earlier version, if any,
     is imported (start-up waits for this at most `LISTING_SECONDS`)."""
     try:
+        await shared.history.catch_up()  # all of it: reads wait for it a few seconds at most
         entries = await shared.history.recent(limit=LISTED_AT_START)
     except StoreError as exc:
         logger.warning("saved images are not listed as resources: %s", exc)

@@ -106,10 +106,12 @@ class Workspace:
             return SetReport((await self.runner.wait(generation_ids[0], max_wait, progress, preview=preview),))
         return await self.runner.wait_many(generation_ids, max_wait, progress, preview=preview)
 
-    async def recent(self, query: str | None, limit: int, offset: int = 0) -> list[HistoryEntry]:
+    async def recent(self, query: str | None, limit: int, offset: int = 0) -> tuple[list[HistoryEntry], list[str]]:
         """What this workspace made, most recent first by creation time, filtered by words of the
-        prompt, from `offset` on. Raises `StoreError` if the store cannot be read."""
-        return await self.history.recent(query=query, limit=limit, offset=offset)
+        prompt, from `offset` on; and warnings (an earlier version's history still being
+        imported). Raises `StoreError` if the store cannot be read."""
+        entries = await self.history.recent(query=query, limit=limit, offset=offset)
+        return entries, [self.history.behind] if self.history.behind else []
 
     async def upload(self, path: str | None, inline: InlineImage | None) -> tuple[Upload, str]:
         """Upload a local file or checked data once: the upload and the file's name."""

@@ -138,10 +138,13 @@ class Saver:
     async def _known(self, generation_id: str, warnings: list[str]) -> HistoryEntry | None:
         """What the history knows of a job; nothing, said in `warnings`, when it cannot be read."""
         try:
-            return await self._history.get(generation_id)
+            known = await self._history.get(generation_id)
         except StoreError as exc:
             warnings.append(f"{exc} (This look went on without the history: an image may be saved a second time.)")
             return None
+        if known is None and self._history.behind:
+            warnings.append(self._history.behind)
+        return known
 
     async def _updated_entry(self, generation: Generation, known: HistoryEntry | None) -> HistoryEntry:
         """The history's entry for `generation` (`known`), brought up to its state."""

@@ -50,10 +50,12 @@ class LegacyLog:
         except OSError:
             return [], start
         complete = chunk[: chunk.rfind(b"\n") + 1]
-        entries: list[HistoryEntry] = []
+        entries: dict[str, HistoryEntry] = {}
         for line in complete.splitlines():
             try:
-                entries.append(HistoryEntry.model_validate_json(line))
+                entry = HistoryEntry.model_validate_json(line)
             except ValidationError:
                 continue
-        return entries, start + len(complete)
+            entries.pop(entry.generation_id, None)  # a later line replaces an earlier one
+            entries[entry.generation_id] = entry
+        return list(entries.values()), start + len(complete)

@@ -16,8 +16,10 @@ MAX_WORDS = 64
 
 def search_words(text: str) -> list[str]:
     """The distinct words of `text`, in order."""
-    folded = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
-    return list(dict.fromkeys(word for word in _WORD.findall(folded.replace("_", " "))))
+    folded = text.lower()
+    if not folded.isascii():  # most prompts are: nothing to fold
+        folded = "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+    return list(dict.fromkeys(_WORD.findall(folded.replace("_", " "))))
 
 
 def entry_words(entry: HistoryEntry) -> list[str]:

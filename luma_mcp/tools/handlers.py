@@ -82,11 +82,11 @@ async def list_generations(args: ListGenerationsArgs, ctx: Context[AppState]) ->
     with reported_as_tool_errors():
         workspace = _workspace(ctx)
     try:  # one more than asked: whether there is a next page
-        entries = await workspace.recent(args.query, args.limit + 1, args.offset)
+        entries, warnings = await workspace.recent(args.query, args.limit + 1, args.offset)
     except StoreError as exc:  # a read degrades to what it can say
         return list_result([], query=args.query, warnings=[str(exc)])
-    more = len(entries) > args.limit
-    return list_result(entries[: args.limit], query=args.query, next_offset=args.offset + args.limit if more else None)
+    next_offset = args.offset + args.limit if len(entries) > args.limit else None
+    return list_result(entries[: args.limit], query=args.query, next_offset=next_offset, warnings=warnings)
 
 
 async def upload_image(args: UploadImageArgs, ctx: Context[AppState]) -> Uploaded:

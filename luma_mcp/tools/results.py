@@ -160,8 +160,8 @@ def list_result(
     entries: list[HistoryEntry], *, query: str | None, next_offset: int | None = None, warnings: Sequence[str] = ()
 ) -> CallToolResult:
     """The answer of list_generations: the entries as structured content and as lines of text."""
-    if warnings:
-        next_step = "The history could not be read: call list_generations again once the store is back."
+    if warnings and not entries:
+        next_step = "The history could not be read (see the warning): call list_generations again in a moment."
     elif entries:
         next_step = (
             'To change one, call edit_image with source {"generation_id": "<its id>"}; '
@@ -169,7 +169,7 @@ def list_result(
         )
     else:
         next_step = "Nothing matches; try fewer words." if query else "Nothing made yet: call generate_image."
-    if next_offset is not None and not warnings:
+    if next_offset is not None:
         next_step += f" Older ones: call list_generations again with offset={next_offset}."
     listing = GenerationList(generations=entries, next_offset=next_offset, warnings=list(warnings), next_step=next_step)
     lines = [f"{len(entries)} generation(s)" + (f" matching {query!r}" if query else "") + ", most recent first:"]

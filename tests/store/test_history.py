@@ -182,3 +182,34 @@ async def test_the_history_of_an_earlier_version_is_imported_with_lines_it_appen
     assert (old["generation_id"], old["state"], old["files"][0]["path"]) == ("aaaaaaaa-old", "completed", str(saved))
     assert "luma://generations/aaaaaaaa-old/images/0.png" in resources
     assert [g["generation_id"] for g in picked_up["generations"]] == ["bbbbbbbb-later", "aaaaaaaa-old"]
+
+
+async def test_a_long_import_neither_holds_up_start_up_nor_a_list_which_says_what_is_missing(
+    settings: Settings, emulator: Emulator, output_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from luma_mcp import server as server_module
+    from luma_mcp.store import history, legacy
+
+    monkeypatch.setattr(server_module, "LISTING_SECONDS", 0.0)
+    monkeypatch.setattr(history, "IMPORT_WAIT_SECONDS", 0.05)
+    released, real_read = threading.Event(), legacy.LegacyLog.read
+
+    def slow_read(self: legacy.LegacyLog, start: int) -> tuple[list[HistoryEntry], int]:
+        released.wait(timeout=30)  # an import of 100,000 generations, held until the test says
+        return real_read(self, start)
+
+    monkeypatch.setattr(legacy.LegacyLog, "read", slow_read)
+    log = output_dir / ".luma-agents" / "history.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text(old_server_line("aaaaaaaa-old", "an old fox", "completed", "2026-01-01T00:00:00Z"))
+    async with Client(make_server(settings, emulator)) as client:  # starts while the import is held
+        partial = structured(await client.call_tool("list_generations", {}))
+        released.set()
+        monkeypatch.setattr(history, "IMPORT_WAIT_SECONDS", 30.0)
+        whole = structured(await client.call_tool("list_generations", {}))
+    assert partial["generations"] == []
+    assert "still being imported" in partial["warnings"][0]
+    assert [g["generation_id"] for g in whole["generations"]] == ["aaaaaaaa-old"]
+    assert whole["warnings"] == []

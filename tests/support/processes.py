@@ -255,9 +255,9 @@ class StdioServer:
         """Start a tool call; its answer comes from `answer`."""
         return self.send("tools/call", {"name": tool, "arguments": arguments})
 
-    def tool(self, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """A tool call's result (its structured content, and `is_error`)."""
-        result = self.answer(self.call(tool, arguments))
+    def tool(self, tool: str, arguments: dict[str, Any], seconds: float = READ_SECONDS) -> dict[str, Any]:
+        """A tool call's result (its structured content, `is_error` and its `text`)."""
+        result = self.answer(self.call(tool, arguments), seconds)
         return {**(result.get("structuredContent") or {}), "is_error": result.get("isError", False),
                 "text": "".join(block.get("text", "") for block in result["content"])}  # fmt: skip
 
