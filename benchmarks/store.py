@@ -252,9 +252,8 @@ def main(generations: int, runs: int, calls: int, code: Path | None) -> None:
             first_answer = time.perf_counter() - started
             while answered.get("warnings"):  # an import under way: the list says so
                 answered = running.tool("list_generations", {}, seconds=600)
-        print(
-            f"first start, spawn → a list:  {first_answer:7.2f} s; whole history listed after {time.perf_counter() - started:.2f} s"
-        )
+        whole = time.perf_counter() - started
+        print(f"first start, spawn → a list:  {first_answer:7.2f} s; the whole history listed after {whole:.2f} s")
         for home in (empty, full):
             spawn_to_tools(home, code)  # warm caches
         times: dict[Path, list[float]] = {empty: [], full: []}
