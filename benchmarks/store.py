@@ -12,7 +12,8 @@ history, in temporary HOMEs:
 
     uv run python benchmarks/store.py [--generations 100000] [--runs 15] [--code PATH]
 
-`--code PATH` runs the servers from another checkout (e.g. main, for the figures before).
+`--code PATH` runs the servers from another checkout (e.g. main, for the figures before); run it
+from a folder without a `luma_mcp` in it (`cd /tmp`), or `python -m` finds this checkout's first.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
                 hops = []
                 for _ in range(2000):
                     started = time.perf_counter()
-                    await store.run(lambda connection: connection.execute("SELECT 1").fetchone())
+                    await store.run(lambda connection: connection.execute("SELECT 1").fetchone(), short=False)
                     hops.append(time.perf_counter() - started)
                 inline = []
                 connection = store._connection  # pyright: ignore[reportPrivateUsage]

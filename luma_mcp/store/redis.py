@@ -134,12 +134,18 @@ class RedisAccount(Account):
 
     async def put_entries(self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None) -> None:
         p = self._prefix
-        pipe = self._store.client.pipeline(transaction=True)
+        runs: list[tuple[list[str], list[Any]]] = []
         for entry in entries:
             words = entry_words(entry)
             keys = [f"{p}g:{entry.generation_id}", f"{p}recent", f"{p}vocab", *(f"{p}w:{word}" for word in words)]
-            args = [entry.model_dump_json(exclude_defaults=True), entry.recorded_at, entry.created_seconds()]
-            await self._store.queue("put", pipe, keys, [*args, entry.generation_id, *words])
+            json_text = entry.model_dump_json(exclude_defaults=True)
+            runs.append((keys, [json_text, entry.recorded_at, entry.created_seconds(), entry.generation_id, *words]))
+        if len(runs) == 1 and legacy is None:  # one entry: its script is atomic on its own
+            await self._store.script("put", *runs[0])
+            return
+        pipe = self._store.client.pipeline(transaction=True)
+        for keys, args in runs:
+            await self._store.queue("put", pipe, keys, args)
         if legacy is not None:
             pipe.hset(f"{p}legacy", legacy[0], str(legacy[1]))
         await self._store.guarded(pipe.execute)

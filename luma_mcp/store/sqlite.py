@@ -18,6 +18,7 @@ and a file from a newer version of this server is refused rather than misread.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -36,6 +37,8 @@ BUSY_SECONDS = 5.0
 """How long a write waits for another process's lock before the store counts as locked."""
 PURGE_EVERY = 500
 """Claims written between two sweeps of the expired ones."""
+RETRY_SECONDS = 0.01
+"""Between two tries of a call SQLite answered "busy" without waiting."""
 CHECKPOINT_EVERY = 200
 """Calls run in place between two that run in the worker thread, checkpointing the WAL first."""
 
@@ -123,18 +126,25 @@ class SqliteStore(Store):
         return await anyio.to_thread.run_sync(self._run, work, limiter=self._limiter)
 
     def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        try:
-            if self._connection is None:
-                self._open()
-            assert self._connection is not None
-            if self._calls_in_place >= CHECKPOINT_EVERY:
-                self._calls_in_place = 0
-                self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            return work(self._connection)
-        except sqlite3.Error as exc:
-            busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
-            problem = f"another process has held it locked for over {BUSY_SECONDS:g} s" if busy else str(exc)
-            raise StoreError(self.shown, problem) from None
+        # SQLite answers "busy" at once, without waiting, in a few cases (a file being set up by
+        # two processes, a snapshot gone stale): those are tried again until `BUSY_SECONDS` pass.
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                if self._connection is None:
+                    self._open()
+                assert self._connection is not None
+                if self._calls_in_place >= CHECKPOINT_EVERY:
+                    self._calls_in_place = 0
+                    self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                return work(self._connection)
+            except sqlite3.Error as exc:
+                busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+                if busy and time.monotonic() < deadline:
+                    time.sleep(RETRY_SECONDS)  # in the worker thread: the event loop goes on
+                    continue
+                problem = f"another process has held it locked for over {BUSY_SECONDS:g} s" if busy else str(exc)
+                raise StoreError(self.shown, problem) from None
 
     def _open(self) -> None:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -145,7 +155,8 @@ class SqliteStore(Store):
                     sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
                 )
                 opened[-1].execute("PRAGMA synchronous = NORMAL")  # with WAL: durable across a crash of the process
-            opened[0].execute("PRAGMA journal_mode = WAL")
+            if opened[0].execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # it stays so, once set
+                opened[0].execute("PRAGMA journal_mode = WAL")
             migrate(opened[0])
             opened[1].execute("PRAGMA wal_autocheckpoint = 0")
         except BaseException as exc:
