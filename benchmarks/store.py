@@ -104,7 +104,7 @@ def spawn_to_tools(home: Path, code: Path | None) -> float:
 
 
 def p50_ms(samples: list[float]) -> str:
-    return f"{statistics.median(samples) * 1000:7.2f} ms (p90 {statistics.quantiles(samples, n=10)[-1] * 1000:.2f})"
+    return f"{statistics.median(samples) * 1000:7.3f} ms (p90 {statistics.quantiles(samples, n=10)[-1] * 1000:.3f})"
 
 
 def over_stdio(home: Path, code: Path | None, calls: int) -> dict[str, Any]:
