@@ -24,6 +24,7 @@ from .resources import ImageCatalog, register_templates
 from .store.base import SERVER_ACCOUNT
 from .store.location import open_store
 from .tools import build_tools
+from .ui.extension import build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def build_server(
                     outputs=sources.output_image,
                     clock=wall,
                 )
-                return Workspace(runner, inputs)
+                return Workspace(runner, inputs, sources)
 
             workspaces = Workspaces(workspace, byok=settings.byok)
             shared = workspaces.shared()
@@ -146,6 +147,8 @@ def build_server(
         lifespan=lifespan,
         tools=build_tools(settings),
         subscriptions=bus,
+        extensions=[build_apps()],
+        middleware=[hide_app_only_tools],
     )
     register_templates(server)
     return server

@@ -100,7 +100,8 @@ class Saver:
         warnings = list(notes)
         errors: dict[int, str] = {}
         if generation.state == "completed" and not self._keep_files:
-            entry = await self._updated_entry(generation, await self._known(generation.id, warnings))
+            known = await self._known(generation.id, warnings)
+            entry = await self._updated_entry(generation, known)
             await self._history.record(entry)
             local: dict[int, Path] = {}
             if scratch is not None:
@@ -108,7 +109,7 @@ class Saver:
             outputs = _outputs(generation, {}, local, errors)
             return Report(
                 generation, entry.prompt, outputs, waited, tuple(warnings), files_kept=False,
-                price=_price(entry, generation, known=True),
+                price=_price(entry, generation, known=known is not None),
             )  # fmt: skip
         if generation.state == "completed":
             # Two looks (in this process or another on the store) must not save twice.

@@ -14,7 +14,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -39,8 +39,9 @@ class Preview:
     height: int
 
 
-def make_preview(path: Path, *, max_edge: int, budget: int) -> Preview:
-    """One preview with the long edge at most `max_edge` and at most `budget` bytes."""
+def make_preview(path: Path | BinaryIO, *, max_edge: int, budget: int) -> Preview:
+    """One preview of the image at `path` (or in a binary stream) with the long edge at most
+    `max_edge` and at most `budget` bytes."""
     from PIL import Image
 
     with Image.open(path) as source:
@@ -73,11 +74,11 @@ def encode_within(image: PILImage.Image, budget: int) -> Preview:
         image.thumbnail((int(image.width * 0.75), int(image.height * 0.75)), Image.Resampling.LANCZOS)
 
 
-def make_previews(paths: list[Path | None], mode: PreviewMode) -> list[Preview | None]:
-    """Previews of one result's images, sharing the inline budget; None where there is no file."""
+def make_previews(paths: list[Path | None], mode: PreviewMode, budget: int = INLINE_BUDGET) -> list[Preview | None]:
+    """Previews of images sharing `budget` (a result's, by default); None where there is no file."""
     if mode == "none":
         return [None for _ in paths]
-    budget = INLINE_BUDGET // max(1, sum(1 for p in paths if p is not None))
+    budget //= max(1, sum(1 for p in paths if p is not None))
     previews: list[Preview | None] = []
     for path in paths:
         try:
