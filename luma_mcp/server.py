@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
@@ -15,26 +14,19 @@ from mcp.server.subscriptions import InMemorySubscriptionBus
 from . import __version__
 from .api import LumaClient, SharedHttpClient, StoredFile, Timekeeper
 from .config import Settings
-from .errors import StoreError
 from .jobs.draining import Draining
 from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
 from .media.resolver import InputResolver
-from .resources import ImageCatalog, register_templates
+from .resources import ImageCatalog, register_templates, resources_listed_first
 from .store.base import SERVER_ACCOUNT
 from .store.location import open_store
 from .tools import build_tools
 from .ui.extension import build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 
-logger = logging.getLogger(__name__)
-
 EMULATOR_KEY = "luma-api-emulator"
-LISTED_AT_START = 100
-"""Saved images from earlier runs listed as resources (all stay readable by URI)."""
-LISTING_SECONDS = 0.5
-"""Start-up waits this long at most for that list: longer only while an earlier version's history
-is imported (then the list follows, with a `resources_list_changed`)."""
+
 
 INSTRUCTIONS = """\
 Generate and edit images with the Luma Agents API (models uni-1 and uni-1-max).
@@ -126,13 +118,12 @@ def build_server(
 
             workspaces = Workspaces(workspace, byok=settings.byok)
             shared = workspaces.shared()
-            if shared is not None and settings.keeps_files:
-                listed = anyio.Event()
-                background.start_soon(_list_saved, shared, catalog, listed)
-                with anyio.move_on_after(LISTING_SECONDS):  # a store that answers at once: listed before the first call
-                    await listed.wait()
+            state = AppState(settings, workspaces)
+            if shared is not None and settings.keeps_files:  # listed after start-up, which must stay fast
+                state = AppState(settings, workspaces, anyio.Event())
+                background.start_soon(catalog.list_saved, shared, state.resources_listed)
             try:
-                yield AppState(settings, workspaces)
+                yield state
             finally:
                 background.cancel_scope.cancel()
                 with anyio.CancelScope(shield=True):
@@ -148,21 +139,7 @@ def build_server(
         tools=build_tools(settings),
         subscriptions=bus,
         extensions=[build_apps()],
-        middleware=[hide_app_only_tools],
+        middleware=[hide_app_only_tools, resources_listed_first],
     )
     register_templates(server)
     return server
-
-
-async def _list_saved(shared: Workspace, catalog: ImageCatalog, listed: anyio.Event) -> None:
-    """List the last images saved as resources, once the history of an earlier version, if any,
-    is imported (start-up waits for this at most `LISTING_SECONDS`)."""
-    try:
-        await shared.history.catch_up()  # all of it: reads wait for it a few seconds at most
-        entries = await shared.history.recent(limit=LISTED_AT_START)
-    except StoreError as exc:
-        logger.warning("saved images are not listed as resources: %s", exc)
-        entries = []
-    for entry in reversed(entries):
-        await catalog.add(entry.model_copy(update={"files": [f for f in entry.files if shared.contains(f.path)]}))
-    listed.set()

@@ -14,8 +14,10 @@ import hashlib
 import io
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+
+import anyio
 
 from .api import GenerationRequest, ImageRef
 from .config import Settings
@@ -178,12 +180,21 @@ class Workspaces:
         return None if self._byok else self.for_headers(None)
 
 
+def _already_set() -> anyio.Event:
+    event = anyio.Event()
+    event.set()
+    return event
+
+
 @dataclass(frozen=True)
 class AppState:
     """What the server's lifespan hands every tool call and resource read."""
 
     settings: Settings
     workspaces: Workspaces
+    resources_listed: anyio.Event = field(default_factory=_already_set)
+    """Set once the images saved before start-up are listed as resources (a `resources/list`
+    waits for it a few seconds at most; start-up does not)."""
 
     def workspace(self, ctx: Context[AppState]) -> Workspace:
         """The workspace of this call (its user's, in bring-your-own-key mode)."""

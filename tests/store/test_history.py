@@ -189,10 +189,8 @@ async def test_a_long_import_neither_holds_up_start_up_nor_a_list_which_says_wha
 ) -> None:
     import threading
 
-    from luma_mcp import server as server_module
     from luma_mcp.store import history, legacy
 
-    monkeypatch.setattr(server_module, "LISTING_SECONDS", 0.0)
     monkeypatch.setattr(history, "IMPORT_WAIT_SECONDS", 0.05)
     released, real_read = threading.Event(), legacy.LegacyLog.read
 
