@@ -210,7 +210,7 @@ class SqliteAccount(Account):
             def work() -> None:
                 for generation_id, created, recorded_at, words, text in rows:
                     found = connection.execute(
-                        "SELECT seq, recorded_at FROM generations WHERE account = ? AND generation_id = ?",
+                        "SELECT seq, recorded_at, words FROM generations WHERE account = ? AND generation_id = ?",
                         (self._name, generation_id),
                     ).fetchone()
                     if found is None:
@@ -225,7 +225,10 @@ class SqliteAccount(Account):
                             "UPDATE generations SET created = ?, recorded_at = ?, words = ?, entry = ? WHERE seq = ?",
                             (created, recorded_at, words, text, found[0]),
                         )
-                        connection.execute("UPDATE generation_words SET words = ? WHERE rowid = ?", (words, found[0]))
+                        if words != found[2]:  # the prompt, hence the index, rarely changes
+                            connection.execute(
+                                "UPDATE generation_words SET words = ? WHERE rowid = ?", (words, found[0])
+                            )
                 if legacy is not None:
                     connection.execute(
                         "INSERT OR REPLACE INTO legacy_logs (account, path, read_to) VALUES (?, ?, ?)",
