@@ -9,7 +9,6 @@ time, ≤ 150 MB RSS.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -20,23 +19,13 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _process import cpu_seconds, memory_mb  # beside this script
+
 from tests.support.processes import standalone_emulator
 
 # 2048-px JPEGs: the emulator renders a JPEG in 40 ms and a noisy PNG in 400 ms, and with 64 jobs
 # on two cores the emulator's rendering, not this server, would be what gets measured.
 FORMAT = {"output_format": "jpeg", "aspect_ratio": "16:9"}
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 async def main(calls: int, long_edge: int, singles_count: int) -> None:
@@ -71,7 +60,7 @@ async def main(calls: int, long_edge: int, singles_count: int) -> None:
                     group.start_soon(one, i)
             together = time.perf_counter() - started
             pid = int(pid_file.read_text())
-            peak, cpu = peak_rss_mb(pid), cpu_seconds(pid)
+            peak, cpu = memory_mb(pid, "VmHWM"), cpu_seconds(pid)
     single = statistics.median(singles)
     print(f"{long_edge}-px JPEG outputs, emulator job latency 2 s, first poll after 2–4 s")
     print(f"one call alone:        {single:.2f} s (median of {singles_count})")

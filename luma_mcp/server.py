@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 import httpx2
 from mcp.server import MCPServer
@@ -21,7 +23,9 @@ from .jobs.sources import OutputSources
 from .media.folders import private_folder
 from .media.resolver import InputResolver
 from .prompts import register_prompts
-from .resources import ImageCatalog, register_templates
+from .resources import ImageCatalog, register_templates, resources_listed_first
+from .store.base import SERVER_ACCOUNT
+from .store.location import open_store
 from .tools import build_tools
 from .ui.extension import build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
@@ -31,8 +35,6 @@ logger = logging.getLogger(__name__)
 EMULATOR_KEY = "luma-api-emulator"
 EMULATOR_STATE = Path(".luma-agents") / "emulator"
 """Where in the output folder the embedded emulator keeps its jobs."""
-LISTED_AT_START = 100
-"""Saved images from earlier runs listed as resources (all stay readable by URI)."""
 
 INSTRUCTIONS = """\
 Generate and edit images with the Luma Agents API (models uni-1 and uni-1-max).
@@ -69,10 +71,13 @@ def build_server(
     *,
     transport: httpx2.AsyncBaseTransport | None = None,
     timekeeper: Timekeeper | None = None,
+    clock: Callable[[], float] | None = None,
     draining: Draining | None = None,
 ) -> MCPServer[AppState]:
-    """The server. `transport` and `timekeeper` are for tests (an emulator and its clock);
-    `draining`, set by the HTTP server when it shuts down, ends waits early with a hand-off."""
+    """The server. `transport`, `timekeeper` and `clock` (the wall clock the store's records are
+    stamped with) are for tests (an emulator and its clock); `draining`, set by the HTTP server
+    when it shuts down, ends waits early with a hand-off."""
+    wall = clock or time.time
     bus = InMemorySubscriptionBus()  # the SDK's default, held here so the catalog can publish on it
 
     @asynccontextmanager
@@ -91,7 +96,9 @@ def build_server(
         def open_client() -> httpx2.AsyncClient:
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
-        async with SharedHttpClient(open_client) as http:
+        store_url = settings.store_url.get_secret_value() if settings.store_url else None
+        store = open_store(store_url, settings.output_dir)
+        async with SharedHttpClient(open_client) as http, anyio.create_task_group() as background:
             catalog = ImageCatalog(server, bus)
 
             def workspace(user_key: str | None, label: str | None) -> Workspace:
@@ -110,10 +117,13 @@ def build_server(
 
                 # Users' files and histories are kept apart; only the server's own are listed.
                 folder = settings.output_dir if label is None else settings.output_dir / label
+                account = store.account(label or SERVER_ACCOUNT)
                 runner = GenerationRunner(
                     client,
                     http,
                     settings,
+                    account,
+                    wall=wall,
                     folder=folder,
                     label=label,
                     on_saved=catalog.add if label is None else None,
@@ -125,8 +135,9 @@ def build_server(
                     allowed_dirs=settings.readable_dirs,
                     upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
                     uploader=upload,
+                    cache=account,
                     outputs=sources.output_image,
-                    clock=client.time.monotonic,
+                    clock=wall,
                 )
                 return Workspace(runner, inputs, sources)
 
@@ -135,12 +146,16 @@ def build_server(
             problem = None if shared is None else await shared.runner.folder_problem()
             if problem is not None:
                 logger.warning("LUMA_MCP_OUTPUT_DIR: %s", problem)
-            if shared is not None and settings.keeps_files:
-                for entry in reversed(await shared.history.recent(limit=LISTED_AT_START)):
-                    await catalog.add(
-                        entry.model_copy(update={"files": [f for f in entry.files if shared.contains(f.path)]})
-                    )
-            yield AppState(settings, workspaces)
+            state = AppState(settings, workspaces)
+            if shared is not None and settings.keeps_files:  # listed after start-up, which must stay fast
+                state = AppState(settings, workspaces, anyio.Event())
+                background.start_soon(catalog.list_saved, shared, state.resources_listed)
+            try:
+                yield state
+            finally:
+                background.cancel_scope.cancel()
+                with anyio.CancelScope(shield=True):
+                    await store.aclose()
 
     server = MCPServer(
         "luma-agents-mcp",
@@ -152,7 +167,7 @@ def build_server(
         tools=build_tools(settings),
         subscriptions=bus,
         extensions=[build_apps()],
-        middleware=[hide_app_only_tools],
+        middleware=[hide_app_only_tools, resources_listed_first],
     )
     register_templates(server)
     register_prompts(server)
