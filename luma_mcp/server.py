@@ -25,7 +25,7 @@ from .media.resolver import InputResolver
 from .prompts import register_prompts
 from .resources import ImageCatalog, register_templates, resources_listed_first
 from .store.base import SERVER_ACCOUNT
-from .store.location import open_store
+from .store.location import default_database, open_store
 from .tools import build_tools
 from .ui.extension import build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
@@ -33,8 +33,8 @@ from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 logger = logging.getLogger(__name__)
 
 EMULATOR_KEY = "luma-api-emulator"
-EMULATOR_STATE = Path(".luma-agents") / "emulator"
-"""Where in the output folder the embedded emulator keeps its jobs."""
+EMULATOR_STATE_SUFFIX = ".emulator"
+"""The embedded emulator's folder: the output folder's store file with this suffix instead of `.db`."""
 
 INSTRUCTIONS = """\
 Generate and edit images with the Luma Agents API (models uni-1 and uni-1-max).
@@ -53,17 +53,19 @@ splits an image into transparent layers (edit one with source {"generation_id": 
 
 def emulator_state_folder(settings: Settings) -> Path | None:
     """Where the embedded emulator keeps its jobs, so that a later process (hosts start one per
-    session, the Inspector CLI one per call) can chain off them, as the real API keeps jobs:
-    `<output dir>/.luma-agents/emulator`, beside the history, a folder of this user's alone. None
-    (jobs kept in this process only) where it cannot be made, which is logged."""
-    parent = settings.output_dir / EMULATOR_STATE.parent
+    session, the Inspector CLI one per call) can chain off them, as the real API keeps jobs: one
+    folder per output folder, beside the output folder's store file in the user's state folder
+    (like the store, never inside the pictures folder: users sync it, and SQLite's WAL is unsafe
+    there), of this user's alone. None (jobs kept in this process only) where it cannot be made,
+    which is logged."""
+    folder = default_database(settings.output_dir).with_suffix(EMULATOR_STATE_SUFFIX)
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        private_folder(parent, Path(EMULATOR_STATE.name), create=True)
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_folder(folder.parent, Path(folder.name), create=True)
     except OSError as exc:
         logger.warning("the emulator keeps its jobs in this process only: %s", exc.strerror or exc)
         return None
-    return settings.output_dir / EMULATOR_STATE
+    return folder
 
 
 def build_server(

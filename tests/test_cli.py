@@ -237,3 +237,6 @@ async def test_with_the_emulator_a_process_started_afterwards_edits_what_an_earl
     assert states[gid] == "completed"  # the first job, known to the second process: not "queued" forever
     assert looked.structured_content is not None
     assert Path(looked.structured_content["outputs"][0]["path"]).is_file()
+    # Its jobs are kept in the user's state folder, never among the pictures (which users sync).
+    assert not (tmp_path / "images" / ".luma-agents").exists()
+    assert list((tmp_path / ".local" / "state" / "luma-agents-mcp").glob("*.emulator/emulator.sqlite3"))
