@@ -146,9 +146,7 @@ class SpendNotConfirmedError(LumaError):
     how to confirm it."""
 
     def __init__(self, *, price: str, quote: float, threshold: str, what: str, table: str, given: float | None) -> None:
-        mismatch = (
-            f"confirm_spend_usd={given:g} does not match this call's price. " if given is not None else ""
-        )
+        mismatch = f"confirm_spend_usd={given:g} does not match this call's price. " if given is not None else ""
         super().__init__(
             f"{mismatch}This call ({what}) would spend {price}, above this server's {threshold} limit for spending "
             f"without a confirmation (LUMA_MCP_CONFIRM_ABOVE_USD). Nothing was sent and nothing was charged. "

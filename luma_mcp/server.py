@@ -38,7 +38,8 @@ its generation_id (repeat until completed); nothing is lost and nothing is charg
 - To change a result, call edit_image with source {"generation_id": "<id>"}; chain edits the same way.
 - generate_image and edit_image take count (1–4) for several candidates at once; split_into_layers \
 splits an image into transparent layers (edit one with source {"generation_id": "<id>", "output_index": N}).
-- Every result says what it cost (cost_usd); get_spending shows what was spent today and this month, against the server's caps. A call refused for its price quotes it: send confirm_spend_usd only if the user agrees.
+- Every result says what it cost (cost_usd); get_spending shows what was spent today and this month, \
+against the server's caps. A call refused for its price quotes it: send confirm_spend_usd only if the user agrees.
 - get_generation looks a generation up again: fresh download link, and the file saved if it was not.
 - Every generate_image or edit_image call is a new paid image: do not repeat one just to check on it.\
 """

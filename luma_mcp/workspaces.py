@@ -25,8 +25,8 @@ from .errors import MissingApiKeyError
 from .jobs.pricing import Price
 from .jobs.report import Progress, SetReport
 from .jobs.runner import GenerationRunner
-from .jobs.spending import Spending, SpendingSummary
 from .jobs.sources import OutputSources
+from .jobs.spending import Spending, SpendingSummary
 from .media.image_input import ImageInput, InlineImage
 from .media.image_threads import in_image_thread
 from .media.previews import Preview, PreviewMode, make_preview

@@ -166,7 +166,6 @@ class Account(ABC):
     async def remember_upload(self, digest: str, file_id: str, until: float, now: float) -> None:
         """Hand `file_id` out for content `digest` until `until`; forget uploads past their time."""
 
-
     # ------------------------------------------------------------------ spending
 
     @abstractmethod

@@ -6,9 +6,9 @@ them (a claim, a swap, a job's end) is one Lua script each; every account's keys
 Keys of an account: `g:<id>` (a hash: the entry and when it was recorded), `recent` (ids by
 creation time), `w:<word>` (ids whose entry has that word) and `vocab` (every word, to expand a
 query word to the words it starts), `c:<key>` (a claim) and `j:<id>` (the claim of a created job),
-`u:<digest>` (an upload), `legacy` (offsets of imported logs); spending's are in `redis_spending`. Claims and uploads expire by
-themselves; windows are checked against the caller's clock too, so a claim is never trusted past
-its time.
+`u:<digest>` (an upload), `legacy` (offsets of imported logs); spending's are in `redis_spending`.
+Claims and uploads expire by themselves; windows are checked against the caller's clock too, so a
+claim is never trusted past its time.
 """
 
 from __future__ import annotations

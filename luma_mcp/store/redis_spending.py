@@ -110,7 +110,9 @@ class RedisSpending:
         refused = await self._scripts().script("reserve", keys, args)
         return None if refused is None else Totals(int(refused[0]), int(refused[1]))
 
-    async def _change(self, key: str, mode: str, generation_id: str = "", micro: int = 0, estimate: bool = False) -> None:
+    async def _change(
+        self, key: str, mode: str, generation_id: str = "", micro: int = 0, estimate: bool = False
+    ) -> None:
         args = [self._prefix, mode, generation_id, micro, "1" if estimate else "0", KEPT_SECONDS * 1000]
         await self._scripts().script("change", [key], args)
 
@@ -134,7 +136,9 @@ class RedisSpending:
         p, client = self._prefix, self._client()
         ids = cast(
             "list[bytes]",
-            await self._scripts().guarded(lambda: cast("Awaitable[Any]", client.zrevrange(f"{p}srecent", 0, limit - 1))),
+            await self._scripts().guarded(
+                lambda: cast("Awaitable[Any]", client.zrevrange(f"{p}srecent", 0, limit - 1))
+            ),
         )
         if not ids:
             return []

@@ -26,7 +26,12 @@ SPENDING_MIGRATION = [
 ]
 """Migration 3: one row per `Charge`."""
 
-COLUMNS = "charge_id, call_id, at, day, tool, model, micro_usd, settled, estimate, generation_id"
+SUM_DAY = "SELECT COALESCE(SUM(micro_usd), 0) FROM charges WHERE account = ? AND day = ?"
+SUM_MONTH = "SELECT COALESCE(SUM(micro_usd), 0) FROM charges WHERE account = ? AND month = ?"
+RECENT = (
+    "SELECT charge_id, call_id, at, day, tool, model, micro_usd, settled, estimate, generation_id FROM charges "
+    "WHERE account = ? ORDER BY at DESC, rowid DESC LIMIT ?"
+)
 
 
 class Runs(Protocol):
@@ -46,12 +51,8 @@ def _charge(row: Any) -> Charge:
 
 def _totals(connection: sqlite3.Connection, account: str, day: str) -> Totals:
     spent = [
-        int(
-            connection.execute(
-                f"SELECT COALESCE(SUM(micro_usd), 0) FROM charges WHERE account = ? AND {column} = ?", (account, value)
-            ).fetchone()[0]
-        )
-        for column, value in (("day", day), ("month", day[:7]))
+        int(connection.execute(sql, (account, value)).fetchone()[0])
+        for sql, value in ((SUM_DAY, day), (SUM_MONTH, day[:7]))
     ]
     return Totals(*spent)
 
@@ -128,12 +129,6 @@ class SqliteSpending:
 
     async def recent_charges(self, limit: int) -> list[Charge]:
         def select(connection: sqlite3.Connection) -> list[Charge]:
-            return [
-                _charge(row)
-                for row in connection.execute(
-                    f"SELECT {COLUMNS} FROM charges WHERE account = ? ORDER BY at DESC, rowid DESC LIMIT ?",
-                    (self._name, limit),
-                )
-            ]
+            return [_charge(row) for row in connection.execute(RECENT, (self._name, limit))]
 
         return await self._runs().run(select)

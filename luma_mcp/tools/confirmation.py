@@ -46,7 +46,7 @@ class SpendAnswer(BaseModel):
     spend: bool = Field(default=True, title="Spend it", description="Leave checked to make the images and pay.")
 
 
-class InputRequired(Exception):
+class InputRequiredError(Exception):
     """The call must end with a question for the client (2026-07-28): the tool returns `result`."""
 
     def __init__(self, result: InputRequiredResult) -> None:
@@ -88,9 +88,9 @@ class Confirmation:
     async def __call__(self, price: Price, request: GenerationRequest) -> None:
         """Returns when the call may spend `price`; raises otherwise (nothing sent)."""
         if self._threshold is None or price.micro_usd <= self._threshold:
-            return
+            return None
         if self._given is not None and micro(self._given) == price.micro_usd:
-            return
+            return None
         shown, what = format_usd(price.usd), describes(request, price)
         if self._given is None and _answers_forms(self._ctx.client_capabilities):
             message = (
@@ -107,7 +107,7 @@ class Confirmation:
                     pass
                 else:
                     if isinstance(outcome, AcceptedElicitation) and outcome.data.spend:
-                        return
+                        return None
                     raise SpendDeclinedError(shown, "dismissed" if outcome.action == "cancel" else "declined")
         raise SpendNotConfirmedError(
             price=shown, quote=price.usd, threshold=format_usd(self._threshold / 1_000_000), what=what,
@@ -122,4 +122,6 @@ class Confirmation:
                 return
             raise SpendDeclinedError(shown, "dismissed" if answer.action == "cancel" else "declined")
         form = ElicitRequestFormParams(message=message, requested_schema=render_elicitation_schema(SpendAnswer))
-        raise InputRequired(InputRequiredResult(input_requests={QUESTION: ElicitRequest(params=form)}, request_state=state))
+        raise InputRequiredError(
+            InputRequiredResult(input_requests={QUESTION: ElicitRequest(params=form)}, request_state=state)
+        )

@@ -23,7 +23,7 @@ from .arguments import (
     UploadImageArgs,
     WaitForGenerationArgs,
 )
-from .confirmation import Confirmation, InputRequired
+from .confirmation import Confirmation, InputRequiredError
 from .result_models import GenerationList, GenerationResult, SpendingResult, UploadResult
 from .results import list_result, tool_result, upload_result
 from .spending_result import running_total, spending_result
@@ -62,7 +62,7 @@ async def _generated(
         with reported_as_tool_errors():
             workspace = _workspace(ctx)
             made = await workspace.generate(args, ctx.report_progress, tool=tool, confirm=confirm)
-    except InputRequired as question:
+    except InputRequiredError as question:
         return question.result
     totals = await workspace.spending.today()
     spending = None if totals is None else running_total(totals, workspace.spending.caps)

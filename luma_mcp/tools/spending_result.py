@@ -26,7 +26,9 @@ def price_table() -> dict[str, float]:
     """The published table, USD: per request by model/type, per reference image, per layer (estimated)."""
     prices = {f"{model}/{kind}": micro / 1_000_000 for (model, kind), micro in BASE_MICRO.items()}
     prices["per reference image"] = PER_REFERENCE_MICRO / 1_000_000
-    prices |= {f"uni-1/layering, per layer at {size} (estimate)": micro / 1_000_000 for size, micro in LAYER_MICRO.items()}
+    prices |= {
+        f"uni-1/layering, per layer at {size} (estimate)": micro / 1_000_000 for size, micro in LAYER_MICRO.items()
+    }
     return prices
 
 
@@ -43,7 +45,8 @@ def running_total(totals: Totals, caps: Caps) -> dict[str, Any]:
 def _of(spent: int, cap: int | None) -> str:
     if cap is None:
         return f"{format_usd(spent / 1_000_000)} (no cap)"
-    return f"{format_usd(spent / 1_000_000)} of {format_usd(cap / 1_000_000)} (left {format_usd(max(cap - spent, 0) / 1_000_000)})"
+    left = format_usd(max(cap - spent, 0) / 1_000_000)
+    return f"{format_usd(spent / 1_000_000)} of {format_usd(cap / 1_000_000)} (left {left})"
 
 
 def spending_result(summary: SpendingSummary, settings: Settings) -> CallToolResult:
@@ -90,4 +93,6 @@ def spending_result(summary: SpendingSummary, settings: Settings) -> CallToolRes
         + ", ".join(f"{name} {format_usd(usd)}" for name, usd in result.prices.items())
         + "."
     )
-    return CallToolResult(content=[TextContent(text="\n".join(lines))], structured_content=result.model_dump(mode="json"))
+    return CallToolResult(
+        content=[TextContent(text="\n".join(lines))], structured_content=result.model_dump(mode="json")
+    )

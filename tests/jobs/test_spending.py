@@ -104,7 +104,9 @@ async def test_a_split_reserves_ten_layers_and_settles_at_the_layers_it_made(
         )
         reserved = structured(await client.call_tool("get_spending", {}))
         done = structured(
-            await client.call_tool("wait_for_generation", {"generation_id": split["generation_id"], "timeout_seconds": 60})
+            await client.call_tool(
+                "wait_for_generation", {"generation_id": split["generation_id"], "timeout_seconds": 60}
+            )
         )
         settled = structured(await client.call_tool("get_spending", {}))
     assert split["state"] != "completed"
@@ -157,7 +159,8 @@ async def test_a_refused_create_releases_its_reservation_and_a_lost_answer_keeps
 async def test_results_carry_the_cost_and_the_running_total(client: Client) -> None:
     first = await client.call_tool("generate_image", {"prompt": "a fox"})
     second = await client.call_tool("generate_image", {"prompt": "a hen", "model": "uni-1-max"})
-    assert first.meta is not None and second.meta is not None
+    assert first.meta is not None
+    assert second.meta is not None
     assert second.meta["cost"]["usd"] == 0.1
     assert second.meta["spending"] == {
         "today_usd": 0.1404,
@@ -202,7 +205,8 @@ async def test_a_client_that_can_answer_is_asked_before_a_big_spend(
         big = await client.call_tool("generate_image", {"prompt": "two foxes", "count": 2})
     assert not small.is_error
     assert len(answers.asked) == 1  # only the big one
-    assert "$0.0808" in answers.asked[0] and "2 images with uni-1" in answers.asked[0]
+    assert "$0.0808" in answers.asked[0]
+    assert "2 images with uni-1" in answers.asked[0]
     if action == "accept":
         assert not big.is_error
         assert creates(emulator) == 3
@@ -223,7 +227,8 @@ async def test_a_client_that_cannot_answer_gets_the_quote_which_then_confirms_th
             "generate_image", {"prompt": "a fox", "model": "uni-1-max", "confirm_spend_usd": 0.1}
         )
     message = error_text(refused)
-    assert "confirm_spend_usd=0.1 " in message and "LUMA_MCP_CONFIRM_ABOVE_USD" in message
+    assert "confirm_spend_usd=0.1 " in message
+    assert "LUMA_MCP_CONFIRM_ABOVE_USD" in message
     assert "does not match" in error_text(wrong)
     assert not confirmed.is_error
     assert creates(emulator) == 1

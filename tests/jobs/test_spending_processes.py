@@ -95,7 +95,8 @@ async def test_a_byok_users_cap_is_their_own(api: Standalone, redis_url: str, tm
             again = await alice_two.call_tool("generate_image", {"prompt": "alice's hen"})
             bobs = await bob.call_tool("generate_image", {"prompt": "bob's fox"})
             bob_spent = structured(await bob.call_tool("get_spending", {}))
-    assert not first.is_error and not bobs.is_error
+    assert not first.is_error
+    assert not bobs.is_error
     assert again.is_error
     assert "ask the operator of this server to raise LUMA_MCP_BUDGET_DAILY_USD" in text(again)
     assert bob_spent["today_usd"] == 0.0404
