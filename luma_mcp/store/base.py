@@ -28,15 +28,27 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self, cast
 
 from .records import HistoryEntry
 
 ClaimState = Literal["creating", "created", "lost", "saving"]
 
 
+class JsonRecord:
+    """A dataclass kept as one JSON text (in Redis)."""
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(cast("Any", self)), separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, text: str | bytes) -> Self:
+        values: dict[str, Any] = json.loads(text)
+        return cls(**values)
+
+
 @dataclass(frozen=True)
-class Claim:
+class Claim(JsonRecord):
     """What is kept under one key of an account's ledger (a request key, or `saving:<id>`)."""
 
     state: ClaimState
@@ -54,17 +66,9 @@ class Claim:
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     """Unique to this write: `swap` replaces a claim only if it is still this one."""
 
-    def dumps(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def loads(cls, text: str | bytes) -> Claim:
-        values: dict[str, Any] = json.loads(text)
-        return cls(**values)
-
 
 @dataclass(frozen=True)
-class Charge:
+class Charge(JsonRecord):
     """What one generation of a call may cost: its reservation (before the create is sent, the
     worst case for a split), then, once a look sees the job end, its settled price."""
 
@@ -87,14 +91,6 @@ class Charge:
     @property
     def month(self) -> str:
         return self.day[:7]
-
-    def dumps(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def loads(cls, text: str | bytes) -> Charge:
-        values: dict[str, Any] = json.loads(text)
-        return cls(**values)
 
 
 @dataclass(frozen=True)

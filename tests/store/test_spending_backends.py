@@ -4,35 +4,17 @@ a release removes what it reserved, and one account's spending never touches ano
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-
 import anyio
 import pytest
 
-from luma_mcp.store.base import Account, Caps, Charge, Store, Totals
-from luma_mcp.store.location import open_store
+from luma_mcp.store.base import Account, Caps, Charge, Totals
+
+from ..support.stores import Opener
 
 pytestmark = pytest.mark.anyio
 
 NOW = 1_800_000_000.0
 DAY = "2027-01-15"
-
-Opener = Callable[[], Store]
-
-
-@pytest.fixture
-async def opener(store_url: str | None, tmp_path: Path) -> AsyncIterator[Opener]:
-    """Opens the backend again as another process would (its own connection); closes them all."""
-    opened: list[Store] = []
-
-    def open_one() -> Store:
-        opened.append(open_store(store_url, tmp_path / "images"))
-        return opened[-1]
-
-    yield open_one
-    for store in opened:
-        await store.aclose()
 
 
 def charge(charge_id: str, micro: int, *, day: str = DAY, at: float = NOW) -> Charge:
