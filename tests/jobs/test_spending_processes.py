@@ -1,7 +1,8 @@
 """Caps shared as users run the server: two stdio servers on one output folder (one SQLite file)
 and two HTTP replicas on one Redis, each against one API (a standalone emulator). Calls at once in
 both never pass the cap together; a BYOK user's cap is theirs alone; results carry `_meta.cost` and
-the running total over stdio and over HTTP."""
+the running total over stdio and over HTTP; a question asked over HTTP is answered on another
+replica only with the shared sealing key, and stateless 2025-11-25 HTTP gets the quote instead."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client
-from mcp_types import CallToolResult, TextContent
+from mcp.client.session import ClientRequestContext
+from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
 
 from ..store.test_processes import creates, environment
 from ..store.test_replicas import ALICE, BOB, connected, replicas
@@ -101,3 +105,59 @@ async def test_a_byok_users_cap_is_their_own(api: Standalone, redis_url: str, tm
     assert "ask the operator of this server to raise LUMA_MCP_BUDGET_DAILY_USD" in text(again)
     assert bob_spent["today_usd"] == 0.0404
     assert [call["generation_ids"] for call in bob_spent["recent_calls"]] == [[structured(bobs)["generation_id"]]]
+
+
+class Alternating(httpx2.AsyncBaseTransport):
+    """A load balancer with no stickiness: each HTTP request goes to the next replica in turn."""
+
+    def __init__(self, base_urls: Sequence[str]) -> None:
+        self._ports = [httpx2.URL(url).port for url in base_urls]
+        self._next = 0
+        self._inner = httpx2.AsyncHTTPTransport()
+        self.tool_calls: list[int | None] = []
+        """The replica (port) each `tools/call` went to."""
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        port = self._ports[self._next % len(self._ports)]
+        self._next += 1
+        if b'"tools/call"' in request.content:
+            self.tool_calls.append(port)
+        request.url = request.url.copy_with(port=port)
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def accept(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+    return ElicitResult(action="accept", content={"spend": True})
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("shared", [True, False], ids=["shared key", "a key per process"])
+async def test_a_question_asked_by_one_replica_is_answered_on_the_other_only_with_a_shared_key(
+    api: Standalone, redis_url: str, tmp_path: Path, shared: bool
+) -> None:
+    settings = {"LUMA_MCP_CONFIRM_ABOVE_USD": "0.05"}
+    if shared:
+        settings["LUMA_MCP_REQUEST_STATE_KEY"] = "a-shared-secret-for-the-replicas"
+    with replicas(api, redis_url, tmp_path, **settings) as (one, two):
+        balancer = Alternating([one, two])
+        async with httpx2.AsyncClient(transport=balancer, timeout=30) as http:
+            transport = streamable_http_client(f"{one}/mcp", http_client=http)
+            async with Client(transport, elicitation_callback=accept) as client:  # pyright: ignore[reportArgumentType]
+                arguments = {"prompt": "a fox, asked", "model": "uni-1-max"}
+                if shared:
+                    made = await client.call_tool("generate_image", arguments)
+                else:  # the other replica cannot open the state this one sealed
+                    with pytest.raises(Exception, match="requestState"):
+                        await client.call_tool("generate_image", arguments)
+        legacy = Client(streamable_http_client(f"{two}/mcp"), mode="legacy", elicitation_callback=accept)  # pyright: ignore[reportArgumentType]
+        async with legacy:  # 2025-11-25 over stateless HTTP: no way back to ask
+            refused = await legacy.call_tool("generate_image", {"prompt": "a hen, asked", "model": "uni-1-max"})
+    assert balancer.tool_calls[0] != balancer.tool_calls[1]  # the call and its retry, each on another replica
+    assert "confirm_spend_usd=0.1 " in text(refused)
+    if shared:
+        assert not made.is_error, text(made)
+        assert len(balancer.tool_calls) == 2
+    assert creates(api) == (1 if shared else 0)
