@@ -57,7 +57,8 @@ class InputRequiredError(Exception):
 def describes(request: GenerationRequest, price: Price) -> str:
     """What a call will make, in a few words: `2 images with uni-1-max`, `a split into up to 10 layers`."""
     if request.type == "layering":
-        return f"a split into up to {MAX_LAYERS} layers at {request.layering.resolution if request.layering else '1k'}"
+        resolution = request.layering.resolution if request.layering else "1k"
+        return f"a split into up to {MAX_LAYERS} layers at {resolution} with {request.model}"
     each = request_price(request).micro_usd
     count = round(price.micro_usd / each) if each else 1
     kind = "edited image" if request.type == "image_edit" else "image"

@@ -147,6 +147,7 @@ async def test_a_question_asked_by_one_replica_is_answered_on_the_other_only_wit
             transport = streamable_http_client(f"{one}/mcp", http_client=http)
             async with Client(transport, elicitation_callback=accept) as client:  # pyright: ignore[reportArgumentType]
                 arguments = {"prompt": "a fox, asked", "model": "uni-1-max"}
+                made: CallToolResult | None = None
                 if shared:
                     made = await client.call_tool("generate_image", arguments)
                 else:  # the other replica cannot open the state this one sealed
@@ -158,6 +159,7 @@ async def test_a_question_asked_by_one_replica_is_answered_on_the_other_only_wit
     assert balancer.tool_calls[0] != balancer.tool_calls[1]  # the call and its retry, each on another replica
     assert "confirm_spend_usd=0.1 " in text(refused)
     if shared:
+        assert made is not None
         assert not made.is_error, text(made)
         assert len(balancer.tool_calls) == 2
     assert creates(api) == (1 if shared else 0)
