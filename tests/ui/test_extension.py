@@ -83,7 +83,8 @@ async def test_the_view_reads_as_one_mcp_app_html_document(host: Client) -> None
 async def test_a_client_without_the_extension_lists_eight_tools_and_gets_unchanged_results(
     client: Client, host: Client
 ) -> None:
-    assert {tool.name for tool in (await client.list_tools()).tools} == SHOWN_WITH_THE_VIEW | {"upload_image", "get_spending"}
+    listed = {tool.name for tool in (await client.list_tools()).tools}
+    assert listed == SHOWN_WITH_THE_VIEW | {"upload_image", "get_spending"}
     plain = await client.call_tool("generate_image", {"prompt": "a fox in the snow"})
     shown = await host.call_tool("generate_image", {"prompt": "a fox in the snow", "new_variation": True})
     # The same blocks for both (text, the structured result as text, a preview, links), and the
