@@ -15,6 +15,7 @@ from mcp import Client
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 
+from ..support.clocks import until_requested
 from ..support.samples import KEY
 from ..support.servers import structured
 
@@ -132,7 +133,7 @@ async def test_a_call_cancelled_while_its_create_is_in_flight_still_records_the_
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(generate)
-        await anyio.wait_all_tasks_blocked()  # the create is in flight
+        await until_requested(emulator, "create")  # the create is in flight
         call.cancel()  # the host gives up on the call, as a user's "stop" does
         await anyio.wait_all_tasks_blocked()
         emulator.clock.advance(10)  # then the answer arrives
@@ -256,7 +257,7 @@ async def test_a_second_server_on_the_same_store_gets_the_job_back_and_waits_for
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(call, "sent", one)
-            await anyio.wait_all_tasks_blocked()  # its create is in flight
+            await until_requested(emulator, "create", 2)  # its create is in flight
             tasks.start_soon(call, "waited", other)  # finds the claim, and waits for its outcome
     assert (again["generation_id"], again["reused"]) == (first["generation_id"], True)
     assert answers["waited"]["generation_id"] == answers["sent"]["generation_id"]
