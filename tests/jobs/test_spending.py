@@ -17,6 +17,7 @@ from mcp_types import ElicitRequestParams, ElicitResult
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
+from luma_mcp.server import build_server
 from luma_mcp.workspaces import AppState
 
 from ..support.clocks import AutojumpTime
@@ -75,7 +76,8 @@ async def test_the_monthly_cap_is_named_when_it_is_the_one_passed(
 async def test_twenty_calls_at_once_against_a_cap_for_five_make_five_creates(
     settings: Settings, emulator: Emulator, autojump: AutojumpTime
 ) -> None:
-    server = with_settings(settings, emulator, budget_daily_usd=5 * 0.0404, wait_seconds=0)
+    capped = settings.model_copy(update={"budget_daily_usd": 5 * 0.0404, "wait_seconds": 0})
+    server = build_server(capped, transport=emulator.transport(), timekeeper=autojump, clock=emulator.clock.now)
     refusals: list[str] = []
     async with Client(server) as client:  # pyright: ignore[reportArgumentType]
 
