@@ -16,17 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from .api.client import DEFAULT_BASE_URL
 from .errors import ConfigError
 from .hosts import is_loopback
-from .media.folders import private_folder, user_id
+from .media.bucket import SCHEME, BucketLocation
+from .media.folders import default_output_dir, private_folder, user_id
 from .media.previews import PreviewMode
 from .store.location import hidden, problem_with
-
-
-def default_output_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """`<Pictures>/luma-agents`: the user's pictures folder, never the host's working directory."""
-    home = Path(environ.get("HOME") or Path.home())
-    pictures = environ.get("XDG_PICTURES_DIR", "").replace("$HOME", str(home))
-    base = Path(pictures) if pictures else home / "Pictures"
-    return (base if base.is_dir() else home) / "luma-agents"
 
 
 def _setting(default: Any, *, env: str, flag: str | None, doc: str, **constraints: Any) -> Any:
@@ -52,13 +45,24 @@ class Settings(BaseModel):
         flag="--base-url",
         doc="API base URL, `/v1` included (the official SDK's variable).",
     )
-    output_dir: Path = _setting(
+    output_dir: Path | BucketLocation = _setting(
         None,
         env="LUMA_MCP_OUTPUT_DIR",
         flag="--output-dir",
-        doc="Where finished images are saved. Default: `~/Pictures/luma-agents` "
-        "(`~/luma-agents` without a Pictures folder; with --emulator, a private temporary folder).",
+        doc="Where finished images are saved: a folder, or `s3://bucket/prefix` for an S3-compatible bucket "
+        "(reached with the standard AWS variables; `AWS_ENDPOINT_URL` for MinIO, R2 and the like), which turns "
+        "saving on over HTTP too. Default: `~/Pictures/luma-agents` (`~/luma-agents` without a Pictures folder; "
+        "with --emulator, a private temporary folder).",
         validate_default=True,  # the default is computed by the validator below
+    )
+    link_days: float = _setting(
+        7,
+        env="LUMA_MCP_LINK_DAYS",
+        flag="--link-days",
+        doc="With a bucket: how long the links of our own to saved images last, in days (presigned; 7 at most, "
+        "S3's limit). Each look (`get_generation`) gives a fresh one.",
+        gt=0,
+        le=7,
     )
     wait_seconds: float = _setting(
         35.0,
@@ -218,6 +222,8 @@ class Settings(BaseModel):
     def _expand_output_dir(cls, value: Any) -> Any:
         if value is None or value == "":
             return default_output_dir()
+        if isinstance(value, BucketLocation) or (isinstance(value, str) and value.startswith(SCHEME)):
+            return value if isinstance(value, BucketLocation) else BucketLocation.parse(value)
         return Path(str(value)).expanduser().resolve()  # not relative to whatever folder the host starts us in
 
     @field_validator("api_key", mode="before")
@@ -241,12 +247,22 @@ class Settings(BaseModel):
         stdio, and nowhere over HTTP."""
         if self.allowed_dirs is not None:
             return self.allowed_dirs
-        return [self.output_dir, Path.home().resolve()] if self.transport == "stdio" else []
+        if self.transport != "stdio":
+            return []
+        return [*([self.output_dir] if isinstance(self.output_dir, Path) else []), Path.home().resolve()]
+
+    @property
+    def bucket(self) -> BucketLocation | None:
+        """The bucket outputs are kept in, if `output_dir` names one."""
+        return self.output_dir if isinstance(self.output_dir, BucketLocation) else None
 
     @property
     def keeps_files(self) -> bool:
-        """Whether finished images are saved (and a history kept): yes by default for stdio."""
-        return self.save_outputs if self.save_outputs is not None else self.transport == "stdio"
+        """Whether finished images are saved (and a history kept): yes by default for stdio, and
+        wherever they go to a bucket."""
+        if self.save_outputs is not None:
+            return self.save_outputs
+        return self.transport == "stdio" or self.bucket is not None
 
     @property
     def loopback(self) -> bool:
@@ -258,6 +274,11 @@ class Settings(BaseModel):
             raise ValueError(
                 f"serving HTTP on {self.host} (not loopback) needs LUMA_MCP_HTTP_TOKEN, a secret every "
                 "client sends as a Bearer token; or bind to 127.0.0.1"
+            )
+        if self.bucket is not None and self.save_outputs is False:
+            raise ValueError(
+                f"LUMA_MCP_OUTPUT_DIR names a bucket ({self.bucket}) but LUMA_MCP_SAVE_OUTPUTS is off, so nothing "
+                "would be saved there: drop one of the two"
             )
         if self.byok and self.transport != "http":
             # Over stdio no request carries a key, so every call would fail.
