@@ -215,7 +215,7 @@ class CredentialsLife(BaseModel):
 
     def link_expiry(self, signed_at: float, lifetime: timedelta) -> float:
         """When a link signed at `signed_at` for `lifetime` stops working, as far as is known."""
-        wanted = signed_at + lifetime.total_seconds()
+        wanted = float(int(signed_at + lifetime.total_seconds()))  # whole seconds, never later than true
         return wanted if self.expires_at is None else min(wanted, self.expires_at)
 
 
