@@ -129,7 +129,10 @@ class Bucket:
             }
             retry: Any = {"max_retries": 2, "retry_timeout": timedelta(seconds=REQUEST_SECONDS)}
             region = self._environ.get("AWS_REGION") or self._environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-            self._store = S3Store(self.name, region=region, client_options=options, retry_config=retry)
+            # The endpoint is passed on as found: `object_store` reads `AWS_ENDPOINT_URL` but not the
+            # S3-only `AWS_ENDPOINT_URL_S3` of the AWS tools, which would then be ignored.
+            where: Any = {"endpoint": endpoint} if endpoint else {}
+            self._store = S3Store(self.name, region=region, client_options=options, retry_config=retry, **where)
         return self._store
 
     async def upload(self, spooled: SavedFile, place: BucketLocation, stem: str) -> SavedFile:

@@ -150,3 +150,14 @@ async def test_with_the_bucket_gone_the_job_is_unsaved_and_a_later_look_saves_it
     assert saved["link"]
     assert list(objects(s3, prefix_of(bucket_url)).values()) == [await emulator.output_bytes(unsaved["generation_id"])]
     assert looked["warnings"] == []
+
+
+def test_copies_over_http_with_a_bucket_but_no_shared_store_are_warned_at_start(bucket_url: str) -> None:
+    from luma_mcp.jobs.uploads import OutputBucket
+
+    http = Settings.load({"transport": "http"}, {"LUMA_MCP_OUTPUT_DIR": bucket_url})
+    assert http.bucket is not None
+    alone = OutputBucket(http.bucket, http, wall=lambda: 0.0, environ={"AWS_ACCESS_KEY_ID": "k"}).notes(None)
+    assert any("LUMA_MCP_STORE_URL=redis://" in note for note in alone)
+    shared = OutputBucket(http.bucket, http, wall=lambda: 0.0, environ={"AWS_ACCESS_KEY_ID": "k"})
+    assert shared.notes("redis://redis.internal:6379/0") == []
