@@ -7,7 +7,7 @@ on. moto checks the `Authorization` header's signature but, with its authenticat
 any presigned URL with a 500 (it looks only for that header). So this launcher checks a presigned
 URL's query-string signature (SigV4, computed here from the key's secret, independently of the
 client that signed it) and its expiry before moto serves it: a tampered or expired link gets 403,
-as from S3.
+as from S3, and so does a request signed neither way (moto, again, would answer 500).
 """
 
 from __future__ import annotations
@@ -72,9 +72,11 @@ def main() -> None:
     def authenticate(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         parts = urlsplit(self.uri)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        if "Authorization" in self.headers or "X-Amz-Signature" not in query:
+        if "Authorization" in self.headers:
             checked(self, iam_request_cls, resource)
             return
+        if "X-Amz-Signature" not in query:
+            raise S3AccessDeniedError  # anonymous: moto would fail on the missing header with a 500
         if query.get("X-Amz-Credential", "").split("/")[0] != args.access_key:
             raise S3InvalidAccessKeyIdError
         signature = presigned_signature(self.method, parts.path, query, self.headers["Host"], args.secret_key)
