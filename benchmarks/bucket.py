@@ -24,6 +24,9 @@ from tests.support.buckets import BUCKET, S3Server  # the tests' S3 server
 from tests.support.processes import StdioServer, standalone_emulator, stdio_server
 
 
+sizes: list[int] = []
+
+
 def calls(server: StdioServer, count: int, label: str, start: int) -> tuple[float, float]:
     """CPU seconds and wall seconds per call over `count` generating calls."""
     pid = server.child.process.pid
@@ -32,6 +35,7 @@ def calls(server: StdioServer, count: int, label: str, start: int) -> tuple[floa
         done = server.tool("generate_image", {"prompt": f"a harbor at dawn, {label} {number}", "preview": "none"})
         [output] = done["outputs"]
         assert output["path"], done["text"]
+        sizes.append(output["size_bytes"])
     return (cpu_seconds(pid) - cpu) / count, (time.perf_counter() - wall) / count
 
 
@@ -68,6 +72,7 @@ def main(count: int, rounds: int) -> None:
             f"{name:6}: server CPU {cpu[name]:6.1f} ms per 2048-px PNG (rounds {low:.1f}–{high:.1f}), "
             f"wall {wall:.0f} ms per call"
         )
+    print(f"PNG size: {statistics.median(sizes) / 1e6:.1f} MB median")
     print(
         f"the bucket adds {cpu['bucket'] - cpu['folder']:+.1f} ms of server CPU per image "
         f"(medians of {rounds} rounds of {count})"
