@@ -23,7 +23,6 @@ from _process import cpu_seconds  # beside this script
 from tests.support.buckets import BUCKET, S3Server  # the tests' S3 server
 from tests.support.processes import StdioServer, standalone_emulator, stdio_server
 
-
 sizes: list[int] = []
 
 
