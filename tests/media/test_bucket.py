@@ -3,12 +3,16 @@ of how long a link really lives."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from hashlib import sha256
+from pathlib import Path
 
 import pytest
 
 from luma_mcp.config import ConfigError, Settings
-from luma_mcp.media.bucket import BucketLocation, credentials_life
+from luma_mcp.media.bucket import MULTIPART_BYTES, Bucket, BucketLocation, credentials_life
+from luma_mcp.media.outputs import SavedFile
 
 WEEK = timedelta(days=7)
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC).timestamp()
@@ -78,3 +82,26 @@ def test_credentials_of_unknown_or_short_life_are_said_to_cut_links_short(enviro
     life = credentials_life(WEEK, now=NOW, environ=environ)
     assert life.note is not None
     assert "not after 7 day(s)" in life.note
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("s3")
+async def test_a_large_image_goes_up_in_parts_and_a_second_of_the_same_name_beside_it(
+    tmp_path: Path, bucket_url: str
+) -> None:
+    data = os.urandom(MULTIPART_BYTES * 2 + 12345)  # three parts
+    spooled = tmp_path / "spooled.png"
+    spooled.write_bytes(data)
+    record = SavedFile(
+        index=0, path=str(spooled), media_type="image/png", size_bytes=len(data), sha256=sha256(data).hexdigest()
+    )
+    place = BucketLocation.parse(bucket_url)
+    bucket = Bucket(place.bucket)
+    first = await bucket.upload(record, place, "2026-12-02_a-big-fox_0123abcd_1")
+    second = await bucket.upload(record.model_copy(update={"size_bytes": 10}), place, "2026-12-02_a-big-fox_0123abcd_1")
+    assert first.path == f"{bucket_url}/2026-12-02_a-big-fox_0123abcd_1.png"
+    assert second.path == f"{bucket_url}/2026-12-02_a-big-fox_0123abcd_1-2.png"  # never over another
+    for saved in (first, second):
+        key = place.key_of(saved.path)
+        assert key is not None
+        assert await bucket.read(key, max_bytes=len(data)) == data
