@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from base64 import b64decode
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from uuid import uuid4
 
 import httpx2
 import pytest
@@ -26,7 +28,7 @@ from luma_mcp.workspaces import AppState
 
 from ..support.buckets import BUCKET, S3Server
 from ..support.samples import KEY
-from ..support.servers import shows_apps, structured
+from ..support.servers import make_server, shows_apps, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder", "s3")]
 
@@ -162,3 +164,38 @@ def test_copies_over_http_with_a_bucket_but_no_shared_store_are_warned_at_start(
     assert any("LUMA_MCP_STORE_URL=redis://" in note for note in alone)
     shared = OutputBucket(http.bucket, http, wall=lambda: 0.0, environ={"AWS_ACCESS_KEY_ID": "k"})
     assert shared.notes("redis://redis.internal:6379/0") == []
+
+
+async def test_temporary_credentials_give_links_their_real_lifetime_and_the_result_says_so(
+    emulator: Emulator, settings: Settings, s3: S3Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    env = s3.environment()
+    connection: dict[str, Any] = {
+        "endpoint_url": env["AWS_ENDPOINT_URL"],
+        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+        "region_name": env["AWS_REGION"],
+    }
+    iam, sts = boto3.client("iam", **connection), boto3.client("sts", **connection)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    role = iam.create_role(RoleName=f"luma-{uuid4().hex[:8]}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="s3", PolicyDocument=json.dumps(everything))
+    # A role's temporary credentials, as a container has.
+    session = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="luma")["Credentials"]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", session["AccessKeyId"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", session["SecretAccessKey"])
+    monkeypatch.setenv("AWS_SESSION_TOKEN", session["SessionToken"])
+    # Their expiry as the container's credential endpoint states it (on the server's clock here).
+    expiry = datetime.fromtimestamp(emulator.clock.now() + 6 * 3600, UTC).isoformat().replace("+00:00", "Z")
+    monkeypatch.setenv("AWS_CREDENTIAL_EXPIRATION", expiry)
+    async with Client(make_server(settings, emulator), raise_exceptions=True) as client:  # pyright: ignore[reportArgumentType]
+        made = structured(await client.call_tool("generate_image", {"prompt": "a short-lived heron"}))
+    [output] = made["outputs"]
+    assert output["link_expires_at"] == expiry[:19] + "Z"  # not the 2 days set: the credentials' end
+    assert any(expiry[:19] in warning and "LUMA_MCP_LINK_DAYS" in warning for warning in made["warnings"])
