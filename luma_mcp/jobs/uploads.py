@@ -28,6 +28,9 @@ UNSAVED = "the image stays at the API's link for its hour, and get_generation sa
 
 
 class BucketOutputs:
+    """One account's part of the bucket (the server's own, or a BYOK user's prefix): where its
+    outputs are uploaded, and the only objects it reads back or signs links to."""
+
     def __init__(
         self,
         bucket: Bucket,

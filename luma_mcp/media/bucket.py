@@ -45,6 +45,7 @@ class BucketLocation(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     bucket: str
+    """The bucket's name."""
     prefix: str = ""
     """Slash-separated, with no slash at either end; empty for the bucket's root."""
 
