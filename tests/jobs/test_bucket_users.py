@@ -4,23 +4,20 @@ another user reaches."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from mcp_types import ImageContent, TextContent
 
 from luma_mcp.workspaces import key_label
 
 from ..support.buckets import S3Server
 from ..support.processes import Standalone, http_server, standalone_emulator
-from ..support.servers import shows_apps
 from ..test_http_app import mcp_client
+from ..ui.test_app_tools_over_http import apps_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
@@ -32,16 +29,6 @@ BOB = "luma-api-bob-key"
 def api() -> Iterator[Standalone]:
     with standalone_emulator("--latency", "0", "--long-edge", "256") as running:
         yield running
-
-
-@asynccontextmanager
-async def viewer(base_url: str, key: str) -> AsyncIterator[Client]:
-    """A host that shows the MCP App view, its user's key in the header."""
-    async with (
-        httpx2.AsyncClient(headers={"X-Luma-Agents-Api-Key": key}, timeout=30) as http,
-        Client(streamable_http_client(f"{base_url}/mcp", http_client=http), extensions=[shows_apps()]) as client,  # pyright: ignore[reportArgumentType]
-    ):
-        yield client
 
 
 def text(result: Any) -> str:
@@ -89,7 +76,9 @@ async def test_each_user_has_a_prefix_no_other_user_reaches_through_any_tool_or_
             for resource in (uri, f"luma://generations/{generation_id}"):
                 with pytest.raises(Exception, match=r"No generation|no saved image"):
                     await bob.read_resource(resource)
-        async with viewer(base_url, BOB) as bob_viewing:  # the view's own tool, with bob's key
+        async with apps_client(
+            base_url, "auto", {"X-Luma-Agents-Api-Key": BOB}
+        ) as bob_viewing:  # the view's own tool, with bob's key
             answer = await bob_viewing.call_tool("view_image", {"generation_id": generation_id})
             assert answer.is_error, text(answer)
             assert not [b for b in answer.content if isinstance(b, ImageContent)]
