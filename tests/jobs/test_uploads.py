@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import uuid4
 
+import anyio
 import httpx2
 import pytest
 from mcp import Client
@@ -132,8 +133,19 @@ async def test_outputs_land_in_the_bucket_and_every_way_back_reads_the_object(
 async def test_with_the_bucket_gone_the_job_is_unsaved_and_a_later_look_saves_it(
     host: Client, emulator: Emulator, s3: S3Server, bucket_url: str
 ) -> None:
-    s3.stop()
-    made = await host.call_tool("generate_image", {"prompt": "a lighthouse at dusk"})
+    emulator.inject("download", "slow", delay=2)  # the job is made and its image on the way when the bucket goes
+    results: list[Any] = []
+
+    async def generate() -> None:
+        results.append(await host.call_tool("generate_image", {"prompt": "a lighthouse at dusk"}))
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(generate)
+        await anyio.wait_all_tasks_blocked()  # the download waits for its answer
+        assert emulator.requests_to("download")
+        s3.stop()
+        emulator.clock.advance(2)
+    [made] = results
     unsaved = structured(made)
     [output] = unsaved["outputs"]
     assert unsaved["state"] == "completed"
