@@ -17,7 +17,7 @@ from mcp.server.subscriptions import ResourcesListChanged, SubscriptionBus
 from pydantic import Field
 
 from .errors import LumaError, OutputError, StoreError
-from .media.bucket import name_of
+from .media.bucket import is_object, name_of
 from .media.outputs import SavedFile
 from .store.records import HistoryEntry
 from .workspaces import AppState, Workspace  # at run time: the SDK reads `Context[AppState]` to inject the context
@@ -48,7 +48,14 @@ async def _read_saved(reader: Callable[[SavedFile], Awaitable[bytes]], saved: Sa
     try:
         return await reader(saved)
     except OutputError as exc:
-        raise ResourceError(f"{exc}; get_generation saves it again") from exc
+        # A file gone is saved again by the next look; an object is taken at its record's word (a
+        # bucket down answers again later; one removed by a lifecycle rule stays gone).
+        then = (
+            "try again later, or get_generation gives the API's link"
+            if is_object(saved.path)
+            else "get_generation saves it again"
+        )
+        raise ResourceError(f"{exc}; {then}") from exc
 
 
 def image_resources(entry: HistoryEntry, reader: Callable[[SavedFile], Awaitable[bytes]]) -> list[SavedImageResource]:

@@ -211,3 +211,10 @@ async def test_temporary_credentials_give_links_their_real_lifetime_and_the_resu
     [output] = made["outputs"]
     assert output["link_expires_at"] == expiry[:19] + "Z"  # not the 2 days set: the credentials' end
     assert any(expiry[:19] in warning and "LUMA_MCP_LINK_DAYS" in warning for warning in made["warnings"])
+
+
+async def test_an_image_resource_with_the_bucket_down_says_so_and_what_to_do(host: Client, s3: S3Server) -> None:
+    made = structured(await host.call_tool("generate_image", {"prompt": "a heron on one leg"}))
+    s3.stop()
+    with pytest.raises(Exception, match=rf"s3://{BUCKET} could not give .* back.*try again later"):
+        await host.read_resource(f"luma://generations/{made['generation_id']}/images/0.png")
