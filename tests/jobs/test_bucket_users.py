@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import pytest
-from mcp_types import ImageContent, TextContent
+from mcp_types import ImageContent
 
 from luma_mcp.workspaces import key_label
 
 from ..support.buckets import S3Server
 from ..support.processes import Standalone, http_server, standalone_emulator
+from ..support.servers import text
 from ..test_http_app import mcp_client
 from ..ui.test_app_tools_over_http import apps_client
 
@@ -29,10 +29,6 @@ BOB = "luma-api-bob-key"
 def api() -> Iterator[Standalone]:
     with standalone_emulator("--latency", "0", "--long-edge", "256") as running:
         yield running
-
-
-def text(result: Any) -> str:
-    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))
 
 
 async def test_each_user_has_a_prefix_no_other_user_reaches_through_any_tool_or_resource(

@@ -19,7 +19,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
-from mcp_types import BlobResourceContents, ImageContent, TextContent
+from mcp_types import BlobResourceContents, ImageContent
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
@@ -29,7 +29,7 @@ from luma_mcp.workspaces import AppState
 
 from ..support.buckets import BUCKET, S3Server
 from ..support.samples import KEY
-from ..support.servers import make_server, shows_apps, structured
+from ..support.servers import make_server, shows_apps, structured, text
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder", "s3")]
 
@@ -63,10 +63,6 @@ def seconds(iso: str) -> float:
 def with_query(url: str, **changes: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(query=urlencode({**dict(parse_qsl(parts.query)), **changes})))
-
-
-def text(result: Any) -> str:
-    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))
 
 
 @pytest.fixture
