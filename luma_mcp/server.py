@@ -12,6 +12,7 @@ import anyio
 import anyio.to_thread
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.request_state import RequestStateSecurity
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from . import __version__
@@ -20,6 +21,7 @@ from .config import Settings
 from .jobs.draining import Draining
 from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
+from .jobs.uploads import OutputBucket
 from .media.folders import private_folder
 from .media.resolver import InputResolver
 from .prompts import register_prompts
@@ -45,7 +47,8 @@ its generation_id (repeat until completed); nothing is lost and nothing is charg
 - To change a result, call edit_image with source {"generation_id": "<id>"}; chain edits the same way.
 - generate_image and edit_image take count (1–4) for several candidates at once; split_into_layers \
 splits an image into transparent layers (edit one with source {"generation_id": "<id>", "output_index": N}).
-- Every result says what it cost (cost_usd).
+- Every result says what it cost (cost_usd); get_spending shows what was spent today and this month, \
+against the server's caps. A call refused for its price quotes it: send confirm_spend_usd only if the user agrees.
 - get_generation looks a generation up again: fresh download link, and the file saved if it was not.
 - Every generate_image or edit_image call is a new paid image: do not repeat one just to check on it.\
 """
@@ -100,6 +103,11 @@ def build_server(
 
         store_url = settings.store_url.get_secret_value() if settings.store_url else None
         store = open_store(store_url, settings.output_dir)
+        max_bytes = int(settings.max_download_mb * 1024 * 1024)
+        local = settings.output_dir if isinstance(settings.output_dir, Path) else None
+        bucket = None if settings.bucket is None else OutputBucket(settings.bucket, settings, wall=wall)
+        for note in bucket.notes(store_url) if bucket is not None else []:
+            logger.warning("%s", note)
         async with SharedHttpClient(open_client) as http, anyio.create_task_group() as background:
             catalog = ImageCatalog(server, bus)
 
@@ -118,7 +126,7 @@ def build_server(
                     return await client.upload_file(data, media_type, filename=name, deadline=deadline)
 
                 # Users' files and histories are kept apart; only the server's own are listed.
-                folder = settings.output_dir if label is None else settings.output_dir / label
+                folder = None if local is None else local if label is None else local / label
                 account = store.account(label or SERVER_ACCOUNT)
                 runner = GenerationRunner(
                     client,
@@ -130,9 +138,14 @@ def build_server(
                     label=label,
                     on_saved=catalog.add if label is None else None,
                     draining=draining,
+                    bucket=None if bucket is None else bucket.outputs(label),
                 )
-                max_bytes = int(settings.max_download_mb * 1024 * 1024)
-                sources = OutputSources(client, http, runner.history, contains=runner.contains, max_bytes=max_bytes)
+                if label is None:
+                    catalog.reader = runner.read_saved
+                sources = OutputSources(
+                    client, http, runner.history,
+                    contains=runner.contains, read_saved=runner.read_saved, max_bytes=max_bytes,
+                )  # fmt: skip
                 inputs = InputResolver(
                     allowed_dirs=settings.readable_dirs,
                     upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
@@ -159,8 +172,11 @@ def build_server(
                 with anyio.CancelScope(shield=True):
                     await store.aclose()
 
+    state_key = settings.request_state_key
     server = MCPServer(
         "luma-agents-mcp",
+        # Questions asked over 2026-07-28 ride a sealed state: replicas share the key that seals it.
+        request_state_security=None if state_key is None else RequestStateSecurity(keys=[state_key.get_secret_value()]),
         title="Luma Agents",
         version=__version__,
         instructions=INSTRUCTIONS,

@@ -33,7 +33,7 @@ async def test_without_a_key_the_tools_list_and_calls_say_how_to_set_it(
 ) -> None:
     server = make_server(settings.model_copy(update={"api_key": None}), emulator)
     async with Client(server, mode=mode) as client:  # pyright: ignore[reportArgumentType]
-        assert len((await client.list_tools()).tools) == 7
+        assert len((await client.list_tools()).tools) == 8
         result = await client.call_tool("generate_image", {"prompt": "a cat"})
     assert result.is_error
     text = blocks(result, TextContent)[0].text

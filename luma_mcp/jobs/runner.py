@@ -21,6 +21,7 @@ from ..api import Generation, GenerationRequest, LumaClient, SharedHttpClient
 from ..config import Settings
 from ..errors import LumaError, OutcomeUnknownError, ResendRefusedError, ReusedJobError, ShuttingDownError
 from ..media.folders import OutputFolder
+from ..media.outputs import SavedFile
 from ..media.previews import PreviewMode
 from ..store.base import Account
 from ..store.history import History
@@ -31,10 +32,13 @@ from .draining import Draining
 from .ledger import Ledger, Ticket, request_key
 from .locks import SharedLocks
 from .previewing import previewed, previewed_set
-from .pricing import FREE, Price, request_price
-from .report import Progress, Report, SetReport, no_progress
+from .pricing import FREE, request_price
+from .report import Progress, Report, SetReport, no_progress, set_of
 from .saver import Saver
 from .set_progress import SetProgress
+from .spending import MemberCharge, Spending
+from .uploads import BucketOutputs
+from .wait_progress import WaitProgress
 
 logger = logging.getLogger(__name__)
 
@@ -64,32 +68,41 @@ class GenerationRunner:
         label: str | None = None,
         on_saved: Callable[[HistoryEntry], Awaitable[None]] | None = None,
         draining: Draining | None = None,
+        bucket: BucketOutputs | None = None,
     ) -> None:
         """`account`: this workspace's part of the store; `wall`: the wall clock its claims are
         stamped with. `folder` and `label` (the user's, in BYOK mode) keep one workspace's files
-        apart; `draining` ends waits early when the server shuts down."""
+        apart, or `bucket` (its part of one) where outputs go to a bucket; `draining` ends waits
+        early when the server shuts down."""
         self._client = client
         self._http = http
         self._wait_seconds = settings.wait_seconds
         self._preview: PreviewMode = settings.preview
         self._max_bytes = int(settings.max_download_mb * 1024 * 1024)
         keep_files = self._keeps_files = settings.keeps_files
-        output_folder = self._folder = OutputFolder(folder or settings.output_dir, label=label)
-        # Earlier versions logged the history beside the images: imported from there.
-        logs = [
-            LegacyLog(output_folder.preferred),
-            LegacyLog(output_folder.fallback, output_folder.fallback_is_private),
-        ]
+        place: OutputFolder | BucketOutputs
+        logs: list[LegacyLog] = []
+        self._folder: OutputFolder | None = None
+        if bucket is not None:
+            place = bucket
+        else:
+            preferred = folder or settings.output_dir
+            if not isinstance(preferred, Path):
+                raise TypeError("outputs bound for a bucket need `bucket`")
+            place = self._folder = OutputFolder(preferred, label=label)
+            # Earlier versions logged the history beside the images: imported from there.
+            logs = [LegacyLog(place.preferred), LegacyLog(place.fallback, place.fallback_is_private)]
         self.history = History(account, logs if keep_files else [])
         self._saver = Saver(
             Downloader(client, http, max_bytes=self._max_bytes),
-            folder=output_folder,
+            place=place,
             history=self.history,
             keep_files=keep_files,
             saving=SharedLocks(account, wall=wall, time=client.time),
             on_saved=on_saved,
         )
         self._ledger = Ledger(account, wall=wall, time=client.time, dedupe_seconds=settings.dedupe_seconds)
+        self.spending = Spending(account, wall=wall, settings=settings)
         self._wall = wall
         self._draining = draining or Draining()
         self._active = 0
@@ -112,15 +125,20 @@ class GenerationRunner:
 
     async def folder_problem(self) -> str | None:
         """Why images cannot be saved where they should be (None when they can, or none are kept)."""
-        return await self._folder.check() if self._keeps_files else None
+        return await self._folder.check() if self._keeps_files and self._folder is not None else None
 
     def inputs_deadline(self, started: float) -> float:
         """When a call that started at `started` must have its input images uploaded."""
         return started + max(self._wait_seconds, INPUT_SECONDS)
 
     def contains(self, path: str) -> bool:
-        """Whether `path` is in this runner's folders: only such files are ever read back."""
+        """Whether `path` is in this runner's folders (or its part of the bucket): only such files
+        are ever read back."""
         return self._saver.contains(path)
+
+    async def read_saved(self, saved: SavedFile) -> bytes:
+        """The bytes of one of this runner's saved outputs. Raises `OutputError`."""
+        return await self._saver.read(saved)
 
     def now(self) -> float:
         """The client's clock, for callers that start a call's budget before `run` (uploads)."""
@@ -157,9 +175,11 @@ class GenerationRunner:
         started: float | None = None,
         new_variation: bool = False,
         notes: tuple[str, ...] = (),
+        charges: Sequence[MemberCharge] = (),
     ) -> SetReport:
         """`count` separate generations of `request`, created in parallel and waited on within one
-        budget, as `run` does one. Each member is its own identical request to the ledger (member
+        budget, as `run` does one; `charges` (one per member) are their part of the call's
+        reservation, marked sent as their creates go out. Each member is its own identical request to the ledger (member
         `i` of an identical call is given member `i`'s job back): the members never collapse into
         one job. A member that cannot be made is named in the failures; the others stand. Raises
         only when none could be made."""
@@ -175,8 +195,9 @@ class GenerationRunner:
                 member_progress = progress if tracker is None else tracker.member(index)
                 try:
                     results[index] = await self._made(
-                        request, member_key, deadline, member_progress, new_variation=new_variation, scratch=scratch
-                    )
+                        request, member_key, deadline, member_progress, new_variation=new_variation, scratch=scratch,
+                        charge=charges[index] if charges else None,
+                    )  # fmt: skip
                 except (OutcomeUnknownError, ResendRefusedError) as exc:
                     # One image of a set: new_variation with the same count would buy them all again.
                     results[index] = exc.resent_by(ONE_MORE) if count > 1 else exc
@@ -191,7 +212,7 @@ class GenerationRunner:
                 async with anyio.create_task_group() as members:
                     for index in range(count):
                         members.start_soon(member, index)
-            made = _as_set(results, notes, what="image", unsure=request_price(request))
+            made = set_of(results, notes, what="image", unsure=request_price(request))
             return await previewed_set(made, mode)
 
     async def _made(
@@ -203,13 +224,14 @@ class GenerationRunner:
         *,
         new_variation: bool,
         scratch: Path | None,
+        charge: MemberCharge | None = None,
     ) -> Report:
         """One generation of `request` under ledger key `key`: reused or created, then waited on."""
         generation: Generation | None = None
         async with self._ledger.one_create(key):  # identical calls at once: one create
             decided = await self._ledger.decide(key, new_variation=new_variation, until=deadline)
             if isinstance(decided, Ticket):
-                generation = await self._create(request, decided, deadline)
+                generation = await self._create(request, decided, deadline, charge)
         if generation is not None:
             await progress(0, self._wait_seconds, f"Queued as {generation.id}")
             return await self._waited(generation, deadline, progress, scratch, budget=self._wait_seconds)
@@ -221,7 +243,9 @@ class GenerationRunner:
             raise ReusedJobError(exc, decided.generation_id) from exc
         return replace(report, reused_after=max(self._wall() - decided.at, 0.0), price=FREE)
 
-    async def _create(self, request: GenerationRequest, ticket: Ticket, deadline: float) -> Generation:
+    async def _create(
+        self, request: GenerationRequest, ticket: Ticket, deadline: float, charge: MemberCharge | None
+    ) -> Generation:
         """Send the create `ticket` allows, and note its outcome: in the ledger, and the job in the
         history.
 
@@ -235,6 +259,7 @@ class GenerationRunner:
             with self._draining.interruptible() as interrupted:
                 generation = await self._client.create(request, deadline=deadline)
         except OutcomeUnknownError as exc:
+            self.spending.lost(charge)
             await self._ledger.lost(ticket)
             minutes = self._ledger.refusal_seconds / 60
             refused = f"an identical call is refused for {minutes:g} minutes, in case this one was queued"
@@ -247,6 +272,7 @@ class GenerationRunner:
             raise ShuttingDownError
         with anyio.CancelScope(shield=True):  # a paid job is recorded even when the call is cancelled
             await self._ledger.created(ticket, generation.id)
+            await self.spending.created(charge, generation.id)
             await self._saver.record_created(generation, request)
         logger.info("generation %s queued (%s, %s) and recorded", generation.id, request.model, request.type)
         return generation
@@ -262,6 +288,7 @@ class GenerationRunner:
             report = await self._saver.finish(
                 generation, waited=None, finish_by=deadline + SAVE_SECONDS, scratch=scratch
             )
+            await self.spending.settle(report)
             return await previewed(report, mode)
 
     async def wait(
@@ -303,7 +330,7 @@ class GenerationRunner:
             async with anyio.create_task_group() as members:
                 for index, generation_id in enumerate(generation_ids):
                     members.start_soon(member, index, generation_id)
-            return await previewed_set(_as_set(results, (), what="generation"), mode)
+            return await previewed_set(set_of(results, (), what="generation"), mode)
 
     async def _waited(
         self,
@@ -317,29 +344,17 @@ class GenerationRunner:
         """Poll until `deadline`, then save what completed by `deadline + SAVE_SECONDS`.
 
         Progress counts the seconds of `budget` (a generating call's whole wait, up to `deadline`,
-        of which creating the job took the first moments; by default, from now): one total for
-        the whole call, each value above the last (the protocol asks it) and none past the total."""
+        of which creating the job took the first moments; by default, from now)."""
         started = self.now()
         total = max(deadline - started, 0.0) if budget is None else budget
-        began = deadline - total
+        bar = WaitProgress(progress, began=deadline - total, total=total, now=self.now)
         finish_by = deadline + SAVE_SECONDS
-        last = 0.0
         seen: Generation | None = generation if isinstance(generation, Generation) else None
-
-        async def tell(value: float, message: str) -> None:
-            nonlocal last
-            value = min(value, total)
-            if value > last:  # else there is no room left below the total: nothing is sent
-                last = value
-                await progress(value, total, message)
 
         async def on_update(current: Generation) -> None:
             nonlocal seen
             seen = current
-            elapsed = self.now() - began
-            # Below 99% of the total while waiting: the rest is for "completed".
-            value = min(max(elapsed, last + 0.001), 0.99 * total)
-            await tell(value, f"{current.state.capitalize()} · {elapsed:.0f} s of up to {total:.0f} s")
+            await bar.running(current.state)
 
         notes: tuple[str, ...] = ()
         drained = False
@@ -360,39 +375,10 @@ class GenerationRunner:
                 drained, finish_by, scratch = True, self.now(), None
         waited = self.now() - started
         if final.state == "completed" and not notes:
-            await tell(total, "Completed · saving the image")
+            await bar.completed()
         await self._ledger.note_outcome(final)
         report = await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
+        await self.spending.settle(report)
         if drained:  # no time to preview: the answer goes out inside the shutdown grace
             report = replace(report, outputs=tuple(replace(output, local=None) for output in report.outputs))
         return report
-
-
-def _as_set(
-    results: Sequence[Report | LumaError | None], notes: tuple[str, ...], *, what: str, unsure: Price | None = None
-) -> SetReport:
-    """The members that stand, each with its place in what was asked, and the failures of the
-    others. When none stands: the error itself for one, else one error naming every member's cause,
-    those that may have been charged (an answer lost) first. `unsure` is a member's price, counted
-    for each whose create was sent and answer lost."""
-    errors = [(number, result) for number, result in enumerate(results, 1) if isinstance(result, LumaError)]
-    lost = [number for number, error in errors if isinstance(error, OutcomeUnknownError)]
-    failures = tuple(
-        f"{what.capitalize()} {number} of {len(results)}: {error}"
-        for number, error in sorted(errors, key=lambda item: item[0] not in lost)
-    )
-    standing = [(number, result) for number, result in enumerate(results, 1) if isinstance(result, Report)]
-    if not standing and errors:
-        if len(results) == 1:
-            raise errors[0][1]
-        raise LumaError(f"None of the {len(results)} {what}s could be made:\n- " + "\n- ".join(failures))
-    members = tuple(report for _, report in standing)
-    if members and notes:
-        members = (replace(members[0], warnings=notes + members[0].warnings), *members[1:])
-    return SetReport(
-        members,
-        failures,
-        numbers=tuple(number for number, _ in standing),
-        asked=len(results),
-        unsure=tuple(unsure for _ in lost) if unsure is not None else (),
-    )

@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
 
 from ..api import APIStatusError, Generation, GenerationRequest, LumaClient, SharedHttpClient
-from ..errors import InputError, LumaError, SavedInsteadError
+from ..errors import InputError, LumaError, OutputError, SavedInsteadError
+from ..media.bucket import is_object, name_of
 from ..media.outputs import SavedFile, download
 from ..store.history import History
 
@@ -31,13 +32,16 @@ class OutputSources:
         history: History,
         *,
         contains: Callable[[str], bool],
+        read_saved: Callable[[SavedFile], Awaitable[bytes]],
         max_bytes: int,
     ) -> None:
-        """`contains` says which saved files may be read back (only the server's own)."""
+        """`contains` says which saved files may be read back (only the server's own);
+        `read_saved` reads one, from its file or object (raising `OutputError`)."""
         self._client = client
         self._http = http
         self._history = history
         self._contains = contains
+        self._read_saved = read_saved
         self._max_bytes = max_bytes
 
     async def output_image(self, generation_id: str, index: int, deadline: float) -> tuple[bytes, str, str] | None:
@@ -89,14 +93,14 @@ class OutputSources:
         if saved is None:
             return None
         try:
-            data = await anyio.Path(saved.path).read_bytes()
-        except OSError:
-            logger.warning("saved output %d of %s is gone; downloading it again", index, generation_id)
+            data = await self._read_saved(saved)
+        except OutputError as exc:
+            logger.warning("saved output %d of %s cannot be read (%s); downloading it again", index, generation_id, exc)
             return None
         if hashlib.sha256(data).hexdigest() != saved.sha256:
             logger.warning("saved output %d of %s was changed since; downloading it again", index, generation_id)
             return None
-        return data, saved.media_type, Path(saved.path).name
+        return data, saved.media_type, name_of(saved.path)
 
     async def _downloaded(self, generation: Generation, index: int) -> tuple[bytes, str, str]:
         """Output `index` downloaded from the generation's (fresh) link into a scratch folder."""
@@ -123,7 +127,8 @@ class OutputSources:
         for field, generation_id in inputs:
             if exc.status == 404 or generation_id in exc.detail:  # a 422 names the input it refused
                 found = await self._saved_file(generation_id, 0)
-                if found is not None and await self._saved(generation_id, 0) is not None:  # there, unchanged
+                # A file there, unchanged (an object in a bucket is no `path` input)
+                if found is not None and not is_object(found.path) and await self._saved(generation_id, 0) is not None:
                     saved.append((field, generation_id, found.path))
         return SavedInsteadError(exc, saved) if saved else exc
 

@@ -15,6 +15,7 @@ from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 
 from ..jobs.pricing import Price
 from ..jobs.report import FinishedOutput, Report, SetReport
+from ..media.bucket import is_object, name_of
 from ..media.previews import Preview
 from ..media.resolver import Upload
 from ..resources import image_uri
@@ -39,6 +40,8 @@ def _output_info(finished: FinishedOutput) -> OutputInfo:
         url_expires_at=_iso(finished.output.url_expires_at),
         layer=LayerInfo.model_validate(layer.model_dump()) if layer else None,
         error=finished.error,
+        link=finished.link,
+        link_expires_at=_iso(finished.link_expires_at),
         **saved,
     )
 
@@ -141,15 +144,19 @@ def _output_blocks(report: Report, result: GenerationInfo, *, emulated: bool) ->
             blocks.append(_preview_block(finished.preview))
         saved = finished.saved
         if saved is not None:
-            path = Path(saved.path)
-            # The file, and the same file readable through MCP (resources/read) by any client.
-            for uri, title in (
-                (path.as_uri(), "Saved image"),
-                (image_uri(result.generation_id, saved), "Saved image (MCP resource)"),
-            ):
+            # The file (or our link to the object), and the same image readable through MCP
+            # (resources/read) by any client.
+            kept = [(Path(saved.path).as_uri(), "Saved image")] if not is_object(saved.path) else []
+            if info.link:
+                kept = [(info.link, f"Saved image (link until {info.link_expires_at})")]
+            for uri, title in (*kept, (image_uri(result.generation_id, saved), "Saved image (MCP resource)")):
                 blocks.append(
                     ResourceLink(
-                        uri=uri, name=path.name, title=title, mime_type=saved.media_type, size=saved.size_bytes
+                        uri=uri,
+                        name=name_of(saved.path),
+                        title=title,
+                        mime_type=saved.media_type,
+                        size=saved.size_bytes,
                     )
                 )
         expiry = f" (expires {info.url_expires_at})" if info.url_expires_at else ""
@@ -170,14 +177,21 @@ def _output_blocks(report: Report, result: GenerationInfo, *, emulated: bool) ->
 
 
 def tool_result(
-    made: SetReport, *, tool: str, failure_is_error: bool = False, spent: bool = False, emulated: bool = False
+    made: SetReport,
+    *,
+    tool: str,
+    failure_is_error: bool = False,
+    spent: bool = False,
+    spending: dict[str, Any] | None = None,
+    emulated: bool = False,
 ) -> CallToolResult:
     """The whole answer of a tool: structured result, text, previews and links.
 
     `failure_is_error`: for the generating tools a failed job is a failed call; for the tools that
     only look, it is a successful report of a failure. `spent`: the call made the generations (its
-    cost goes in `_meta.cost`). `emulated`: the links are the embedded emulator's (`--emulator`),
-    which nothing outside this server can open: the result says so, and where the images are."""
+    cost goes in `_meta.cost`); `spending`: the running total after it (`_meta.spending`).
+    `emulated`: the links are the embedded emulator's (`--emulator`), which nothing outside this
+    server can open: the result says so, and where the images are."""
     members = [generation_info(report, tool=tool, emulated=emulated) for report in made.members]
     total = _total(made)
     if len(members) == 1 and not made.failures and made.asked <= 1:
@@ -208,6 +222,8 @@ def tool_result(
     for report, result in zip(made.members, members, strict=True):
         content += _output_blocks(report, result, emulated=emulated)
     meta = {"cost": _cost_meta(made, total, whole.model)} if spent and total is not None else None
+    if spending is not None:
+        meta = {**(meta or {}), "spending": spending}
     is_error = failure_is_error and whole.state == "failed"
     return CallToolResult(
         content=content, structured_content=whole.model_dump(mode="json"), is_error=is_error, _meta=meta

@@ -125,9 +125,10 @@ def _state_summary(result: GenerationInfo, *, files_kept: bool, emulated: bool) 
             label = f"Image {output.index + 1}"
         if output.path:
             format_name = (output.media_type or "").removeprefix("image/").upper()
+            link = f"; its link, until {output.link_expires_at}: {output.link}" if output.link else ""
             lines.append(
                 f"{label}: {output.width}×{output.height} {format_name}, {readable_size(output.size_bytes or 0)}, "
-                f"saved to {output.path}"
+                f"saved to {output.path}{link}"
             )
         elif emulated:  # a link nobody else can open: not one to offer
             lines.append(f"{label}: not saved" + (f" ({output.error})" if output.error else ""))
