@@ -16,11 +16,14 @@ from .jobs.draining import Draining
 from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
 from .media.resolver import InputResolver
+from .process import bound_allocator, bound_worker_threads
 from .resources import ImageCatalog, register_templates
 from .tools import build_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 
 EMULATOR_KEY = "luma-api-emulator"
+EMULATOR_BASE_URL = "http://api.luma-emulator.test/v1"
+"""Where the embedded emulator (`--emulator`) answers: in-process only, never on the network."""
 LISTED_AT_START = 100
 """Saved images from earlier runs listed as resources (all stay readable by URI)."""
 
@@ -39,6 +42,15 @@ splits an image into transparent layers (edit one with source {"generation_id": 
 """
 
 
+def _embedded_emulator(latency: float) -> httpx2.AsyncBaseTransport:
+    """A transport into an emulator of the API inside this process (`--emulator`), at
+    `EMULATOR_BASE_URL`, finishing jobs after `latency` seconds of real time."""
+    from .emulator import Clock, Emulator, EmulatorConfig
+
+    config = EmulatorConfig(latency=latency, api_base_url=EMULATOR_BASE_URL)
+    return Emulator(config, clock=Clock(frozen=False)).transport()
+
+
 def build_server(
     settings: Settings,
     *,
@@ -52,16 +64,19 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        base_url, api_key, http_transport = settings.base_url, settings.api_key, transport
+        bound_worker_threads()
+        bound_allocator()
+        base_url, api_key = settings.base_url, settings.api_key
         key = api_key.get_secret_value() if api_key else None
-        if settings.emulator and transport is None:
-            from .emulator import Clock, Emulator, EmulatorConfig
-
-            emulator = Emulator(EmulatorConfig(latency=settings.emulator_latency), clock=Clock(frozen=False))
-            base_url, key, http_transport = emulator.base_url, EMULATOR_KEY, emulator.transport()
+        embedded = settings.emulator and transport is None
+        if embedded:
+            base_url, key = EMULATOR_BASE_URL, EMULATOR_KEY
         timeout = httpx2.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout))
 
         def open_client() -> httpx2.AsyncClient:
+            """The shared client, opened by the first request (the embedded emulator with it: its
+            modules load then, not before `tools/list`)."""
+            http_transport = _embedded_emulator(settings.emulator_latency) if embedded else transport
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
         async with SharedHttpClient(open_client) as http:
