@@ -22,10 +22,11 @@ WORKER_THREADS = 8
 stdout at any time; the rest write downloads and read files, work that queues well."""
 MALLOC_ARENAS = 2
 """glibc malloc arenas (its default: 8 per core)."""
-MMAP_THRESHOLD = 256 * 1024
-"""Allocations from this size up get pages of their own, given back to the system when freed.
-Fixing it turns off glibc's sliding threshold, which after the first large free would keep every
-block under 32 MB (a download's buffers, a decoded image) in arenas that never shrink."""
+MMAP_THRESHOLD = 64 * 1024
+"""Allocations from this size up (a download's chunks and blocks, a decoded image) get pages of
+their own, given back to the system when freed. Fixing it turns off glibc's sliding threshold,
+which after the first large free would keep every block under 32 MB in arenas that never shrink.
+Under 64 calls at once: peak RSS 234 MB without these bounds, 155 MB at 256 KB, 147 MB at 64 KB."""
 
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8

@@ -1,6 +1,7 @@
 """Finished images to disk: a streamed download, capped and checked (status, type by its bytes,
-the storage's MD5, that it decodes), written beside its final name and moved there only when whole,
-never over another file. `SavedFile` is the one record of a saved output, in results and history.
+the storage's MD5 where it catches what the rest would not, that it decodes), written beside its
+final name and moved there only when whole, never over another file. `SavedFile` is the one record
+of a saved output, in results and history.
 
 Downloads never carry the API key: they go to the storage host with the URL's own signature.
 Pillow is imported inside the functions that need it, to keep the server's start-up fast.
@@ -18,7 +19,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio
 import anyio.to_thread
@@ -73,8 +74,9 @@ def _check_decodes(path: Path) -> tuple[int, int]:
     return size
 
 
-FLUSH_BYTES = 1024 * 1024
-"""Downloads reach the disk in blocks this size: never whole in memory, few thread hops."""
+FLUSH_BYTES = 256 * 1024
+"""Downloads reach the disk in blocks this size: never whole in memory (64 at once hold 16 MB),
+few thread hops (24 for a 6 MB PNG)."""
 SNIFF_BYTES = 16
 """Bytes at the head of a download that tell its type."""
 
@@ -96,17 +98,22 @@ def _umask() -> int:
 class _PartialFile:
     """A download on its way to disk, as `.<stem>.<random>.part` beside its final name: a name of
     its own (created exclusively), so two processes saving the same image never write one file.
-    Hashed as it is written (SHA-256, and MD5 when `md5` asks for the storage's checksum), so the
-    bytes are gone over once, in the worker thread that writes them. Blocking methods: each runs in
-    a worker thread."""
+    Hashed as it is written (SHA-256, and MD5 once `expect_md5` names the storage's), so the bytes
+    are gone over once, in the worker thread that writes them. Blocking methods: each runs in a
+    worker thread."""
 
-    def __init__(self, directory: Path, stem: str, *, md5: bool = False) -> None:
+    def __init__(self, directory: Path, stem: str) -> None:
         self.directory = directory
         self.stem = stem
         self.path: Path | None = None
         self._file: BinaryIO | None = None
         self.sha256 = hashlib.sha256()
-        self.md5 = hashlib.md5() if md5 else None  # noqa: S324 - only to compare with S3's ETag
+        self._md5: Any = None
+        self._expected_md5: str | None = None
+
+    def expect_md5(self, checksum: str) -> None:
+        """Check the bytes against the storage's MD5 `checksum` when committed (call before the first write)."""
+        self._md5, self._expected_md5 = hashlib.md5(), checksum  # noqa: S324 - only to compare with S3's ETag
 
     def write(self, blocks: Sequence[bytes]) -> None:
         """Hash `blocks` and write them as they came: no copy joins them."""
@@ -116,17 +123,17 @@ class _PartialFile:
             self.path, self._file = Path(name), os.fdopen(descriptor, "wb")
         for block in blocks:
             self.sha256.update(block)
-            if self.md5 is not None:
-                self.md5.update(block)
+            if self._md5 is not None:
+                self._md5.update(block)
         self._file.writelines(blocks)
 
-    def commit(self, blocks: Sequence[bytes], extension: str, etag_md5: str | None = None) -> tuple[Path, int, int]:
-        """Write the rest, check it against the storage's `etag_md5` (if any) and that the image
+    def commit(self, blocks: Sequence[bytes], extension: str) -> tuple[Path, int, int]:
+        """Write the rest, check it against the storage's MD5 (if expected) and that the image
         decodes, and move it to a name of its own."""
         self.write(blocks)
         assert self._file is not None
         assert self.path is not None
-        if etag_md5 is not None and (self.md5 is None or self.md5.hexdigest() != etag_md5):
+        if self._md5 is not None and self._md5.hexdigest() != self._expected_md5:
             raise OutputError("The downloaded bytes do not match the storage's checksum", retry="again")
         if sys.platform != "win32":
             # mkstemp made it private; a saved image is an ordinary file, as the user's umask has
@@ -175,7 +182,8 @@ async def download(
     the record names it output `index` (with the layer's `label`, for layering).
 
     Checked on the way: the status, the size cap, magic bytes against the declared type, the MD5
-    when the storage's ETag is one, and that the result decodes. Disk work runs in worker threads,
+    when the storage's ETag is one (over plain HTTP, for other images than PNG: see
+    `_md5_catches_more`), and that the result decodes. Disk work runs in worker threads,
     so other calls keep flowing meanwhile. `limits` replaces the client's own (a caller whose
     deadline is near shortens it)."""
     partial: _PartialFile | None = None
@@ -194,7 +202,7 @@ async def download(
                 raise OutputError(f"The image is {declared} bytes, over the {max_bytes}-byte download cap")
             declared_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
             etag = PLAIN_MD5_ETAG.match(response.headers.get("etag", ""))
-            partial = _PartialFile(directory, stem, md5=etag is not None)
+            partial = _PartialFile(directory, stem)
             async for chunk in response.aiter_bytes():  # as they arrive: re-cut, they would be copied
                 size += len(chunk)
                 if size > max_bytes:
@@ -203,6 +211,8 @@ async def download(
                 pending_size += len(chunk)
                 if media_type is None and size >= SNIFF_BYTES:
                     media_type = _checked_type(_head(pending), declared_type)
+                    if etag and _md5_catches_more(url, media_type):
+                        partial.expect_md5(etag.group(1))
                 if pending_size >= FLUSH_BYTES and media_type is not None:
                     blocks, pending, pending_size = pending, [], 0
                     try:
@@ -213,13 +223,16 @@ async def download(
             if not size:
                 raise OutputError("The download was empty", retry="again")
             media_type = _checked_type(_head(pending), declared_type)
+        try:  # the last bytes written before the wait for an image thread: none held while it lasts
+            await anyio.to_thread.run_sync(partial.write, pending)
+        except OSError as exc:
+            raise _unwritable(directory, exc) from exc
+        del pending
         # Shielded: once the bytes are all here, a cancelled call must not leave a saved image that
         # nobody recorded (the next look would download it again under a second name).
         with anyio.CancelScope(shield=True):
             try:
-                committed = await in_image_thread(
-                    partial.commit, pending, EXTENSIONS[media_type], etag.group(1) if etag else None
-                )
+                committed = await in_image_thread(partial.commit, (), EXTENSIONS[media_type])
             except OSError as exc:
                 raise _unwritable(directory, exc) from exc
     except httpx2.HTTPError as exc:
@@ -248,6 +261,12 @@ def _unwritable(directory: Path, exc: OSError) -> OutputError:
     """A disk error while saving, as an error the caller can act on: the temporary folder may
     still take the image."""
     return OutputError(f"could not write {directory}: {exc.strerror or type(exc).__name__}", retry="fallback")
+
+
+def _md5_catches_more(url: str, media_type: str) -> bool:
+    """Whether the storage's MD5 would catch damage nothing else does: not over HTTPS (TLS
+    authenticates every byte), nor in a PNG (the decode check verifies the CRC of every chunk)."""
+    return not url.lower().startswith("https:") and media_type != "image/png"
 
 
 def _head(chunks: Sequence[bytes]) -> bytes:
