@@ -39,7 +39,7 @@ def plan_outputs(
     return size, output_format, (f"output.{render.EXTENSIONS[output_format]}",)
 
 
-async def rendered_outputs(generation: Generation, *, stock: bool = False) -> tuple[Output, ...]:
+async def rendered_outputs(generation: Generation, *, stock: bool) -> tuple[Output, ...]:
     """Render a generation's outputs once (in a worker thread) and keep them. `stock` (see
     `EmulatorConfig.stock_images`): a text-to-image output is the one stock image of its size and
     format."""
