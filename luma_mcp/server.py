@@ -65,7 +65,6 @@ def build_server(
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncGenerator[AppState]:
         bound_worker_threads()
-        bound_allocator()
         base_url, api_key = settings.base_url, settings.api_key
         key = api_key.get_secret_value() if api_key else None
         embedded = settings.emulator and transport is None
@@ -74,8 +73,10 @@ def build_server(
         timeout = httpx2.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout))
 
         def open_client() -> httpx2.AsyncClient:
-            """The shared client, opened by the first request (the embedded emulator with it: its
-            modules load then, not before `tools/list`)."""
+            """The shared client, opened by the first request: work that can wait until a call
+            needs it waits here, not before `tools/list` (the embedded emulator; the allocator's
+            bounds, which matter only once calls run)."""
+            bound_allocator()
             http_transport = _embedded_emulator(settings.emulator_latency) if embedded else transport
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
