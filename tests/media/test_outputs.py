@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -166,3 +168,22 @@ def test_a_folder_on_a_full_disk_is_not_taken_for_writable(tmp_path: Path, monke
     chosen, warning = folder._writable()  # pyright: ignore[reportPrivateUsage]
     assert chosen == folder.fallback
     assert f"{preferred} cannot be written (No space left on device)" in (warning or "")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("piece", [1, 5, 70_000])
+async def test_a_download_however_the_network_cuts_it_is_told_apart_and_saved_whole(piece: int, tmp_path: Path) -> None:
+    data = png_bytes()
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), piece):
+            yield data[start : start + piece]
+
+    def answer(_: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=pieces(), headers={"Content-Type": "image/png"})
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(answer)) as http:
+        saved = await outputs.download(http, "https://storage.test/x.png", tmp_path, "img", max_bytes=10**6)
+    assert (saved.media_type, saved.size_bytes) == ("image/png", len(data))
+    assert Path(saved.path).read_bytes() == data
+    assert saved.sha256 == hashlib.sha256(data).hexdigest()
