@@ -24,7 +24,7 @@ from typing import Any, BinaryIO
 import anyio
 import anyio.to_thread
 import httpx2
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import OutputError
 from .image_threads import in_image_thread
@@ -37,6 +37,8 @@ PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
 
 class SavedFile(BaseModel):
     """An output written to disk."""
+
+    model_config = ConfigDict(defer_build=True)
 
     index: int = Field(description="Position among the generation's outputs, from 0.")
     path: str = Field(description="Where it was saved.")
