@@ -38,6 +38,13 @@ check(
   `tools/list names the seven tools (${names.join(", ")})`,
 );
 check(tools.every((tool) => tool.inputSchema?.type === "object" && tool.outputSchema), "each tool has input and output schemas");
+const shown = ["generate_image", "edit_image", "split_into_layers", "get_generation", "wait_for_generation", "list_generations"];
+check(
+  shown.every((name) => tools.find((tool) => tool.name === name)?._meta?.ui?.resourceUri === "ui://luma-agents/view.html"),
+  "the generating and reading tools point to the MCP App view (this client declares no Apps: the view's own tools are not listed)",
+);
+const view = (await client.readResource({ uri: "ui://luma-agents/view.html" })).contents[0];
+check(view.mimeType === "text/html;profile=mcp-app" && view.text.startsWith("<!doctype html>"), "the view reads as one MCP App HTML file");
 const generate = tools.find((tool) => tool.name === "generate_image");
 check("prompt" in generate.inputSchema.properties, "generate_image's schema is flat (top-level prompt)");
 

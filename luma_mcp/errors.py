@@ -65,14 +65,20 @@ class OutputError(LumaError):
 
 
 class ResendRefusedError(LumaError):
-    """An identical create lost its answer moments ago: it may be queued, so this one is not sent."""
+    """An identical create lost its answer moments ago: it may be queued, so this one is not sent.
+    `resend` says how the caller sends it anyway, on purpose."""
 
-    def __init__(self, seconds_ago: float) -> None:
+    def __init__(self, seconds_ago: float, *, resend: str = "call again with new_variation=true") -> None:
         super().__init__(
             f"An identical request {seconds_ago:.0f} s ago was sent but its answer was lost, so it may already "
             "be queued (and charged). This one was not sent. To send it anyway, accepting the risk of a "
-            "second charge, call again with new_variation=true."
+            f"second charge, {resend}."
         )
+        self.seconds_ago = seconds_ago
+
+    def resent_by(self, resend: str) -> ResendRefusedError:
+        """The same refusal, saying how the caller sends it anyway (e.g. a tool's arguments)."""
+        return ResendRefusedError(self.seconds_ago, resend=resend)
 
 
 class ShuttingDownError(LumaError):

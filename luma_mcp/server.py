@@ -19,6 +19,7 @@ from .media.resolver import InputResolver
 from .process import bound_allocator, bound_worker_threads
 from .resources import ImageCatalog, register_templates
 from .tools import build_tools
+from .ui.extension import build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 
 EMULATOR_KEY = "luma-api-emulator"
@@ -117,7 +118,7 @@ def build_server(
                     outputs=sources.output_image,
                     clock=client.time.monotonic,
                 )
-                return Workspace(runner, inputs)
+                return Workspace(runner, inputs, sources)
 
             workspaces = Workspaces(workspace, byok=settings.byok)
             shared = workspaces.shared()
@@ -137,6 +138,8 @@ def build_server(
         lifespan=lifespan,
         tools=build_tools(settings),
         subscriptions=bus,
+        extensions=[build_apps()],
+        middleware=[hide_app_only_tools],
     )
     register_templates(server)
     return server

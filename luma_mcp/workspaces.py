@@ -9,6 +9,7 @@ deduplication covers only the calls that reach it."""
 from __future__ import annotations
 
 import hashlib
+import io
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from .config import Settings
 from .errors import MissingApiKeyError
 from .jobs.report import Progress, SetReport
 from .jobs.runner import GenerationRunner
+from .jobs.sources import OutputSources
 from .media.image_input import ImageInput, InlineImage
-from .media.previews import PreviewMode
+from .media.image_threads import in_image_thread
+from .media.previews import Preview, PreviewMode, make_preview
 from .media.resolver import InputResolver, Upload
 from .store.history import History
 from .store.records import HistoryEntry
@@ -66,6 +69,7 @@ class Workspace:
 
     runner: GenerationRunner
     inputs: InputResolver
+    sources: OutputSources
 
     @property
     def history(self) -> History:
@@ -81,16 +85,10 @@ class Workspace:
         with self.runner.busy():
             started = self.runner.now()
             inputs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
-            request, preview, notes = order.request(inputs.refs), order.preview, inputs.notes
-            if order.count > 1:
-                return await self.runner.run_many(
-                    request, order.count, progress,
-                    preview=preview, started=started, new_variation=order.new_variation, notes=notes,
-                )  # fmt: skip
-            report = await self.runner.run(
-                request, progress, preview=preview, started=started, new_variation=order.new_variation, notes=notes
-            )
-            return SetReport((report,))
+            return await self.runner.run_many(
+                order.request(inputs.refs), order.count, progress,
+                preview=order.preview, started=started, new_variation=order.new_variation, notes=inputs.notes,
+            )  # fmt: skip
 
     async def look(self, generation_id: str, preview: PreviewMode | None) -> SetReport:
         """One look at a generation (saved and previewed if completed)."""
@@ -108,11 +106,22 @@ class Workspace:
         """What this workspace made, most recent first, filtered by words of the prompt."""
         return await self.history.recent(query=query, limit=limit)
 
+    async def rendition(self, generation_id: str, index: int, *, max_edge: int, budget: int) -> Preview:
+        """A rendition of output `index` of a generation (long edge ≤ `max_edge`, ≤ `budget` bytes),
+        made from the saved file, or from a fresh download where nothing was saved."""
+        deadline = self.runner.inputs_deadline(self.runner.now())
+        data, _, _ = await self.sources.output_bytes(generation_id, index, deadline)
+        return await in_image_thread(_rendition, data, max_edge, budget)
+
     async def upload(self, path: str | None, inline: InlineImage | None) -> tuple[Upload, str]:
         """Upload a local file or checked data once: the upload and the file's name."""
         data, media_type, name = await self.inputs.read("image", path=path, inline=inline)
         deadline = self.runner.inputs_deadline(self.runner.now())
         return await self.inputs.upload(data, media_type, name, deadline=deadline), name
+
+
+def _rendition(data: bytes, max_edge: int, budget: int) -> Preview:
+    return make_preview(io.BytesIO(data), max_edge=max_edge, budget=budget)
 
 
 def key_label(key: str) -> str:

@@ -17,7 +17,7 @@ def test_keys_whose_short_labels_collide_still_get_their_own_workspace(monkeypat
 
     def make(key: str | None, label: str | None) -> Workspace:
         made.append(key)
-        return Workspace(runner=cast("Any", key), inputs=cast("Any", label))
+        return Workspace(runner=cast("Any", key), inputs=cast("Any", label), sources=cast("Any", None))
 
     byok = Workspaces(make, byok=True)
     alice = byok.for_headers({KEY_HEADER: "luma-api-alice"})
@@ -42,7 +42,7 @@ def test_beyond_the_kept_number_only_idle_workspaces_are_dropped(monkeypatch: py
 
     def make(key: str | None, label: str | None) -> Workspace:
         runners[key] = FakeRunner(key)
-        return Workspace(runner=cast("Any", runners[key]), inputs=cast("Any", label))
+        return Workspace(runner=cast("Any", runners[key]), inputs=cast("Any", label), sources=cast("Any", None))
 
     byok = Workspaces(make, byok=True)
     alice = byok.for_headers({KEY_HEADER: "luma-api-alice"})

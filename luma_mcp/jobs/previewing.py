@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..media.image_threads import in_image_thread
-from ..media.previews import PreviewMode
+from ..media.previews import INLINE_BUDGET, PreviewMode
 from ..media.sheets import preview_set
 from .report import FinishedOutput, Report, SetReport
 
@@ -17,14 +17,14 @@ def _label(output: FinishedOutput, prefix: str = "") -> str:
     return f"{prefix}{output.index} {layer.label}" if layer else f"{prefix}{output.index + 1}"
 
 
-async def previewed(report: Report, mode: PreviewMode) -> Report:
-    """`report` with the previews of its outputs."""
+async def previewed(report: Report, mode: PreviewMode, budget: int = INLINE_BUDGET) -> Report:
+    """`report` with the previews of its outputs, within `budget` bytes (a result's, by default)."""
     if mode == "none" or not report.outputs:
         return report
     paths = [output.local for output in report.outputs]
     labels = [_label(output) for output in report.outputs]
     layers = report.generation.type == "layering"
-    previews = await in_image_thread(preview_set, paths, labels, mode, layers)
+    previews = await in_image_thread(preview_set, paths, labels, mode, layers, budget)
     outputs = tuple(replace(output, preview=p) for output, p in zip(report.outputs, previews.each, strict=True))
     return replace(report, outputs=outputs, sheet=previews.sheet)
 
@@ -37,9 +37,13 @@ async def previewed_set(made: SetReport, mode: PreviewMode) -> SetReport:
     outputs = [(number, output) for number, member in enumerate(made.members) for output in member.outputs]
     if mode == "none" or not outputs:
         return made
+    if any(len(member.outputs) > 1 for member in made.members):
+        # A split among them: each member's own previews (a split's sheet), in an equal share.
+        share = INLINE_BUDGET // len(made.members)
+        return replace(made, members=tuple([await previewed(member, mode, share) for member in made.members]))
     paths = [output.local for _, output in outputs]
     labels = [_label(output, f"#{number + 1}.") for number, output in outputs]
-    previews = await in_image_thread(preview_set, paths, labels, mode, False)
+    previews = await in_image_thread(preview_set, paths, labels, mode, False, INLINE_BUDGET)
     each = iter(previews.each)
     members = tuple(
         replace(member, outputs=tuple(replace(output, preview=next(each)) for output in member.outputs))

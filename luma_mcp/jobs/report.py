@@ -61,3 +61,9 @@ class SetReport:
     failures: tuple[str, ...] = ()
     sheet: Preview | None = None
     """One preview of all the members' images, where one each would be too small."""
+    numbers: tuple[int, ...] = ()
+    """Each member's place in what was asked, from 1 (the failures keep theirs); empty: 1, 2, …"""
+    asked: int = 0
+    """How many were asked for (0: as many as there are members)."""
+    unsure: tuple[Price, ...] = ()
+    """The price of each member whose create was sent but whose answer was lost: it may be charged."""

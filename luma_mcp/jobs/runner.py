@@ -19,7 +19,7 @@ import anyio
 
 from ..api import Generation, GenerationRequest, LumaClient, SharedHttpClient
 from ..config import Settings
-from ..errors import LumaError, OutcomeUnknownError, ReusedJobError, ShuttingDownError
+from ..errors import LumaError, OutcomeUnknownError, ResendRefusedError, ReusedJobError, ShuttingDownError
 from ..media.folders import OutputFolder
 from ..media.previews import PreviewMode
 from ..store.history import History
@@ -28,7 +28,7 @@ from .downloads import Downloader
 from .draining import Draining
 from .ledger import Ledger, request_key
 from .previewing import previewed, previewed_set
-from .pricing import FREE
+from .pricing import FREE, Price, request_price
 from .report import Progress, Report, SetReport, no_progress
 from .saver import Saver
 from .set_progress import SetProgress
@@ -39,6 +39,9 @@ LOOK_SECONDS = 10.0
 """The least time a single look (get_generation) may spend on retries."""
 INPUT_SECONDS = 30.0
 """The least time a call's uploads may take, even when its wait is shorter."""
+ONE_MORE = "ask for that one image alone, with count=1 and new_variation=true"
+"""How the lost member of a set is sent again on purpose (new_variation with the set's count
+would pay for every image again)."""
 SAVE_SECONDS = 7.0
 """Time a call keeps, after its wait, to download and save (35 s + 7 s stays inside the ~45 s
 hosts give a call, when the create answered promptly: a create is never cut short, since its
@@ -148,7 +151,7 @@ class GenerationRunner:
         deadline = (self.now() if started is None else started) + self._wait_seconds
         mode = preview or self._preview
         key = request_key(request)
-        tracker = SetProgress(progress, count, self.now) if count > 1 else None
+        tracker = SetProgress(progress, count) if count > 1 else None
         with self.busy(), self._saver.scratch(mode) as scratch:
             results: list[Report | LumaError | None] = [None] * count
 
@@ -159,10 +162,13 @@ class GenerationRunner:
                     results[index] = await self._made(
                         request, member_key, deadline, member_progress, new_variation=new_variation, scratch=scratch
                     )
+                except (OutcomeUnknownError, ResendRefusedError) as exc:
+                    # One image of a set: new_variation with the same count would buy them all again.
+                    results[index] = exc.resent_by(ONE_MORE) if count > 1 else exc
                 except LumaError as exc:
                     results[index] = exc
-                    if tracker is not None:
-                        tracker.ended(index)
+                if tracker is not None and not isinstance(results[index], Report):
+                    tracker.ended(index)
 
             if count == 1:
                 await member(0)
@@ -170,7 +176,8 @@ class GenerationRunner:
                 async with anyio.create_task_group() as members:
                     for index in range(count):
                         members.start_soon(member, index)
-            return await previewed_set(_as_set(results, notes, what="image"), mode)
+            made = _as_set(results, notes, what="image", unsure=request_price(request))
+            return await previewed_set(made, mode)
 
     async def _made(
         self,
@@ -259,7 +266,7 @@ class GenerationRunner:
         """Wait for several generations together (a set handed off part way), within one budget."""
         deadline = self.now() + max_wait
         mode = preview or self._preview
-        tracker = SetProgress(progress, len(generation_ids), self.now)
+        tracker = SetProgress(progress, len(generation_ids))
         with self.busy(), self._saver.scratch(mode) as scratch:
             results: list[Report | LumaError | None] = [None] * len(generation_ids)
 
@@ -320,14 +327,31 @@ class GenerationRunner:
         return report
 
 
-def _as_set(results: Sequence[Report | LumaError | None], notes: tuple[str, ...], *, what: str) -> SetReport:
-    """The members that stand and the failures of the others, in order; the first error when none
-    stands (so a call that made nothing fails as a single one does)."""
-    members = tuple(result for result in results if isinstance(result, Report))
+def _as_set(
+    results: Sequence[Report | LumaError | None], notes: tuple[str, ...], *, what: str, unsure: Price | None = None
+) -> SetReport:
+    """The members that stand, each with its place in what was asked, and the failures of the
+    others. When none stands: the error itself for one, else one error naming every member's cause,
+    those that may have been charged (an answer lost) first. `unsure` is a member's price, counted
+    for each whose create was sent and answer lost."""
     errors = [(number, result) for number, result in enumerate(results, 1) if isinstance(result, LumaError)]
-    if not members and errors:
-        raise errors[0][1]
-    failures = tuple(f"{what.capitalize()} {number} of {len(results)}: {error}" for number, error in errors)
+    lost = [number for number, error in errors if isinstance(error, OutcomeUnknownError)]
+    failures = tuple(
+        f"{what.capitalize()} {number} of {len(results)}: {error}"
+        for number, error in sorted(errors, key=lambda item: item[0] not in lost)
+    )
+    standing = [(number, result) for number, result in enumerate(results, 1) if isinstance(result, Report)]
+    if not standing and errors:
+        if len(results) == 1:
+            raise errors[0][1]
+        raise LumaError(f"None of the {len(results)} {what}s could be made:\n- " + "\n- ".join(failures))
+    members = tuple(report for _, report in standing)
     if members and notes:
         members = (replace(members[0], warnings=notes + members[0].warnings), *members[1:])
-    return SetReport(members, failures)
+    return SetReport(
+        members,
+        failures,
+        numbers=tuple(number for number, _ in standing),
+        asked=len(results),
+        unsure=tuple(unsure for _ in lost) if unsure is not None else (),
+    )

@@ -94,7 +94,8 @@ class Saver:
         warnings = list(notes)
         errors: dict[int, str] = {}
         if generation.state == "completed" and not self._keep_files:
-            entry = await self._updated_entry(generation)
+            known = await self._history.get(generation.id)
+            entry = await self._updated_entry(generation, known)
             await self._history.remember(entry)
             local: dict[int, Path] = {}
             if scratch is not None:
@@ -102,7 +103,7 @@ class Saver:
             outputs = _outputs(generation, {}, local, errors)
             return Report(
                 generation, entry.prompt, outputs, waited, tuple(warnings), files_kept=False,
-                price=_price(entry, generation, known=True),
+                price=_price(entry, generation, known=known is not None),
             )  # fmt: skip
         if generation.state == "completed":
             async with self._saving.hold(generation.id):  # two looks must not save twice

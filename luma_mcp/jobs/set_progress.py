@@ -4,17 +4,14 @@ rising and never past its total, and says how many are done."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .report import Progress
 
 
 class SetProgress:
-    def __init__(self, progress: Progress, count: int, clock: Callable[[], float]) -> None:
+    def __init__(self, progress: Progress, count: int) -> None:
         self._progress = progress
         self._shares = [0.0] * count
         self._last = 0.0
-        self._clock = clock
 
     def member(self, index: int) -> Progress:
         """The `Progress` member `index` reports to."""

@@ -5,6 +5,7 @@ where nothing is saved."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import tempfile
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import anyio
 
-from ..api import LumaClient, SharedHttpClient
+from ..api import Generation, LumaClient, SharedHttpClient
 from ..errors import InputError, LumaError
 from ..media.outputs import download
 from ..store.history import History
@@ -41,6 +42,22 @@ class OutputSources:
         """The image of output `index` of a generation, by `deadline`: bytes, media type and a file
         name; None where the API's own reference means that output (a job of one output). Raises
         `InputError` for an output that does not exist or cannot be had: nothing is sent then."""
+        generation = await self._completed(generation_id, index, deadline)
+        if len(generation.output) == 1:
+            return None
+        return await self._saved(generation_id, index) or await self._downloaded(generation, index)
+
+    async def output_bytes(self, generation_id: str, index: int, deadline: float) -> tuple[bytes, str, str]:
+        """The image of output `index` of a generation, whatever the job: the saved file where
+        there is one (no request at all), else a download from a fresh link. Raises `InputError`
+        as `output_image` does."""
+        saved = await self._saved(generation_id, index)
+        if saved is not None:
+            return saved
+        return await self._downloaded(await self._completed(generation_id, index, deadline), index)
+
+    async def _completed(self, generation_id: str, index: int, deadline: float) -> Generation:
+        """The generation, looked up, if it is completed and has output `index`."""
         name = f"generation {generation_id}"
         try:
             generation = await self._client.get(generation_id, deadline=deadline)
@@ -51,15 +68,26 @@ class OutputSources:
         count = len(generation.output)
         if index >= count:
             raise InputError(name, f"has {count} output(s), numbered from 0: there is no output {index}")
-        if count == 1:
-            return None
+        return generation
+
+    async def _saved(self, generation_id: str, index: int) -> tuple[bytes, str, str] | None:
+        """Output `index` as this server saved it, if it did and the file is still there."""
         entry = await self._history.get(generation_id)
         saved = next((f for f in (entry.files if entry else []) if f.index == index and self._contains(f.path)), None)
-        if saved is not None:
-            try:
-                return await anyio.Path(saved.path).read_bytes(), saved.media_type, Path(saved.path).name
-            except OSError:
-                logger.warning("saved output %d of %s is gone; downloading it again", index, generation_id)
+        if saved is None:
+            return None
+        try:
+            data = await anyio.Path(saved.path).read_bytes()
+        except OSError:
+            logger.warning("saved output %d of %s is gone; downloading it again", index, generation_id)
+            return None
+        if hashlib.sha256(data).hexdigest() != saved.sha256:
+            logger.warning("saved output %d of %s was changed since; downloading it again", index, generation_id)
+            return None
+        return data, saved.media_type, Path(saved.path).name
+
+    async def _downloaded(self, generation: Generation, index: int) -> tuple[bytes, str, str]:
+        """Output `index` downloaded from the generation's (fresh) link into a scratch folder."""
         http = await self._http.get()
         with tempfile.TemporaryDirectory(prefix="luma-input-") as folder:
             try:
@@ -67,6 +95,7 @@ class OutputSources:
                     http, generation.output[index].url, Path(folder), "output", max_bytes=self._max_bytes
                 )
             except LumaError as exc:
+                name = f"generation {generation.id}"
                 raise InputError(name, f"output {index} could not be downloaded: {exc}") from exc
             data = await anyio.Path(got.path).read_bytes()
-        return data, got.media_type, f"{generation_id}-{index}{Path(got.path).suffix}"
+        return data, got.media_type, f"{generation.id}-{index}{Path(got.path).suffix}"

@@ -15,7 +15,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from .sniff import sniff_media_type
 from .vips import shrunk
@@ -43,20 +43,23 @@ class Preview:
     height: int
 
 
-def make_preview(path: Path, *, max_edge: int, budget: int) -> Preview:
-    """One preview with the long edge at most `max_edge` and at most `budget` bytes. A JPEG is
-    shrunk by Pillow, which decodes it at a reduced scale (twice as fast as libvips); anything else
-    (PNG cannot be decoded at a reduced size) by libvips where it is there, in less time and half
-    the memory (see `vips.py`), else by Pillow."""
-    with path.open("rb") as file:
-        jpeg = sniff_media_type(file.read(16)) == "image/jpeg"
-    image = None if jpeg else shrunk(path, max_edge)
+def make_preview(path: Path | BinaryIO, *, max_edge: int, budget: int) -> Preview:
+    """One preview of the image at `path` (or in a binary stream) with the long edge at most
+    `max_edge` and at most `budget` bytes. A JPEG is shrunk by Pillow, which decodes it at a reduced
+    scale (twice as fast as libvips); any other file (PNG cannot be decoded at a reduced size) by
+    libvips where it is there, in less time and half the memory (see `vips.py`); else, and a
+    stream, by Pillow."""
+    image = None
+    if isinstance(path, Path):
+        with path.open("rb") as file:
+            jpeg = sniff_media_type(file.read(16)) == "image/jpeg"
+        image = None if jpeg else shrunk(path, max_edge)
     return encode_within(image or shrunk_by_pillow(path, max_edge), budget)
 
 
-def shrunk_by_pillow(path: Path, max_edge: int) -> PILImage.Image:
-    """The image at `path` shrunk by Pillow to a long edge of at most `max_edge` (RGB, or RGBA where
-    it has transparency)."""
+def shrunk_by_pillow(path: Path | BinaryIO, max_edge: int) -> PILImage.Image:
+    """The image at `path` (or in a binary stream) shrunk by Pillow to a long edge of at most
+    `max_edge` (RGB, or RGBA where it has transparency)."""
     from PIL import Image
 
     with Image.open(path) as source:
@@ -89,11 +92,11 @@ def encode_within(image: PILImage.Image, budget: int) -> Preview:
         image.thumbnail((int(image.width * 0.75), int(image.height * 0.75)), Image.Resampling.LANCZOS)
 
 
-def make_previews(paths: list[Path | None], mode: PreviewMode) -> list[Preview | None]:
-    """Previews of one result's images, sharing the inline budget; None where there is no file."""
+def make_previews(paths: list[Path | None], mode: PreviewMode, budget: int = INLINE_BUDGET) -> list[Preview | None]:
+    """Previews of images sharing `budget` (a result's, by default); None where there is no file."""
     if mode == "none":
         return [None for _ in paths]
-    budget = INLINE_BUDGET // max(1, sum(1 for p in paths if p is not None))
+    budget //= max(1, sum(1 for p in paths if p is not None))
     previews: list[Preview | None] = []
     for path in paths:
         try:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .previews import INLINE_BUDGET, MAX_EDGE, Preview, PreviewMode, encode_within, make_previews
+from .previews import MAX_EDGE, Preview, PreviewMode, encode_within, make_previews
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -35,22 +35,24 @@ class PreviewSet:
     sheet: Preview | None = None
 
 
-def preview_set(paths: list[Path | None], labels: list[str], mode: PreviewMode, layers: bool) -> PreviewSet:
-    """Previews of a result's images (`labels` name them on a sheet). `layers`: the images are one
-    split, front to back: shown side by side on a checkerboard beside their composite."""
+def preview_set(
+    paths: list[Path | None], labels: list[str], mode: PreviewMode, layers: bool, budget: int
+) -> PreviewSet:
+    """Previews of images sharing `budget` bytes (`labels` name them on a sheet). `layers`: the
+    images are one split, front to back: shown side by side on a checkerboard beside their composite."""
     present = [(path, label) for path, label in zip(paths, labels, strict=True) if path is not None]
     if mode == "none" or not present:
         return PreviewSet([None] * len(paths))
     try:
         if layers and len(present) > 1:
-            return PreviewSet([None] * len(paths), layer_sheet(present, max_edge=MAX_EDGE[mode], budget=INLINE_BUDGET))
-        each = make_previews(paths, mode)
+            return PreviewSet([None] * len(paths), layer_sheet(present, max_edge=MAX_EDGE[mode], budget=budget))
+        each = make_previews(paths, mode, budget)
         wanted = [min(MAX_EDGE[mode], MIN_EACH_EDGE, _long_edge(path)) if path else 0 for path in paths]
         if len(present) == 1 or all(
             p is None or max(p.width, p.height) >= w for p, w in zip(each, wanted, strict=True)
         ):
             return PreviewSet(each)
-        return PreviewSet([None] * len(paths), contact_sheet(present, max_edge=MAX_EDGE[mode], budget=INLINE_BUDGET))
+        return PreviewSet([None] * len(paths), contact_sheet(present, max_edge=MAX_EDGE[mode], budget=budget))
     except (OSError, ValueError, SyntaxError) as exc:  # what Pillow raises for unreadable images
         logger.warning("no preview sheet: %s", exc)
         return PreviewSet([None] * len(paths))

@@ -7,6 +7,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp_types import ToolAnnotations
 
 from ..config import Settings
+from ..ui import view_meta
 from ..workspaces import AppState
 from . import handlers
 from .flat import model_tool
@@ -17,6 +18,7 @@ LOOKS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_
 
 
 def build_tools(settings: Settings) -> list[Tool]:
+    """The tools, each with its flat schema; the generating and reading ones shown with the MCP App view."""
     wait = f"{settings.wait_seconds:g} s"
     return [
         model_tool(
@@ -31,6 +33,7 @@ def build_tools(settings: Settings) -> list[Tool]:
                 "+$0.003 per reference image)."
             ),
             annotations=GENERATES,
+            meta=view_meta(),
         ),
         model_tool(
             handlers.edit_image,
@@ -43,6 +46,7 @@ def build_tools(settings: Settings) -> list[Tool]:
                 "(uni-1 $0.0434, uni-1-max $0.103, +$0.003 per reference image)."
             ),
             annotations=GENERATES,
+            meta=view_meta(),
         ),
         model_tool(
             handlers.split_into_layers,
@@ -56,6 +60,7 @@ def build_tools(settings: Settings) -> list[Tool]:
                 "at 1k, twice at 2k)."
             ),
             annotations=GENERATES,
+            meta=view_meta(),
         ),
         model_tool(
             handlers.get_generation,
@@ -66,6 +71,7 @@ def build_tools(settings: Settings) -> list[Tool]:
                 "and a fresh download link (links expire after an hour). Starts no new job and costs nothing."
             ),
             annotations=LOOKS,
+            meta=view_meta(),
         ),
         model_tool(
             handlers.wait_for_generation,
@@ -77,6 +83,7 @@ def build_tools(settings: Settings) -> list[Tool]:
                 "ends even if a job is still running; call it again then. Costs nothing."
             ),
             annotations=LOOKS,
+            meta=view_meta(),
         ),
         model_tool(
             handlers.upload_image,
@@ -99,6 +106,7 @@ def build_tools(settings: Settings) -> list[Tool]:
                 "edit 'the fox from yesterday'."
             ),
             annotations=LOOKS,
+            meta=view_meta(),
         ),
     ]
 

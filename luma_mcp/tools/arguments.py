@@ -228,8 +228,10 @@ class WaitForGenerationArgs(ToolArguments):
 
     @model_validator(mode="after")
     def _one_or_several(self) -> WaitForGenerationArgs:
-        if (self.generation_id is None) == (self.generation_ids is None):
-            raise ValueError("give generation_id, or generation_ids for several, not both")
+        if self.generation_id is None and self.generation_ids is None:
+            raise ValueError("give generation_id (or generation_ids, to wait for several together)")
+        if self.generation_id is not None and self.generation_ids is not None:
+            raise ValueError("give generation_id or generation_ids, not both")
         return self
 
     @property

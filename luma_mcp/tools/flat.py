@@ -47,9 +47,11 @@ def model_tool(
     title: str,
     description: str,
     annotations: ToolAnnotations,
+    meta: dict[str, Any] | None = None,
 ) -> ModelTool:
     """Wrap `async fn(args: SomeArgs, ctx: Context) -> Annotated[CallToolResult, Result]` as a tool
-    whose input schema is `SomeArgs`'s, flat, and whose output schema is `Result`'s. `SomeArgs` is
+    whose input schema is `SomeArgs`'s, flat, and whose output schema is `Result`'s; `meta` is
+    its `_meta` (the MCP App view it is shown with). `SomeArgs` is
     an `ArgModelBase` (see `ToolArguments`), so the SDK validates a call with it directly.
 
     Built directly rather than through `Tool.from_function`, which would derive (and throw away)
@@ -80,6 +82,7 @@ def model_tool(
         is_async=True,
         context_kwarg=find_context_parameter(fn),
         annotations=annotations,
+        meta=meta,
     )
 
 

@@ -76,10 +76,32 @@ def _set_state(members: list[GenerationInfo]) -> Literal["queued", "processing",
 
 
 def _total(made: SetReport) -> Price | None:
+    """What the set costs: its members, and (an estimate) each member whose answer was lost."""
     prices = [member.price for member in made.members]
     if any(price is None for price in prices):
         return None
-    return sum((price for price in prices if price is not None), Price(0))
+    total = sum((price for price in prices if price is not None), Price(0))
+    for unsure in made.unsure:
+        total += Price(unsure.micro_usd, estimate=True)
+    return total
+
+
+def _cost_meta(made: SetReport, total: Price, model: str) -> dict[str, Any]:
+    """`_meta.cost` for hosts that bill: the call's total, and each generation's part, `final` once
+    its price cannot change (a finished job with a published price), so a host can reconcile."""
+    parts = [
+        {
+            "generation_id": report.generation.id,
+            "usd": report.price.usd if report.price else None,
+            "final": report.generation.terminal and report.price is not None and not report.price.estimate,
+        }
+        for report in made.members
+    ]
+    parts += [{"generation_id": None, "usd": unsure.usd, "final": False} for unsure in made.unsure]
+    cost: dict[str, Any] = {"usd": total.usd, "model": model, "provider": "luma", "generations": parts}
+    if total.estimate:
+        cost["estimate"] = True
+    return cost
 
 
 def _preview_block(preview: Preview) -> ImageContent:
@@ -122,7 +144,7 @@ def tool_result(made: SetReport, *, tool: str, failure_is_error: bool = False, s
     cost goes in `_meta.cost`)."""
     members = [generation_info(report, tool=tool) for report in made.members]
     total = _total(made)
-    if len(members) == 1 and not made.failures:
+    if len(members) == 1 and not made.failures and made.asked <= 1:
         whole, report = GenerationResult.model_validate(members[0].model_dump()), made.members[0]
         text = summary(whole, report.reused_after, files_kept=report.files_kept)
     else:
@@ -130,25 +152,26 @@ def tool_result(made: SetReport, *, tool: str, failure_is_error: bool = False, s
             {
                 **members[0].model_dump(),
                 "state": _set_state(members),
-                "next_step": set_next_step(members),
+                "next_step": set_next_step(members, made.members, lost=bool(made.unsure)),
                 "warnings": list(made.failures),
                 "cost_usd": None if total is None else total.usd,
                 "cost_is_estimate": total is not None and total.estimate,
+                "reused": all(member.reused for member in members),
                 "generations": members,
             }
         )
-        what = "image" if tool in ("generate_image", "edit_image") else "generation"
-        text = set_summary(whole, list(zip(members, made.members, strict=True)), what=what)
+        what = "image" if tool in ("generate_image", "edit_image", "split_into_layers") else "generation"
+        numbers = made.numbers or tuple(range(1, len(members) + 1))
+        listed = [
+            (number, member, report) for number, member, report in zip(numbers, members, made.members, strict=True)
+        ]
+        text = set_summary(whole, listed, what=what, asked=made.asked or len(members))
     content: list[ContentBlock] = [TextContent(text=text), TextContent(text=whole.model_dump_json(exclude_none=True))]
     sheets = [made.sheet, *(report.sheet for report in made.members)]
     content += [_preview_block(sheet) for sheet in sheets if sheet is not None]
     for report, result in zip(made.members, members, strict=True):
         content += _output_blocks(report, result)
-    meta: dict[str, Any] | None = None
-    if spent and total is not None:
-        meta = {"cost": {"usd": total.usd, "model": whole.model, "provider": "luma"}}
-        if total.estimate:
-            meta["cost"]["estimate"] = True
+    meta = {"cost": _cost_meta(made, total, whole.model)} if spent and total is not None else None
     is_error = failure_is_error and whole.state == "failed"
     return CallToolResult(
         content=content, structured_content=whole.model_dump(mode="json"), is_error=is_error, _meta=meta

@@ -53,22 +53,31 @@ def next_step(report: Report, tool: str) -> str:
             return f"Call wait_for_generation with generation_id {gid}; the job keeps running and nothing is lost."
 
 
-def set_next_step(members: list[GenerationInfo]) -> str:
-    """The next step for several generations answered together."""
+def set_next_step(members: list[GenerationInfo], reports: tuple[Report, ...], *, lost: bool = False) -> str:
+    """The next step for several generations answered together, from each one's own."""
+    steps: list[str] = []
     pending = [m.generation_id for m in members if m.state in ("queued", "processing")]
     if pending:
         done = [m.generation_id for m in members if m.state not in ("queued", "processing")]
         ids = ", ".join(f'"{gid}"' for gid in pending)
         finished = f" (done: {', '.join(done)})" if done else ""
-        return (
-            f"Call wait_for_generation with generation_ids [{ids}]{finished}; the jobs keep running, nothing is lost."
+        steps.append(f"Call wait_for_generation with generation_ids [{ids}]{finished}; the jobs keep running.")
+    unsaved = [
+        m.generation_id
+        for m, report in zip(members, reports, strict=True)
+        if m.state == "completed" and report.files_kept and any(output.saved is None for output in report.outputs)
+    ]
+    if unsaved:
+        steps.append(f"Some images were not saved: call get_generation with generation_id {', '.join(unsaved)}.")
+    steps += [f"For {m.generation_id}: {m.next_step}" for m in members if m.state == "failed"]
+    if lost:
+        steps.append("One image's answer was lost, so it may be charged: its warning says how to get it alone.")
+    if any(m.state == "completed" for m in members) and not pending:
+        steps.append(
+            "Show the user the images and let them pick. To change one, call edit_image with source "
+            '{"generation_id": "<its id>"}; for more like one, generate_image with it as an image_ref.'
         )
-    if all(m.state == "failed" for m in members):
-        return members[0].next_step
-    return (
-        "Show the user the images and let them pick. To change one, call edit_image with source "
-        '{"generation_id": "<its id>"}; for more like one, generate_image with it as an image_ref.'
-    )
+    return " ".join(steps) or members[0].next_step
 
 
 def readable_size(n: int) -> str:
@@ -132,12 +141,16 @@ def _state_summary(result: GenerationInfo, *, files_kept: bool) -> str:
     return "\n".join(lines)
 
 
-def set_summary(whole: GenerationResult, members: list[tuple[GenerationInfo, Report]], *, what: str) -> str:
-    """Several generations: a line of totals, each member's summary under its number, the step."""
-    done = sum(1 for member, _ in members if member.state == "completed")
-    cost = cost_words(whole, reused=False)
-    lines = [f"{len(members)} {what}s: {done} completed." + (f" {cost}" if cost else "")]
-    for number, (member, report) in enumerate(members, 1):
+def set_summary(
+    whole: GenerationResult, members: list[tuple[int, GenerationInfo, Report]], *, what: str, asked: int
+) -> str:
+    """Several generations: a line of totals, each member's summary under its place in what was
+    asked, the step."""
+    done = sum(1 for _, member, _ in members if member.state == "completed")
+    cost = cost_words(whole, reused=whole.reused)
+    made = f"{len(members)} {'made' if what == 'image' else 'found'}, " if len(members) < asked else ""
+    lines = [f"{asked} {what}s asked: {made}{done} completed." + (f" {cost}" if cost else "")]
+    for number, member, report in members:
         text = summary(
             member.model_copy(update={"next_step": ""}), report.reused_after, files_kept=report.files_kept
         ).rstrip()

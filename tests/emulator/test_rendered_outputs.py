@@ -121,6 +121,18 @@ async def test_layering_returns_one_png_per_layer_with_its_description(
         assert (image.format, image.mode, image.size) == ("PNG", "RGBA", (64, 32))  # 1k: half the long edge
 
 
+async def test_the_background_of_a_split_is_opaque_even_for_a_transparent_source(
+    api: httpx2.AsyncClient, emulator: Emulator
+) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGBA", (60, 40), (0, 0, 0, 0)).save(buffer, "PNG")
+    source = {"data": b64(buffer.getvalue()), "media_type": "image/png"}
+    generation = await _completed(api, emulator, type="layering", source=source)
+    background = _image((await _download(emulator, generation["output"][-1]["url"])).content)
+    assert generation["output"][-1]["layer"]["alpha_hint"] == "none"
+    assert background.getchannel("A").getextrema() == (255, 255)  # every pixel opaque
+
+
 @pytest.mark.parametrize("count", [1, 10])
 async def test_a_split_makes_as_many_layers_as_scripted_front_to_back_with_extra_keys_and_a_price_per_layer(
     api: httpx2.AsyncClient, emulator: Emulator, count: int

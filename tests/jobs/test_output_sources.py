@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from mcp import Client
@@ -21,7 +22,7 @@ SOURCE = {"data": b64(png_bytes((80, 40))), "media_type": "image/png"}
 
 async def edit_of_layer(client: Client, emulator: Emulator, index: int) -> tuple[dict[str, object], bytes]:
     """Split, then edit one layer: the edit's result and the bytes its request sent as the source."""
-    split = structured(await client.call_tool("split_into_layers", {"source": SOURCE}))
+    split = structured(await client.call_tool("split_into_layers", {"source": SOURCE, "preview": "none"}))
     source = {"generation_id": split["generation_id"], "output_index": index}
     edit = structured(await client.call_tool("edit_image", {"prompt": "in red", "source": source}))
     sent = emulator.requests_to("create")[-1].body["source"]
@@ -41,7 +42,18 @@ async def test_where_nothing_is_saved_the_layer_comes_from_a_fresh_link(settings
     unkept = settings.model_copy(update={"save_outputs": False})
     async with Client(make_server(unkept, emulator)) as client:
         await edit_of_layer(client, emulator, 2)
-    assert len(emulator.requests_to("download")) >= 1
+    # Nothing kept and no preview asked of the split: the one download is the layer, for the edit.
+    assert [r.path.rsplit("/", 1)[-1] for r in emulator.requests_to("download")][:1] == ["layer-2.png"]
+
+
+async def test_a_saved_layer_changed_since_is_not_sent_but_fetched_afresh(client: Client, emulator: Emulator) -> None:
+    split = structured(await client.call_tool("split_into_layers", {"source": SOURCE}))
+    painted = Path(split["outputs"][1]["path"])
+    painted.write_bytes(png_bytes((10, 10), color=(0, 255, 0)))  # the user painted over it
+    source = {"generation_id": split["generation_id"], "output_index": 1}
+    await client.call_tool("edit_image", {"prompt": "in red", "source": source})
+    sent = base64.b64decode(emulator.requests_to("create")[-1].body["source"]["data"])
+    assert sent == await emulator.output_bytes(split["generation_id"], 1)
 
 
 async def test_the_only_output_of_a_job_is_referred_to_by_its_id(client: Client, emulator: Emulator) -> None:

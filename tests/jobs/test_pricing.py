@@ -7,11 +7,12 @@ import pytest
 from mcp import Client
 
 from luma_mcp.api import GenerationRequest, ImageRef, LayeringOptions
+from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.jobs.pricing import MAX_LAYERS, Price, price_of, request_price, settled_price
 
 from ..support.samples import KEY, b64, png_bytes
-from ..support.servers import structured
+from ..support.servers import make_server, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
@@ -38,7 +39,9 @@ async def test_every_result_says_what_the_api_charged(
     assert data["cost_is_estimate"] is False
     assert emulator.spent_usd(KEY) == pytest.approx(data["cost_usd"])  # the emulator's own table agrees
     assert result.meta is not None
-    assert result.meta["cost"] == {"usd": data["cost_usd"], "model": model, "provider": "luma"}
+    cost = result.meta["cost"]
+    assert (cost["usd"], cost["model"], cost["provider"]) == (data["cost_usd"], model, "luma")
+    assert cost["generations"] == [{"generation_id": data["generation_id"], "usd": data["cost_usd"], "final": True}]
 
 
 async def test_a_look_says_what_a_job_cost_but_bills_nothing(client: Client) -> None:
@@ -64,3 +67,16 @@ def test_a_split_is_an_estimate_per_layer_and_its_worst_case_until_done() -> Non
     assert price_of("uni-1", "layering", resolution="1k", layers=3).usd == pytest.approx(0.1302)
     kept = settled_price(Price(40_400), state="failed", failure_code="budget_exhausted")
     assert kept == Price(40_400)  # not one of the refunded failures
+
+
+async def test_a_copy_of_the_server_that_did_not_make_a_job_says_its_price_is_an_estimate(
+    settings: Settings, emulator: Emulator
+) -> None:
+    unkept = settings.model_copy(update={"save_outputs": False})
+    refs = [{"data": b64(png_bytes(color=(i, 0, 0))), "media_type": "image/png"} for i in range(3)]
+    async with Client(make_server(unkept, emulator)) as maker:
+        made = structured(await maker.call_tool("generate_image", {"prompt": "a kite", "image_ref": refs}))
+    assert (made["cost_usd"], made["cost_is_estimate"]) == (pytest.approx(0.0494), False)
+    async with Client(make_server(unkept, emulator)) as other:  # another replica: it never saw the request
+        seen = structured(await other.call_tool("get_generation", {"generation_id": made["generation_id"]}))
+    assert seen["cost_is_estimate"] is True

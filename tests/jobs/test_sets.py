@@ -16,9 +16,12 @@ from luma_mcp.server import build_server
 from luma_mcp.workspaces import AppState
 
 from ..support.clocks import AutojumpTime
-from ..support.servers import structured
+from ..support.samples import KEY, b64, png_bytes
+from ..support.servers import assert_fits_the_host, error_text, inline_images, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
+
+SOURCE = {"data": b64(png_bytes((80, 40))), "media_type": "image/png"}
 
 
 @pytest.fixture
@@ -40,7 +43,12 @@ async def test_count_4_makes_four_separate_images_in_one_result(client: Client, 
         assert path.read_bytes() == await emulator.output_bytes(member["generation_id"])
     assert data["cost_usd"] == pytest.approx(4 * 0.0404)
     assert result.meta is not None
-    assert result.meta["cost"] == {"usd": pytest.approx(0.1616), "model": "uni-1", "provider": "luma"}
+    assert {k: result.meta["cost"][k] for k in ("usd", "model", "provider")} == {
+        "usd": pytest.approx(0.1616),
+        "model": "uni-1",
+        "provider": "luma",
+    }
+    assert [part["final"] for part in result.meta["cost"]["generations"]] == [True] * 4
 
 
 async def test_an_identical_retried_call_gets_the_whole_set_back_and_pays_nothing(
@@ -134,3 +142,74 @@ async def test_progress_of_a_set_only_rises_and_never_passes_its_total(
     assert len(set(values)) == len(values)
     assert all(total is not None and value <= total + 1e-9 for value, total in seen)
     assert not math.isnan(values[-1])
+
+
+async def test_a_lost_answer_in_a_set_is_counted_and_its_advice_buys_one_image_not_the_set(
+    client: Client, emulator: Emulator
+) -> None:
+    emulator.inject("create", "drop", created=True)  # one create is queued, its answer lost
+    first = await client.call_tool("generate_image", {"prompt": "a lighthouse", "count": 4})
+    data = structured(first)
+    assert len(data["generations"]) == 3
+    assert emulator.spent_usd(KEY) == pytest.approx(4 * 0.0404)  # the lost one was charged
+    assert data["cost_usd"] == pytest.approx(4 * 0.0404)  # and the result counts it, as an estimate
+    assert data["cost_is_estimate"] is True
+    [lost] = data["warnings"]
+    assert "may have been queued" in lost
+    assert "count=1 and new_variation=true" in lost
+    assert first.meta is not None
+    assert [part["final"] for part in first.meta["cost"]["generations"]] == [True, True, True, False]
+    again = structured(await client.call_tool("generate_image", {"prompt": "a lighthouse", "count": 4}))
+    assert len(emulator.requests_to("create")) == 4  # the three are reused, the lost one is not resent
+    assert len(again["generations"]) == 3
+    assert "count=1 and new_variation=true" in again["warnings"][0]
+    await client.call_tool("generate_image", {"prompt": "a lighthouse", "count": 1, "new_variation": True})
+    assert len(emulator.requests_to("create")) == 5  # following the advice buys one image
+
+
+async def test_a_set_of_which_none_could_be_made_names_every_cause_the_lost_answer_first(
+    client: Client, emulator: Emulator
+) -> None:
+    emulator.inject("create", "status", status=429, retry_after=100)
+    emulator.inject("create", "drop", created=True)
+    emulator.inject("create", "status", status=429, retry_after=100, count=10)
+    refused = await client.call_tool("generate_image", {"prompt": "a lighthouse", "count": 3})
+    text = error_text(refused)
+    lines = text[text.index("None of the 3 images could be made:") :].splitlines()
+    assert "may have been queued" in lines[1]  # what may be charged comes first
+    assert sum("429" in line for line in lines) == 2
+
+
+async def test_a_set_whose_images_could_not_be_saved_says_to_look_again(client: Client, emulator: Emulator) -> None:
+    emulator.script_next(2, latency=34)
+    emulator.inject("download", "slow", delay=30, count=2)
+    data = structured(await client.call_tool("generate_image", {"prompt": "a lighthouse", "count": 2}))
+    assert all(m["state"] == "completed" for m in data["generations"])
+    unsaved = [m["generation_id"] for m in data["generations"] if m["outputs"][0]["path"] is None]
+    assert unsaved
+    assert "get_generation" in data["next_step"]
+    assert all(gid in data["next_step"] for gid in unsaved)
+
+
+async def test_a_set_keeps_each_image_s_number_when_one_is_missing(client: Client, emulator: Emulator) -> None:
+    emulator.inject("create", "status", status=429, retry_after=100)  # the first create to arrive
+    result = await client.call_tool("generate_image", {"prompt": "a lighthouse", "count": 2})
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert text.startswith("2 images asked: 1 made, 1 completed.")
+    [failure] = structured(result)["warnings"]
+    number = int(failure.split(" of ")[0].removeprefix("Image "))
+    assert f"#{3 - number} Generation" in text  # the one made keeps its own place
+
+
+async def test_waiting_for_a_split_and_an_image_shows_the_split_as_one_sheet(
+    client: Client, emulator: Emulator
+) -> None:
+    emulator.script_next(1, latency=100, layers=6)
+    emulator.script_next(1, latency=100)
+    split = structured(await client.call_tool("split_into_layers", {"source": SOURCE}))
+    image = structured(await client.call_tool("generate_image", {"prompt": "a kite"}))
+    ids = [split["generation_id"], image["generation_id"]]
+    waited = await client.call_tool("wait_for_generation", {"generation_ids": ids, "timeout_seconds": 200})
+    assert [len(m["outputs"]) for m in structured(waited)["generations"]] == [6, 1]
+    assert len(inline_images(waited)) == 2  # the split's sheet, and the image
+    assert_fits_the_host(waited, "auto")

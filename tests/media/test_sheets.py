@@ -32,17 +32,17 @@ def transparent_left_half(path: Path, size: tuple[int, int], color: tuple[int, i
 
 def test_images_that_fit_each_get_their_own_preview(tmp_path: Path) -> None:
     paths = [noisy_png(tmp_path / f"{i}.png", (300, 200), i) for i in range(2)]
-    previews = preview_set([*paths], ["1", "2"], "auto", False)
+    previews = preview_set([*paths], ["1", "2"], "auto", False, INLINE_BUDGET)
     assert previews.sheet is None
     assert [p.width for p in previews.each if p] == [300, 300]
 
 
 def test_images_that_would_each_be_too_small_share_one_sheet_within_the_budget(tmp_path: Path) -> None:
     paths = [noisy_png(tmp_path / f"{i}.png", (800, 800), i) for i in range(10)]
-    alone = preview_set([paths[0]], ["1"], "full", False).each[0]
+    alone = preview_set([paths[0]], ["1"], "full", False, INLINE_BUDGET).each[0]
     assert alone is not None
     assert max(alone.width, alone.height) >= MIN_EACH_EDGE  # one alone keeps a useful size
-    previews = preview_set([*paths], [str(i) for i in range(10)], "full", False)
+    previews = preview_set([*paths], [str(i) for i in range(10)], "full", False, INLINE_BUDGET)
     assert previews.each == [None] * 10  # a tenth of the budget each would be too small
     assert previews.sheet is not None
     assert len(previews.sheet.data) <= INLINE_BUDGET
@@ -55,7 +55,7 @@ def test_a_split_shows_its_layers_on_a_checkerboard_beside_the_composite(tmp_pat
     background = tmp_path / "background.png"
     Image.new("RGBA", (256, 128), (0, 0, 200, 255)).save(background)
     paths: list[Path | None] = [*layers, background]
-    previews = preview_set(paths, [f"{i}" for i in range(count)], "full", True)
+    previews = preview_set(paths, [f"{i}" for i in range(count)], "full", True, INLINE_BUDGET)
     assert previews.each == [None] * count
     assert previews.sheet is not None
     assert max(previews.sheet.width, previews.sheet.height) <= 1568

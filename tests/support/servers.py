@@ -15,7 +15,9 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
+from mcp.client.extension import ClientExtension, advertise
 from mcp.server import MCPServer
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp_types import CallToolResult, ImageContent, TextContent
 
 from luma_mcp.config import Settings
@@ -77,6 +79,11 @@ def mode(request: pytest.FixtureRequest) -> str:
 async def client(server: MCPServer[AppState], mode: str) -> AsyncIterator[Client]:
     async with Client(server, mode=mode, raise_exceptions=True) as connected:  # pyright: ignore[reportArgumentType]
         yield connected
+
+
+def shows_apps() -> ClientExtension:
+    """What a host that renders MCP Apps declares: the extension, with the app MIME type."""
+    return advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})
 
 
 def structured(result: CallToolResult) -> dict[str, Any]:

@@ -73,6 +73,17 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
         "greater than or equal to 1",
     ),
     ("wait_for_generation", {"generation_id": GID, "timeout_seconds": 9999}, "timeout_seconds", "600"),
+    ("wait_for_generation", {}, "generation_id", "give generation_id (or generation_ids"),
+    ("wait_for_generation", {"generation_id": GID, "generation_ids": [GID]}, "generation_ids", "not both"),
+    ("generate_image", {"prompt": "x", "count": 5}, "count", "less than or equal to 4"),
+    ("split_into_layers", {"source": REF, "resolution": "4k"}, "resolution", "'1k' or '2k'"),
+    ("split_into_layers", {"source": REF, "prompt": "x" * 501}, "prompt", "at most 500"),
+    (
+        "edit_image",
+        {"prompt": "x", "source": {"url": "https://a.test/b.png", "output_index": 1}},
+        "source",
+        "output_index",
+    ),
 ]
 
 

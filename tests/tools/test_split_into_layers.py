@@ -52,7 +52,8 @@ async def test_a_prompt_and_2k_are_sent_when_given_and_priced_per_layer(client: 
     assert data["cost_is_estimate"] is True  # no published price for a split
     assert result.meta is not None
     cost = {"usd": pytest.approx(3 * 0.0868), "model": "uni-1", "provider": "luma", "estimate": True}
-    assert result.meta["cost"] == cost
+    assert {k: result.meta["cost"][k] for k in cost} == cost
+    assert result.meta["cost"]["generations"][0]["final"] is False  # no published price: it may change
     assert emulator.spent_usd("luma-api-test-key") == pytest.approx(data["cost_usd"])
 
 
