@@ -8,8 +8,8 @@ servers look at a job on the same schedule (2 s after the create, then every 2 s
 random first-look spread set to 0), with jobs that finish in `--latency` seconds.
 
 Per server, after one call that warms it up (imports, clients): one call's wall time (median), its
-result's size, the server's CPU per call (user + system, every thread, over the single calls), the
-wall time of the calls at once (and its ratio to one call), and the server's peak RSS. Goals
+result's size, the server's CPU per call (user + system, every thread, over all its calls: /proc
+counts in 10 ms ticks), the wall time of the calls at once (and its ratio to one call), and the server's peak RSS. Goals
 (2048-px PNG): CPU ≤ 1.5× the peer's, results ≤ 1 MB, peak RSS ≤ 150 MB, calls at once ≤ 1.3×
 one call.
 
@@ -45,7 +45,7 @@ class Figures:
     result_bytes: float
     """The result as JSON, median of the single calls."""
     cpu_per_call: float
-    """Seconds of the server's CPU per single call."""
+    """Seconds of the server's CPU per call, over all its calls but the warm-up."""
     together: float
     """Seconds for all the calls at once."""
     peak_rss: float
@@ -83,7 +83,6 @@ async def measure(server: str, api: Standalone, fmt: str, *, singles: int, calls
                 walls.append(time.perf_counter() - started)
                 sizes.append(len(result.model_dump_json(by_alias=True)))
                 failed += not completed(result)
-            cpu_per_call = (cpu_seconds(pid) - cpu_before) / singles
 
             async def one(i: int) -> None:
                 nonlocal failed
@@ -95,6 +94,7 @@ async def measure(server: str, api: Standalone, fmt: str, *, singles: int, calls
                 for i in range(calls):
                     group.start_soon(one, i)
             together = time.perf_counter() - started
+            cpu_per_call = (cpu_seconds(pid) - cpu_before) / (singles + calls)  # /proc counts 10 ms ticks
             peak = peak_rss_mb(pid)
     return Figures(statistics.median(walls), statistics.median(sizes), cpu_per_call, together, peak, failed)
 
