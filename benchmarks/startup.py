@@ -7,13 +7,21 @@ machine's own history must not shape a figure. Prints each server's median and i
 middle half of the runs, and the whole range), and the ratio of medians to the bare server's, and
 the spread of that ratio over the runs. Goal: ≤ 1.05× the bare server, `--emulator` included.
 
-    uv run python benchmarks/startup.py [--runs 30]
+On a shared machine times wobble; `--instructions` counts instead the instructions each server runs
+(valgrind's callgrind, once each) from spawn to its exit once it has answered `tools/list` and its
+stdin has closed: the same figure on a busy machine as on an idle one.
+
+    uv run python benchmarks/startup.py [--runs 30] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,12 +44,56 @@ async def time_to_tools(argv: list[str], home: Path) -> tuple[float, float]:
         return elapsed, thread_cpu_seconds(int(pid_file.read_text()))
 
 
+HANDSHAKE = [
+    {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "startup", "version": "1"}}},
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+]  # fmt: skip
+
+
+def instructions_to_tools(argv: list[str], home: Path) -> int:
+    """Instructions the server runs under callgrind, from spawn to its exit after answering
+    `tools/list` (its stdin then closed)."""
+    env = base_environment(home, LUMA_BASE_URL="http://127.0.0.1:9/v1", LUMA_AGENTS_API_KEY="luma-api-startup")
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv]
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as server:
+        assert server.stdin is not None
+        assert server.stdout is not None
+        assert server.stderr is not None
+        server.stdin.write("".join(json.dumps(message) + "\n" for message in HANDSHAKE))
+        server.stdin.flush()
+        for line in server.stdout:
+            if json.loads(line).get("id") == 2:
+                break
+        server.stdin.close()
+        report = server.stderr.read()
+    counted = re.search(r"Collected : (\d+)", report)
+    if counted is None:
+        raise SystemExit(f"no instruction count from valgrind:\n{report[-2000:]}")
+    return int(counted.group(1))
+
+
+def count_instructions(commands: dict[str, list[str]]) -> None:
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--instructions needs valgrind: sudo apt-get install valgrind")
+    counts: dict[str, int] = {}
+    for server in SERVERS:
+        with tempfile.TemporaryDirectory() as home:
+            counts[server] = instructions_to_tools(commands[server], Path(home))
+    print("instructions from spawn to exit after tools/list (callgrind, once each)")
+    for server in SERVERS:
+        print(f"{server:<28}{counts[server] / 1e9:>8.3f} G{counts[server] / counts['bare MCPServer']:>9.3f}× bare")
+
+
 def quartiles(samples: list[float]) -> tuple[float, float]:
     cuts = statistics.quantiles(samples, n=4)
     return cuts[0], cuts[2]
 
 
-async def main(runs: int) -> None:
+async def main(runs: int, instructions: bool) -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         commands = {
@@ -50,6 +102,12 @@ async def main(runs: int) -> None:
             "luma-agents-mcp --emulator": ours("--emulator"),
             "naive peer": peer(),
         }
+        if instructions:
+            for server in SERVERS:  # bytecode compiled and cached, as a user's second start finds it
+                with tempfile.TemporaryDirectory() as home:
+                    await time_to_tools(commands[server], Path(home))
+            count_instructions(commands)
+            return
         times: dict[str, list[float]] = {server: [] for server in SERVERS}
         cpus: dict[str, list[float]] = {server: [] for server in SERVERS}
         for run in range(runs + 1):  # the first run warms the file cache and bytecode, and is dropped
@@ -86,4 +144,6 @@ def table(figures: dict[str, list[float]]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Start-up cost of this server against a bare MCPServer.")
     parser.add_argument("--runs", type=int, default=30)
-    anyio.run(main, parser.parse_args().runs)
+    parser.add_argument("--instructions", action="store_true", help="count instructions (valgrind) instead of time")
+    arguments = parser.parse_args()
+    anyio.run(main, arguments.runs, arguments.instructions)
