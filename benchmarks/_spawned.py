@@ -1,6 +1,6 @@
 """Shared by the benchmarks that spawn servers over stdio: this server, the naive peer
 (`naive_peer.py`) and a bare `MCPServer`, each with a temporary HOME of its own (the machine's own
-history must not shape a figure), and readers of a server's CPU time and peak memory in /proc."""
+history must not shape a figure). What a spawned server costs is read by `_process.py`."""
 
 from __future__ import annotations
 
@@ -65,25 +65,3 @@ def stdio(argv: list[str], env: dict[str, str], pid_file: Path | None = None) ->
         return StdioServerParameters(command=argv[0], args=argv[1:], env=env)
     command = f'echo $$ > "{pid_file}"; exec {shlex.join(argv)}'
     return StdioServerParameters(command="sh", args=["-c", command], env=env)
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of the process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def thread_cpu_seconds(pid: int) -> float:
-    """CPU time of the process's live threads, to the nanosecond (/proc's schedstat): finer than
-    `cpu_seconds`, but blind to threads that have ended."""
-    total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        total += int((task / "schedstat").read_text().split()[0])
-    return total / 1e9

@@ -28,7 +28,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import anyio
-from _spawned import base_environment, cpu_seconds, ours_even_polls, peak_rss_mb, peer, stdio
+from _process import cpu_seconds, memory_mb
+from _spawned import base_environment, ours_even_polls, peer, stdio
 from mcp import Client
 from mcp_types import CallToolResult
 
@@ -95,7 +96,7 @@ async def measure(server: str, api: Standalone, fmt: str, *, singles: int, calls
                     group.start_soon(one, i)
             together = time.perf_counter() - started
             cpu_per_call = (cpu_seconds(pid) - cpu_before) / (singles + calls)  # /proc counts 10 ms ticks
-            peak = peak_rss_mb(pid)
+            peak = memory_mb(pid, "VmHWM")
     return Figures(statistics.median(walls), statistics.median(sizes), cpu_per_call, together, peak, failed)
 
 

@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 import anyio
-from _spawned import bare, base_environment, ours, peer, stdio, thread_cpu_seconds
+from _process import thread_cpu_seconds
+from _spawned import bare, base_environment, ours, peer, stdio
 from mcp import Client
 
 SERVERS = ("bare MCPServer", "luma-agents-mcp", "luma-agents-mcp --emulator", "naive peer")

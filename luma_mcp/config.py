@@ -18,6 +18,7 @@ from .errors import ConfigError
 from .hosts import is_loopback
 from .media.folders import private_folder, user_id
 from .media.previews import PreviewMode
+from .store.location import hidden, problem_with
 
 
 def default_output_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -196,6 +197,15 @@ class Settings(BaseModel):
         ge=0,
         le=600,
     )
+    store_url: SecretStr | None = _setting(
+        None,
+        env="LUMA_MCP_STORE_URL",
+        flag=None,  # it may hold a password: environment only, as argv is visible to every user
+        doc="Where the history, the reuse ledger and the upload cache are kept, shared by every process that "
+        "names the same store: `redis://host:6379/0` (or `rediss://`) for copies behind a load balancer, "
+        "`sqlite:///path/to/file.db` for a file of your choice. Default: a SQLite file per output folder in "
+        "your state folder (`~/.local/state/luma-agents-mcp/`). A password in it is never shown.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _setting(
         "INFO",
         env="LUMA_MCP_LOG_LEVEL",
@@ -265,10 +275,18 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("http_token", mode="before")
+    @field_validator("http_token", "store_url", mode="before")
     @classmethod
     def _strip_token(cls, value: Any) -> Any:
         return value.strip() or None if isinstance(value, str) else value
+
+    @field_validator("store_url")
+    @classmethod
+    def _check_store_url(cls, value: SecretStr | None) -> SecretStr | None:
+        problem = None if value is None else problem_with(value.get_secret_value())
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -319,6 +337,8 @@ class Settings(BaseModel):
                     continue
                 name = str(error["loc"][0])
                 shown = "<hidden>" if name in ("api_key", "http_token") else repr(values.get(name))
+                if name == "store_url":
+                    shown = repr(hidden(str(values.get(name))))
                 problems.append(f"{origin.get(name, name)}={shown}: {message}")
             raise ConfigError("Invalid setting: " + "; ".join(problems)) from None
         if settings.emulator and not output_given:

@@ -16,6 +16,9 @@ model reads (`tools/handlers.py`); anything else becomes the SDK's generic error
     ├── OutputError             a finished image could not be downloaded or saved; `retry` says what may help.
     │                           Never reaches a tool: the result lists it as that output's `error`, link kept
     ├── ResendRefusedError      an identical create lost its answer moments ago: not sent (it may be queued)
+    ├── CreateInFlightError     an identical create is being sent by another process right now: not sent
+    ├── StoreError              the store (history, reuse ledger, uploads) is locked or unreachable: a paid
+    │                           request is not sent; reads go on with what can be read, said in the result
     ├── ShuttingDownError       the server is shutting down: no new job started; a job under way keeps running
     └── ReusedJobError          an identical earlier job was reused but could not be looked at: its id is named
 """
@@ -81,6 +84,33 @@ class ResendRefusedError(LumaError):
         return ResendRefusedError(self.seconds_ago, resend=resend)
 
 
+class CreateInFlightError(LumaError):
+    """Another process (another copy of the server, or another host's server on the same folder)
+    is sending an identical create right now, and it did not answer within this call's wait."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "An identical request is being sent right now by another copy of this server, so this one was not "
+            "sent (nothing was charged). Call again in a few seconds to get that generation back; to make a "
+            "separate image, call again with new_variation=true."
+        )
+
+
+class StoreError(LumaError):
+    """The store (`LUMA_MCP_STORE_URL`: the history, the reuse ledger, the upload cache) is locked or
+    unreachable. A generating call raises it before its create, so nothing is sent or charged; a read
+    (a look, a list) goes on with what it can read and says so in its result. The message names the
+    store with any password hidden, never the URL as given."""
+
+    def __init__(self, store: str, problem: str) -> None:
+        super().__init__(
+            f"The store {store} cannot be used ({problem}). No request was sent and nothing was charged. "
+            "Check that it is reachable (or, for SQLite, that no other program holds it locked), or set "
+            "LUMA_MCP_STORE_URL; then call again."
+        )
+        self.problem = problem
+
+
 class ShuttingDownError(LumaError):
     """The server began to shut down before this call's job was created: none was."""
 
@@ -104,6 +134,7 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "ConfigError",
+    "CreateInFlightError",
     "InputError",
     "LumaError",
     "MissingApiKeyError",
@@ -115,5 +146,6 @@ __all__ = [
     "ReusedJobError",
     "ServerError",
     "ShuttingDownError",
+    "StoreError",
     "UploadError",
 ]

@@ -4,23 +4,27 @@ can show what was made. Saved images are also listed one by one as they are made
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.resources import Resource
 from mcp.server.subscriptions import ResourcesListChanged, SubscriptionBus
 from pydantic import Field
 
-from .errors import LumaError
+from .errors import LumaError, StoreError
 from .media.outputs import SavedFile
 from .store.records import HistoryEntry
 from .workspaces import AppState, Workspace  # at run time: the SDK reads `Context[AppState]` to inject the context
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
+
+logger = logging.getLogger(__name__)
 
 
 def image_uri(generation_id: str, saved: SavedFile) -> str:
@@ -59,6 +63,13 @@ def image_resources(entry: HistoryEntry) -> list[SavedImageResource]:
     ]
 
 
+LISTED_AT_START = 100
+"""Saved images from earlier runs listed as resources (all stay readable by URI)."""
+LISTING_SECONDS = 5.0
+"""How long a `resources/list` waits for those to be listed (an earlier version's history may
+be being imported) before it answers with what is listed."""
+
+
 class ImageCatalog:
     """Lists saved images as resources, each once, and tells listening clients the list changed
     (`subscriptions/listen`; the server declares `listChanged` to clients of that era)."""
@@ -78,14 +89,39 @@ class ImageCatalog:
         if added:
             await self._bus.publish(ResourcesListChanged())
 
+    async def list_saved(self, shared: Workspace, listed: anyio.Event) -> None:
+        """List the last images saved (once an earlier version's history, if any, is imported),
+        then set `listed`."""
+        try:
+            await shared.history.catch_up()
+            entries = await shared.history.recent(limit=LISTED_AT_START)
+        except StoreError as exc:
+            logger.warning("saved images are not listed as resources: %s", exc)
+            entries = []
+        try:
+            for entry in reversed(entries):
+                await self.add(entry.model_copy(update={"files": [f for f in entry.files if shared.contains(f.path)]}))
+        finally:
+            listed.set()
+
+
+async def resources_listed_first(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Middleware: `resources/list` answers once the images saved before start-up are listed (or
+    after `LISTING_SECONDS`), so a client that lists at once sees them; nothing else waits."""
+    state = ctx.lifespan_context
+    if ctx.method == "resources/list" and isinstance(state, AppState):
+        with anyio.move_on_after(LISTING_SECONDS):
+            await state.resources_listed.wait()
+    return await call_next(ctx)
+
 
 def register_templates(server: MCPServer[AppState]) -> None:
     async def entry_of(generation_id: str, ctx: Context[AppState]) -> tuple[HistoryEntry, Workspace]:
         try:
             workspace = ctx.request_context.lifespan_context.workspace(ctx)
+            entry = await workspace.history.get(generation_id)
         except LumaError as exc:
             raise ResourceError(str(exc)) from exc
-        entry = await workspace.history.get(generation_id)
         if entry is None:
             raise ResourceNotFoundError(f"No generation {generation_id} in this server's history")
         return entry, workspace

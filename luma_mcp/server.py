@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 
+import anyio
 import httpx2
 from mcp.server import MCPServer
 from mcp.server.subscriptions import InMemorySubscriptionBus
@@ -17,7 +19,9 @@ from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
 from .media.resolver import InputResolver
 from .process import bound_allocator, bound_worker_threads
-from .resources import ImageCatalog, register_templates
+from .resources import ImageCatalog, register_templates, resources_listed_first
+from .store.base import SERVER_ACCOUNT
+from .store.location import open_store
 from .tools import build_tools
 from .ui.extension import build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
@@ -25,8 +29,6 @@ from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 EMULATOR_KEY = "luma-api-emulator"
 EMULATOR_BASE_URL = "http://api.luma-emulator.test/v1"
 """Where the embedded emulator (`--emulator`) answers: in-process only, never on the network."""
-LISTED_AT_START = 100
-"""Saved images from earlier runs listed as resources (all stay readable by URI)."""
 
 INSTRUCTIONS = """\
 Generate and edit images with the Luma Agents API (models uni-1 and uni-1-max).
@@ -57,10 +59,13 @@ def build_server(
     *,
     transport: httpx2.AsyncBaseTransport | None = None,
     timekeeper: Timekeeper | None = None,
+    clock: Callable[[], float] | None = None,
     draining: Draining | None = None,
 ) -> MCPServer[AppState]:
-    """The server. `transport` and `timekeeper` are for tests (an emulator and its clock);
-    `draining`, set by the HTTP server when it shuts down, ends waits early with a hand-off."""
+    """The server. `transport`, `timekeeper` and `clock` (the wall clock the store's records are
+    stamped with) are for tests (an emulator and its clock); `draining`, set by the HTTP server
+    when it shuts down, ends waits early with a hand-off."""
+    wall = clock or time.time
     bus = InMemorySubscriptionBus()  # the SDK's default, held here so the catalog can publish on it
 
     @asynccontextmanager
@@ -81,7 +86,9 @@ def build_server(
             http_transport = _embedded_emulator(settings.emulator_latency) if embedded else transport
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
-        async with SharedHttpClient(open_client) as http:
+        store_url = settings.store_url.get_secret_value() if settings.store_url else None
+        store = open_store(store_url, settings.output_dir)
+        async with SharedHttpClient(open_client) as http, anyio.create_task_group() as background:
             catalog = ImageCatalog(server, bus)
 
             def workspace(user_key: str | None, label: str | None) -> Workspace:
@@ -100,10 +107,13 @@ def build_server(
 
                 # Users' files and histories are kept apart; only the server's own are listed.
                 folder = settings.output_dir if label is None else settings.output_dir / label
+                account = store.account(label or SERVER_ACCOUNT)
                 runner = GenerationRunner(
                     client,
                     http,
                     settings,
+                    account,
+                    wall=wall,
                     folder=folder,
                     label=label,
                     on_saved=catalog.add if label is None else None,
@@ -115,19 +125,24 @@ def build_server(
                     allowed_dirs=settings.readable_dirs,
                     upload_threshold=int(settings.upload_threshold_mb * 1_000_000),
                     uploader=upload,
+                    cache=account,
                     outputs=sources.output_image,
-                    clock=client.time.monotonic,
+                    clock=wall,
                 )
                 return Workspace(runner, inputs, sources)
 
             workspaces = Workspaces(workspace, byok=settings.byok)
             shared = workspaces.shared()
-            if shared is not None and settings.keeps_files:
-                for entry in reversed(await shared.history.recent(limit=LISTED_AT_START)):
-                    await catalog.add(
-                        entry.model_copy(update={"files": [f for f in entry.files if shared.contains(f.path)]})
-                    )
-            yield AppState(settings, workspaces)
+            state = AppState(settings, workspaces)
+            if shared is not None and settings.keeps_files:  # listed after start-up, which must stay fast
+                state = AppState(settings, workspaces, anyio.Event())
+                background.start_soon(catalog.list_saved, shared, state.resources_listed)
+            try:
+                yield state
+            finally:
+                background.cancel_scope.cancel()
+                with anyio.CancelScope(shield=True):
+                    await store.aclose()
 
     server = MCPServer(
         "luma-agents-mcp",
@@ -139,7 +154,7 @@ def build_server(
         tools=build_tools(settings),
         subscriptions=bus,
         extensions=[build_apps()],
-        middleware=[hide_app_only_tools],
+        middleware=[hide_app_only_tools, resources_listed_first],
     )
     register_templates(server)
     return server

@@ -1,10 +1,12 @@
 """Workspaces: one account's runner, inputs and history. A single one serves every call, unless the server
 runs in bring-your-own-key mode, where each request names its user's key in a header and gets a
 workspace of its own: its own client, uploads, deduplication and (if files are kept) folder, so
-two users' keys, files and histories never mix. Keys are only ever named by a short hash.
+two users' keys, files and histories never mix. Keys are only ever named by a short hash, which
+also names the user's account in the store.
 
-The workspaces live in this process: behind a load balancer, each copy has its own, so its
-deduplication covers only the calls that reach it."""
+What a workspace must not forget (the history, the reuse ledger, the uploads) is the store's, shared
+by every copy of the server on it: a workspace in memory is only a client and its locks, dropped
+when idle and made again at no loss."""
 
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import hashlib
 import io
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+
+import anyio
 
 from .api import GenerationRequest, ImageRef
 from .config import Settings
@@ -102,9 +106,12 @@ class Workspace:
             return SetReport((await self.runner.wait(generation_ids[0], max_wait, progress, preview=preview),))
         return await self.runner.wait_many(generation_ids, max_wait, progress, preview=preview)
 
-    async def recent(self, query: str | None, limit: int) -> list[HistoryEntry]:
-        """What this workspace made, most recent first, filtered by words of the prompt."""
-        return await self.history.recent(query=query, limit=limit)
+    async def recent(self, query: str | None, limit: int, offset: int = 0) -> tuple[list[HistoryEntry], list[str]]:
+        """What this workspace made, most recent first by creation time, filtered by words of the
+        prompt, from `offset` on; and warnings (an earlier version's history still being
+        imported). Raises `StoreError` if the store cannot be read."""
+        entries = await self.history.recent(query=query, limit=limit, offset=offset)
+        return entries, [self.history.behind] if self.history.behind else []
 
     async def rendition(self, generation_id: str, index: int, *, max_edge: int, budget: int) -> Preview:
         """A rendition of output `index` of a generation (long edge ≤ `max_edge`, ≤ `budget` bytes),
@@ -160,8 +167,8 @@ class Workspaces:
 
     def _drop_idle(self) -> None:
         """Beyond `KEPT_WORKSPACES`, drop the least recently used idle ones. A workspace with a
-        call under way, or a job an identical request must get back (or must not resend), is
-        kept whatever the count: dropping it could charge its user twice."""
+        call under way is kept whatever the count (what identical requests get back is the
+        store's, so dropping an idle one forgets nothing)."""
         for digest in list(self._per_key)[:-1]:  # never the one just made, for the call at hand
             if len(self._per_key) <= KEPT_WORKSPACES:
                 return
@@ -173,12 +180,21 @@ class Workspaces:
         return None if self._byok else self.for_headers(None)
 
 
+def _already_set() -> anyio.Event:
+    event = anyio.Event()
+    event.set()
+    return event
+
+
 @dataclass(frozen=True)
 class AppState:
     """What the server's lifespan hands every tool call and resource read."""
 
     settings: Settings
     workspaces: Workspaces
+    resources_listed: anyio.Event = field(default_factory=_already_set)
+    """Set once the images saved before start-up are listed as resources (a `resources/list`
+    waits for it a few seconds at most; start-up does not)."""
 
     def workspace(self, ctx: Context[AppState]) -> Workspace:
         """The workspace of this call (its user's, in bring-your-own-key mode)."""

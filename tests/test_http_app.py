@@ -298,13 +298,6 @@ async def test_local_paths_are_refused_over_http_unless_folders_are_named(api: S
     assert not inline.is_error
 
 
-async def until_polled(api: Standalone) -> None:
-    """Until the server has started waiting on a job (it polls the emulator in another process,
-    whose log is all there is to watch)."""
-    while not [r for r in api.requests() if r["route"] == "get"]:  # noqa: ASYNC110 - another process's state
-        await anyio.sleep(0.05)
-
-
 def test_sigterm_during_a_wait_hands_the_job_off_and_exits_within_the_bound(tmp_path: Path) -> None:
     with standalone_emulator("--latency", "100", "--long-edge", "64") as slow_api:
         env = server_env(slow_api, tmp_path, LUMA_MCP_WAIT_SECONDS="35", LUMA_MCP_SHUTDOWN_SECONDS="2")
@@ -328,8 +321,7 @@ def test_sigterm_during_a_wait_hands_the_job_off_and_exits_within_the_bound(tmp_
                             answers.append(await client.call_tool("generate_image", {"prompt": "a slow fox"}))
 
                     tasks.start_soon(call)
-                    with anyio.fail_after(20):
-                        await until_polled(slow_api)
+                    await slow_api.until_requested("get")  # the server has started waiting on the job
                     process.send_signal(signal.SIGTERM)
 
             started = time.monotonic()

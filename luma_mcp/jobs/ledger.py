@@ -1,21 +1,35 @@
-"""`Ledger`: which jobs an identical request may be given instead of paying again, and which
-requests must not be sent again because their answer was lost (they may be queued already).
+"""`Ledger`: which job an identical request may be given instead of paying again, which requests
+must not be sent again because their answer was lost (they may be queued already), and which are
+being sent right now, by any process on the same store.
 
-Agents retry calls their host timed out, and the API has no idempotency key: without this, every
-such retry would pay for a second image.
+Agents retry calls their host timed out, hosts spawn a server each, and replicas share a load
+balancer; the API has no idempotency key: without this, every such retry would pay for a second
+image. The rules live here; their state is the store's (`Claim`s under the request's key), so the
+choice "reuse or create" is atomic across processes:
+- a create is claimed (`creating`) just before it is sent; an identical request that finds the
+  claim waits for its outcome instead of sending its own;
+- the answer turns the claim into `created` (the job to hand back) or `lost` (refused for a while);
+- a claim whose process died before the answer is read as a lost answer: the create may have gone
+  out (a crash before it was claimed leaves nothing).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from ..api import Generation, GenerationRequest
-from ..errors import ResendRefusedError
+import anyio
+
+from ..api import Generation, GenerationRequest, Timekeeper
+from ..errors import CreateInFlightError, ResendRefusedError, StoreError
+from ..store.base import Account, Claim, is_alive, this_process
 from .locks import KeyedLocks
+
+logger = logging.getLogger(__name__)
 
 UNFINISHED_REUSE_SECONDS = 3600.0
 """How long a job never seen finished may be handed to an identical request. Every look notes a
@@ -23,6 +37,14 @@ job's end, so this only applies to one nobody looked at again (jobs take about a
 LOST_ANSWER_SECONDS = 600.0
 """At least this long after a create's answer was lost, an identical request is not sent (it may
 be queued already): its own window, whatever the dedupe window is set to."""
+CREATE_SECONDS = 300.0
+"""Longer than any create takes (its attempts, their timeouts, 429 pauses): a claim still
+`creating` after this belongs to a process that is gone, on whatever host."""
+IN_FLIGHT_SECONDS = 10.0
+"""The least a call waits for another process's create of the same request, whatever its own
+budget: its own create would not be cut short either, and one takes about a second."""
+POLL_SECONDS = 0.25
+"""How often a request waiting on another process's create (or save) looks again."""
 
 
 def request_key(request: GenerationRequest) -> str:
@@ -30,87 +52,102 @@ def request_key(request: GenerationRequest) -> str:
     return hashlib.sha256(json.dumps(request.payload(), sort_keys=True).encode()).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Submission:
-    """A generation this server created, remembered so an identical request can reuse it."""
+    """A job an identical request gets back."""
 
-    key: str
     generation_id: str
     at: float
-    finished_at: float | None = None
+    """When it was created (wall clock)."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """The right to send the create of `key`: settle it with `created`, `lost` or `released`."""
+
+    key: str
+    claim: Claim
 
 
 class Ledger:
-    def __init__(self, clock: Callable[[], float], *, dedupe_seconds: float) -> None:
-        """`dedupe_seconds`: how long after a job was seen completed it is still handed back."""
-        self._clock = clock
+    def __init__(self, account: Account, *, wall: Callable[[], float], time: Timekeeper, dedupe_seconds: float) -> None:
+        """`wall`: seconds since the epoch (claims are compared across processes); `time`: the
+        clock and sleep a call's deadline is kept on. `dedupe_seconds`: how long after a job was
+        seen completed it is still handed back."""
+        self._account = account
+        self._wall = wall
+        self._time = time
         self._dedupe_seconds = dedupe_seconds
+        self._lost_seconds = max(dedupe_seconds, LOST_ANSWER_SECONDS)
         self._creating = KeyedLocks()
-        self._by_key: dict[str, Submission] = {}
-        """By request key: what an identical request may reuse."""
-        self._by_id: dict[str, Submission] = {}
-        self._lost: dict[str, float] = {}
-        """Request key → when its create was sent and the answer lost."""
 
     @asynccontextmanager
     async def one_create(self, key: str) -> AsyncGenerator[None]:
-        """Held around the choice to reuse or create: identical calls at once make one job."""
+        """Held around the choice to reuse or create within this process (identical calls at
+        once wait here, not on the store)."""
         async with self._creating.hold(key):
             yield
 
-    def reusable(self, key: str) -> Submission | None:
-        """The job an identical request should get back, if any. Raises `ResendRefusedError`
-        while an identical create's answer was lost recently."""
-        self._forget_expired()
-        lost_at = self._lost.get(key)
-        if lost_at is not None:
-            raise ResendRefusedError(self._clock() - lost_at)
-        return self._by_key.get(key)
+    async def decide(self, key: str, *, new_variation: bool, until: float) -> Submission | Ticket:
+        """The job an identical request should get back, or a `Ticket` to create one. Raises
+        `ResendRefusedError` while an identical create's answer is lost, `CreateInFlightError` if
+        another process is still sending one at `until` (on `time`; `IN_FLIGHT_SECONDS` from now at
+        the least), and `StoreError` if the store cannot say: in each case nothing is sent."""
+        until = max(until, self._time.monotonic() + IN_FLIGHT_SECONDS)
+        while True:
+            now = self._wall()
+            mine = Claim("creating", this_process(), now, now + CREATE_SECONDS + self._lost_seconds)
+            held = await self._account.claim(key, mine)
+            if held is None:
+                return Ticket(key, mine)
+            if new_variation:  # a new image on purpose: this create becomes the one to reuse
+                if await self._account.swap(key, held, mine):
+                    return Ticket(key, mine)
+                continue
+            if held.state == "created" and held.generation_id is not None:
+                return Submission(held.generation_id, held.at)
+            if held.state == "lost":
+                raise ResendRefusedError(now - held.at)
+            if not is_alive(held.owner) or now - held.at > CREATE_SECONDS:
+                # Its process died between the send and the answer: the create may be queued.
+                await self._account.swap(key, held, self._lost(held.at, held.owner))
+                continue
+            if self._time.monotonic() + POLL_SECONDS > until:
+                raise CreateInFlightError
+            await self._time.sleep(POLL_SECONDS)
 
-    def created(self, key: str, generation_id: str) -> None:
+    async def created(self, ticket: Ticket, generation_id: str) -> None:
         """A create was answered: its job is the one to reuse from now on."""
-        self._lost.pop(key, None)
-        submission = Submission(key, generation_id, self._clock())
-        self._by_key[key] = self._by_id[generation_id] = submission
+        now = self._wall()
+        claim = Claim("created", this_process(), now, now + UNFINISHED_REUSE_SECONDS, generation_id)
+        await self._settle(ticket, claim, f"job {generation_id} may not be handed to an identical request")
 
-    def lost(self, key: str) -> None:
+    async def lost(self, ticket: Ticket) -> None:
         """A create was sent and its answer lost: identical requests are refused for a while."""
-        self._lost[key] = self._clock()
+        await self._settle(ticket, self._lost(self._wall(), this_process()), "an identical request may be sent")
 
-    def note_outcome(self, generation: Generation) -> None:
+    async def released(self, ticket: Ticket) -> None:
+        """A create that queued nothing (refused, or never sent): the next identical call tries."""
+        await self._settle(ticket, None, "identical requests wait until its claim runs out")
+
+    async def _settle(self, ticket: Ticket, claim: Claim | None, risk: str) -> None:
+        with anyio.CancelScope(shield=True):  # what became of a create is noted even by a cancelled call
+            try:
+                await self._account.swap(ticket.key, ticket.claim, claim)
+            except StoreError as exc:
+                logger.warning("the ledger could not note a create's outcome (%s): %s", exc, risk)
+
+    def _lost(self, at: float, owner: str) -> Claim:
+        return Claim("lost", owner, at, at + self._lost_seconds)
+
+    async def note_outcome(self, generation: Generation) -> None:
         """On every look: a failed job is not reused (the next identical call tries anew), and a
         completed one is reused for the dedupe window from when it was first seen completed."""
-        submission = self._by_id.get(generation.id)
-        if submission is None:
-            return
-        if generation.state == "failed":
-            self._forget(submission)
-        elif generation.state == "completed" and submission.finished_at is None:
-            submission.finished_at = self._clock()
-
-    def empty(self) -> bool:
-        """Whether nothing is remembered any more: no job to give back, no request to refuse."""
-        self._forget_expired()
-        return not self._by_id and not self._lost
-
-    def _forget_expired(self) -> None:
-        """Drop what an identical request may no longer reuse (keeps memory bounded)."""
-        now = self._clock()
-        window = self._dedupe_seconds
-        # By id: a job an identical new_variation call replaced in `_by_key` is still here.
-        for submission in list(self._by_id.values()):
-            if submission.finished_at is None:
-                fresh = now - submission.at <= UNFINISHED_REUSE_SECONDS
-            else:
-                fresh = now - submission.finished_at <= window
-            if not fresh:
-                self._forget(submission)
-        for key, lost_at in list(self._lost.items()):
-            if now - lost_at > max(window, LOST_ANSWER_SECONDS):
-                del self._lost[key]
-
-    def _forget(self, submission: Submission) -> None:
-        if self._by_key.get(submission.key) is submission:
-            del self._by_key[submission.key]
-        if self._by_id.get(submission.generation_id) is submission:
-            del self._by_id[submission.generation_id]
+        try:
+            if generation.state == "failed":
+                await self._account.forget_job(generation.id)
+            elif generation.state == "completed":
+                now = self._wall()
+                await self._account.job_finished(generation.id, now, now + self._dedupe_seconds)
+        except StoreError as exc:
+            logger.warning("the ledger could not note the end of %s: %s", generation.id, exc)

@@ -22,11 +22,14 @@ from ..config import Settings
 from ..errors import LumaError, OutcomeUnknownError, ResendRefusedError, ReusedJobError, ShuttingDownError
 from ..media.folders import OutputFolder
 from ..media.previews import PreviewMode
+from ..store.base import Account
 from ..store.history import History
+from ..store.legacy import LegacyLog
 from ..store.records import HistoryEntry
 from .downloads import Downloader
 from .draining import Draining
-from .ledger import Ledger, request_key
+from .ledger import Ledger, Ticket, request_key
+from .locks import SharedLocks
 from .previewing import previewed, previewed_set
 from .pricing import FREE, Price, request_price
 from .report import Progress, Report, SetReport, no_progress
@@ -54,14 +57,17 @@ class GenerationRunner:
         client: LumaClient,
         http: SharedHttpClient,
         settings: Settings,
+        account: Account,
         *,
+        wall: Callable[[], float],
         folder: Path | None = None,
         label: str | None = None,
         on_saved: Callable[[HistoryEntry], Awaitable[None]] | None = None,
         draining: Draining | None = None,
     ) -> None:
-        """`folder` and `label` (the user's, in BYOK mode) keep one workspace's files apart;
-        `draining` ends waits early when the server shuts down."""
+        """`account`: this workspace's part of the store; `wall`: the wall clock its claims are
+        stamped with. `folder` and `label` (the user's, in BYOK mode) keep one workspace's files
+        apart; `draining` ends waits early when the server shuts down."""
         self._client = client
         self._http = http
         self._wait_seconds = settings.wait_seconds
@@ -69,25 +75,30 @@ class GenerationRunner:
         self._max_bytes = int(settings.max_download_mb * 1024 * 1024)
         keep_files = settings.keeps_files
         output_folder = OutputFolder(folder or settings.output_dir, label=label)
-        # Without kept files there is no history on disk either: what was made lives in memory.
-        logs = [output_folder.preferred, output_folder.fallback] if keep_files else []
-        self.history = History(logs, trusted={output_folder.fallback: output_folder.fallback_is_private})
+        # Earlier versions logged the history beside the images: imported from there.
+        logs = [
+            LegacyLog(output_folder.preferred),
+            LegacyLog(output_folder.fallback, output_folder.fallback_is_private),
+        ]
+        self.history = History(account, logs if keep_files else [])
         self._saver = Saver(
             Downloader(client, http, max_bytes=self._max_bytes),
             folder=output_folder,
             history=self.history,
             keep_files=keep_files,
+            saving=SharedLocks(account, wall=wall, time=client.time),
             on_saved=on_saved,
         )
-        self._ledger = Ledger(self.now, dedupe_seconds=settings.dedupe_seconds)
+        self._ledger = Ledger(account, wall=wall, time=client.time, dedupe_seconds=settings.dedupe_seconds)
+        self._wall = wall
         self._draining = draining or Draining()
         self._active = 0
         """Calls under way (run, wait, fetch, and a generating call's uploads)."""
 
     def idle(self) -> bool:
-        """Whether dropping this runner loses nothing: no call under way, and nothing an identical
-        request should be given back (or refused) any more."""
-        return self._ledger.empty() and self._active == 0
+        """Whether dropping this runner loses nothing: no call under way (what identical requests
+        get back, or are refused, is the store's)."""
+        return self._active == 0
 
     @contextmanager
     def busy(self) -> Generator[None]:
@@ -192,40 +203,46 @@ class GenerationRunner:
         """One generation of `request` under ledger key `key`: reused or created, then waited on."""
         generation: Generation | None = None
         async with self._ledger.one_create(key):  # identical calls at once: one create
-            earlier = None if new_variation else self._ledger.reusable(key)
-            if earlier is None:
-                generation = await self._create(request, key, deadline)
+            decided = await self._ledger.decide(key, new_variation=new_variation, until=deadline)
+            if isinstance(decided, Ticket):
+                generation = await self._create(request, decided, deadline)
         if generation is not None:
             await progress(0, self._wait_seconds, f"Queued as {generation.id}")
             return await self._waited(generation, deadline, progress, scratch)
-        assert earlier is not None
-        logger.info("identical request: reusing generation %s", earlier.generation_id)
+        assert not isinstance(decided, Ticket)
+        logger.info("identical request: reusing generation %s", decided.generation_id)
         try:
-            report = await self._waited(earlier.generation_id, deadline, progress, scratch)
+            report = await self._waited(decided.generation_id, deadline, progress, scratch)
         except LumaError as exc:
-            raise ReusedJobError(exc, earlier.generation_id) from exc
-        return replace(report, reused_after=self.now() - earlier.at, price=FREE)
+            raise ReusedJobError(exc, decided.generation_id) from exc
+        return replace(report, reused_after=max(self._wall() - decided.at, 0.0), price=FREE)
 
-    async def _create(self, request: GenerationRequest, key: str, deadline: float) -> Generation:
-        """Send the create, and remember it: for reuse, and in the history.
+    async def _create(self, request: GenerationRequest, ticket: Ticket, deadline: float) -> Generation:
+        """Send the create `ticket` allows, and note its outcome: in the ledger, and the job in the
+        history.
 
         Cancelling the call (or the server draining) ends a pause before the create is sent again
         (nothing is queued then); a create already sent is awaited by the client even so, since it
         may be queued and charged, and is recorded here before the cancellation goes on."""
         if self._draining.begun:  # a job this server would not wait for: not started
+            await self._ledger.released(ticket)
             raise ShuttingDownError
         try:
             with self._draining.interruptible() as interrupted:
                 generation = await self._client.create(request, deadline=deadline)
         except OutcomeUnknownError as exc:
-            self._ledger.lost(key)
+            await self._ledger.lost(ticket)
             raise exc.resent_by("call again with new_variation=true") from exc
+        except BaseException:  # refused, or cancelled between attempts: nothing was queued
+            await self._ledger.released(ticket)
+            raise
         if interrupted.cancelled_caught:  # drained while pausing between attempts: nothing queued
+            await self._ledger.released(ticket)
             raise ShuttingDownError
-        self._ledger.created(key, generation.id)
-        logger.info("generation %s queued (%s, %s)", generation.id, request.model, request.type)
         with anyio.CancelScope(shield=True):  # a paid job is recorded even when the call is cancelled
+            await self._ledger.created(ticket, generation.id)
             await self._saver.record_created(generation, request)
+        logger.info("generation %s queued (%s, %s) and recorded", generation.id, request.model, request.type)
         return generation
 
     async def fetch(self, generation_id: str, *, preview: PreviewMode | None = None) -> Report:
@@ -235,7 +252,7 @@ class GenerationRunner:
         mode = preview or self._preview
         with self.busy(), self._saver.scratch(mode) as scratch:
             generation = await self._client.get(generation_id, deadline=deadline)
-            self._ledger.note_outcome(generation)
+            await self._ledger.note_outcome(generation)
             report = await self._saver.finish(
                 generation, waited=None, finish_by=deadline + SAVE_SECONDS, scratch=scratch
             )
@@ -320,7 +337,7 @@ class GenerationRunner:
         waited = self.now() - started
         if final.state == "completed" and not notes:
             await progress(max(max_wait, last + 0.001), max_wait, "Completed · saving the image")
-        self._ledger.note_outcome(final)
+        await self._ledger.note_outcome(final)
         report = await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
         if drained:  # no time to preview: the answer goes out inside the shutdown grace
             report = replace(report, outputs=tuple(replace(output, local=None) for output in report.outputs))

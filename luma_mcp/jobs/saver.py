@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio
 
 from ..api import Generation, GenerationRequest, ImageRef
+from ..errors import StoreError
 from ..media.folders import OutputFolder
 from ..media.names import file_created, output_stem
 from ..media.outputs import SavedFile
@@ -24,11 +25,14 @@ from ..media.previews import PreviewMode
 from ..store.history import History
 from ..store.records import HistoryEntry, InputRecord
 from .downloads import OUT_OF_TIME_UNKEPT, Downloader, Downloads
-from .locks import KeyedLocks
+from .locks import SharedLocks
 from .pricing import Price, price_of, settled_price
 from .report import FinishedOutput, Report
 
 logger = logging.getLogger(__name__)
+
+SAVE_POLL_SECONDS = 0.5
+"""How often a look waiting for another process's save of the same job looks again."""
 
 
 class Saver:
@@ -39,15 +43,17 @@ class Saver:
         folder: OutputFolder,
         history: History,
         keep_files: bool,
+        saving: SharedLocks,
         on_saved: Callable[[HistoryEntry], Awaitable[None]] | None = None,
     ) -> None:
-        """`on_saved` hears of each entry that gained files (to list them as resources)."""
+        """`saving` makes one look at a time, in any process on the store, save a job's images;
+        `on_saved` hears of each entry that gained files (to list them as resources)."""
         self._downloader = downloader
         self._folder = folder
         self._history = history
         self._keep_files = keep_files
         self._on_saved = on_saved
-        self._saving = KeyedLocks()
+        self._saving = saving
 
     def contains(self, path: str) -> bool:
         """Whether `path` is in this saver's folders: only such files are ever read back."""
@@ -67,7 +73,7 @@ class Saver:
             created_at=generation.created_at,
             inputs=_input_records(request),
         )
-        await self._record(entry)
+        await self._history.record(entry)
 
     @contextmanager
     def scratch(self, preview: PreviewMode) -> Generator[Path | None]:
@@ -94,9 +100,9 @@ class Saver:
         warnings = list(notes)
         errors: dict[int, str] = {}
         if generation.state == "completed" and not self._keep_files:
-            known = await self._history.get(generation.id)
+            known = await self._known(generation.id, warnings)
             entry = await self._updated_entry(generation, known)
-            await self._history.remember(entry)
+            await self._history.record(entry)
             local: dict[int, Path] = {}
             if scratch is not None:
                 generation, local, errors = await self._download_unkept(generation, scratch, finish_by)
@@ -106,19 +112,23 @@ class Saver:
                 price=_price(entry, generation, known=known is not None),
             )  # fmt: skip
         if generation.state == "completed":
-            async with self._saving.hold(generation.id):  # two looks must not save twice
+            # Two looks (in this process or another on the store) must not save twice.
+            async with self._saving.hold(generation.id, until=finish_by, poll=SAVE_POLL_SECONDS) as held:
                 # Read under the lock: a look that held it before may have saved the files.
-                known = await self._history.get(generation.id)
+                known = await self._known(generation.id, warnings)
                 entry = await self._updated_entry(generation, known)
-                generation, entry, errors, warning = await self._save_missing(
-                    generation, entry, finish_by, news=_tells_more(known, entry)
-                )
-            warnings += [warning] if warning else []
+                if held == "busy":
+                    warnings.append(BEING_SAVED)
+                else:
+                    generation, entry, errors, warning = await self._save_missing(
+                        generation, entry, finish_by, news=_tells_more(known, entry)
+                    )
+                    warnings += [warning] if warning else []
         else:
-            known = await self._history.get(generation.id)
+            known = await self._known(generation.id, warnings)
             entry = await self._updated_entry(generation, known)
             if _tells_more(known, entry):
-                await self._record(entry)
+                await self._history.record(entry)
         files = {f.index: f for f in entry.files if self.contains(f.path)}
         local = {index: Path(saved.path) for index, saved in files.items()}
         price = _price(entry, generation, known=known is not None)
@@ -126,9 +136,20 @@ class Saver:
             generation, entry.prompt, _outputs(generation, files, local, errors), waited, tuple(warnings), price=price
         )
 
-    async def _updated_entry(self, generation: Generation, known: HistoryEntry | None = None) -> HistoryEntry:
-        """The history's entry for `generation` (`known`, or read now), brought up to its state."""
-        known = known or await self._history.get(generation.id) or HistoryEntry(generation_id=generation.id)
+    async def _known(self, generation_id: str, warnings: list[str]) -> HistoryEntry | None:
+        """What the history knows of a job; nothing, said in `warnings`, when it cannot be read."""
+        try:
+            known = await self._history.get(generation_id)
+        except StoreError as exc:
+            warnings.append(f"{exc} (This look went on without the history: an image may be saved a second time.)")
+            return None
+        if known is None and self._history.behind:
+            warnings.append(self._history.behind)
+        return known
+
+    async def _updated_entry(self, generation: Generation, known: HistoryEntry | None) -> HistoryEntry:
+        """The history's entry for `generation` (`known`), brought up to its state."""
+        known = known or HistoryEntry(generation_id=generation.id)
         return known.model_copy(
             update={
                 "state": generation.state,
@@ -138,14 +159,6 @@ class Saver:
                 "created_at": generation.created_at or known.created_at,
             }
         )
-
-    async def _record(self, entry: HistoryEntry) -> None:
-        if not self._keep_files:
-            await self._history.remember(entry)
-            return
-        folder, _ = await self._folder.writable()
-        if folder is not None:
-            await self._history.record(entry, folder)
 
     async def _download_unkept(
         self, generation: Generation, scratch: Path, finish_by: float
@@ -171,7 +184,7 @@ class Saver:
         missing = [i for i in range(len(generation.output)) if i not in on_disk]
         if not missing:
             if news:
-                await self._record(entry)
+                await self._history.record(entry)
             return generation, entry, {}, None
         folder, warning = await self._folder.writable()
         if folder is None:
@@ -207,21 +220,16 @@ class Saver:
             entry = entry.model_copy(update={"files": [on_disk[i] for i in sorted(on_disk)]})
             if downloads.saved or news:
                 with anyio.CancelScope(shield=True):
-                    for log_folder in self._logs_naming(entry, folder):
-                        await self._history.record(entry, log_folder)
+                    await self._history.record(entry)
                     if downloads.saved and self._on_saved is not None:
                         await self._on_saved(entry)
         return downloads.generation, entry, downloads.errors, warning
 
-    def _logs_naming(self, entry: HistoryEntry, used: Path) -> list[Path]:
-        """The folders whose history logs must name `entry`: the one saved in now, and each other
-        that holds one of its files (a log cleaned away with its folder must not take the record
-        of a file elsewhere with it)."""
-        folders = [used]
-        for folder in (self._folder.preferred, self._folder.fallback):
-            if folder not in folders and any(Path(f.path).is_relative_to(folder) for f in entry.files):
-                folders.append(folder)
-        return folders
+
+BEING_SAVED = (
+    "Another look (perhaps another copy of this server) is saving this image right now: call get_generation "
+    "in a moment for its saved file."
+)
 
 
 def _exists(path: str) -> bool:

@@ -1,26 +1,31 @@
 """`InputResolver`: image inputs into what the API takes. URLs, generation ids and file ids pass
 through; local files and inline data go inline as base64 up to the upload threshold, and through
 the Files API above it, once per content while that upload lives (parallel calls with the same
-bytes share one upload).
+bytes share one upload; the `UploadCache`, the account's part of the store, remembers it for every
+process on that store).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import anyio
 
 from ..api.models import ImageRef, StoredFile
-from ..errors import InputError
+from ..errors import InputError, StoreError
 from .image_input import ImageInput, InlineImage
 from .image_threads import in_image_thread
 from .local_files import read_local_image
 from .sniff import EXTENSIONS
+
+logger = logging.getLogger(__name__)
 
 FILE_LIFETIME = 7 * 24 * 3600.0
 """How long an upload lives when the Files API does not say: the emulator's default [guess]."""
@@ -69,11 +74,12 @@ class Resolved:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class _Known:
-    file_id: str
-    reuse_until: float
-    """On the resolver's clock: the file's expiry less `REUSE_MARGIN`."""
+class UploadCache(Protocol):
+    """Content hash → the `file_id` of its upload, while it may be handed out (on the wall clock)."""
+
+    async def upload(self, digest: str, now: float) -> str | None: ...
+
+    async def remember_upload(self, digest: str, file_id: str, until: float, now: float) -> None: ...
 
 
 class _InFlight:
@@ -91,17 +97,18 @@ class InputResolver:
         allowed_dirs: list[Path],
         upload_threshold: int,
         uploader: Uploader,
+        cache: UploadCache,
         outputs: OutputFetcher | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        """`outputs` fetches one output of an earlier generation (for `output_index`)."""
+        """`cache` remembers uploads by content, on `clock` (the wall clock, shared between
+        processes); `outputs` fetches one output of an earlier generation (for `output_index`)."""
         self._outputs = outputs
         self._allowed = allowed_dirs
         self._threshold = upload_threshold
         self._uploader = uploader
         self._clock = clock
-        self._uploads: dict[str, _Known] = {}
-        """SHA-256 of content → its upload, so the same image is uploaded once while that lives."""
+        self._cache = cache
         self._in_flight: dict[str, _InFlight] = {}
 
     async def resolve(
@@ -166,14 +173,20 @@ class InputResolver:
         flight.callers += 1
         try:
             async with flight.lock:
-                known = self._uploads.get(digest)
-                if known is not None and self._clock() < known.reuse_until:
-                    return Upload(known.file_id, media_type, len(data), digest, reused=True)
                 started = self._clock()
+                try:
+                    known = await self._cache.upload(digest, started)
+                except StoreError as exc:  # an upload is free: sent again rather than fail the call
+                    logger.warning("the upload cache could not be read, so %s is uploaded again: %s", name, exc)
+                    known = None
+                if known is not None:
+                    return Upload(known, media_type, len(data), digest, reused=True)
                 stored = await self._uploader(data, media_type, name, deadline)
                 lifetime = stored.lifetime if stored.lifetime is not None else FILE_LIFETIME
-                self._uploads = {key: kept for key, kept in self._uploads.items() if kept.reuse_until > started}
-                self._uploads[digest] = _Known(stored.id, started + lifetime - REUSE_MARGIN)
+                try:
+                    await self._cache.remember_upload(digest, stored.id, started + lifetime - REUSE_MARGIN, started)
+                except StoreError as exc:
+                    logger.warning("the upload cache could not note %s: %s", stored.id, exc)
                 return Upload(stored.id, media_type, len(data), digest, reused=False)
         finally:
             flight.callers -= 1

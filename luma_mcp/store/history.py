@@ -1,161 +1,117 @@
-"""`History`: what this server has made, kept in the output folder so it survives restarts.
+"""`History`: what one account has made, kept in the store so that it survives restarts and is
+shared by every process on that store. Each generation's metadata (prompt, model, ratio, id,
+created_at, the inputs, the saved files) is one entry, replaced as the job moves on; lists come
+most recent first by creation time, searched by words of the prompt, a page at a time.
 
-Each generation's metadata (prompt, model, ratio, id, created_at, the inputs, the saved files) is one
-JSON object per line in `<output dir>/.luma-agents/history.jsonl`; a later line for the same id
-replaces an earlier one. Why a log beside the images rather than PNG text chunks or sidecar files:
-it works the same for PNG and JPEG, leaves the saved bytes exactly as the API served them, keeps the
-pictures folder free of clutter, and gives `list_generations` one file to search.
+The logs of earlier versions (`legacy.LegacyLog`) are imported on first use: in the background
+from start-up (100,000 generations take seconds), a read waiting for that import at most
+`IMPORT_WAIT_SECONDS` before it answers with what is there and says so (`behind`). After that,
+each read looks at the logs' sizes (at most once a second) for lines an older server running
+beside this one appended.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
+import anyio
 import anyio.to_thread
-from pydantic import ValidationError
 
+from ..errors import StoreError
+from .base import Account
+from .legacy import LegacyLog
 from .records import HistoryEntry
+from .words import search_words
 
 logger = logging.getLogger(__name__)
 
-HISTORY_FILE = Path(".luma-agents") / "history.jsonl"
-REFRESH_SECONDS = 1.0
-REMEMBERED = 1000
-"""Generations kept in memory where no files are kept (HTTP by default)."""
-
-
-class _Log:
-    """One `history.jsonl`, read incrementally: lines another process appended are picked up."""
-
-    def __init__(self, folder: Path, trusted: Callable[[], bool] | None = None) -> None:
-        self.folder = folder
-        self.path = folder / HISTORY_FILE
-        self.entries: dict[str, HistoryEntry] = {}
-        self._offset = 0
-        self._trusted = trusted
-
-    def refresh(self) -> None:
-        if self._trusted is not None and not self._trusted():
-            self.entries, self._offset = {}, 0  # someone else could have written it: read nothing
-            return
-        try:
-            size = self.path.stat().st_size
-        except (FileNotFoundError, NotADirectoryError):
-            self.entries, self._offset = {}, 0
-            return
-        except OSError as exc:
-            logger.warning("cannot read the history %s: %s", self.path, exc)
-            return
-        if size < self._offset:  # rewritten: read it all again
-            self.entries, self._offset = {}, 0
-        if size == self._offset:
-            return
-        try:
-            with self.path.open("rb") as file:
-                file.seek(self._offset)
-                chunk = file.read(size - self._offset)
-        except OSError as exc:
-            logger.warning("cannot read the history %s: %s", self.path, exc)
-            return
-        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written stays for next time
-        self._offset += len(complete)
-        for line in complete.splitlines():
-            try:
-                entry = HistoryEntry.model_validate_json(line)
-            except ValidationError:
-                continue  # a damaged line (a crash mid-write): skip it, keep the rest
-            self.entries.pop(entry.generation_id, None)  # re-inserted: the most recent last
-            self.entries[entry.generation_id] = entry
-
-    def append(self, entry: HistoryEntry) -> None:
-        line = json.dumps(entry.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as file:
-            file.write(line)
+LOOK_AGAIN_SECONDS = 1.0
+"""How often the old logs' sizes are looked at."""
+IMPORT_WAIT_SECONDS = 5.0
+"""How long a read waits for an import under way before it answers with what is there."""
 
 
 class History:
-    """The logs of the output folder and of its temporary fallback, read as one. Reads come from
-    memory; the files are looked at again at most once a second (for other servers' writes)."""
+    def __init__(self, account: Account, logs: list[LegacyLog] | None = None) -> None:
+        self._account = account
+        self._logs = logs or []
+        self._read_to: dict[str, int] = {}
+        """How far each log was imported, once known."""
+        self._importing = anyio.Lock()
+        self._looked_at: float | None = None
+        self.behind: str | None = (
+            "The history of an earlier version is still being imported: older generations may be missing from "
+            "this answer; call again in a moment."
+            if self._logs
+            else None
+        )
+        """While an import is unfinished (or not looked at yet): what to tell the reader."""
 
-    def __init__(self, folders: list[Path], *, trusted: dict[Path, Callable[[], bool]] | None = None) -> None:
-        """`trusted` gives, for a folder others could write (a temporary one), the check that it
-        is still this user's alone; its log is read only while it is."""
-        checks = trusted or {}
-        self._logs = {folder: _Log(folder, checks.get(folder)) for folder in folders}
-        self._refresh_lock = anyio.Lock()
-        self._merged: dict[str, HistoryEntry] = {}
-        self._written: dict[str, HistoryEntry] = {}
-        """Entries written since the current refresh began (it may not see them)."""
-        self._remembered: OrderedDict[str, HistoryEntry] = OrderedDict()
-        """Entries kept in memory only (where no files are kept), the most recent last."""
-        self._refreshed_at: float | None = None
-
-    def _read(self) -> dict[str, HistoryEntry]:
-        merged: dict[str, HistoryEntry] = dict(self._remembered)
-        for log in self._logs.values():
-            log.refresh()
-            for entry in log.entries.values():
-                known = merged.get(entry.generation_id)
-                if known is None or entry.recorded_at >= known.recorded_at:
-                    merged[entry.generation_id] = entry
-        return merged
-
-    async def _entries(self) -> dict[str, HistoryEntry]:
-        # One refresh at a time, in a worker thread; the event loop never waits on a thread's lock.
-        async with self._refresh_lock:
+    async def catch_up(self) -> None:
+        """Import what the old logs hold beyond what was imported already, a chunk at a time (a
+        cancelled import goes on from there at the next call). A store that fails is said in the
+        log, and tried again at the next read."""
+        async with self._importing:
             now = time.monotonic()
-            if self._refreshed_at is None or now - self._refreshed_at > REFRESH_SECONDS:
-                self._written = {}
-                merged = await anyio.to_thread.run_sync(self._read)
-                merged.update(self._written)  # what was recorded while the files were read
-                self._merged, self._written = merged, {}
-                self._refreshed_at = now
-        return self._merged
+            if self.behind is None and self._looked_at is not None and now - self._looked_at < LOOK_AGAIN_SECONDS:
+                return
+            self._looked_at = now
+            try:
+                for log in self._logs:
+                    await self._import(log)
+            except StoreError as exc:
+                self._looked_at = None
+                logger.warning("the history of an earlier version was not imported: %s", exc)
+            self.behind = None
+
+    async def _caught_up(self) -> None:
+        """Before a read: an import under way is waited for, up to `IMPORT_WAIT_SECONDS`."""
+        with anyio.move_on_after(IMPORT_WAIT_SECONDS):
+            await self.catch_up()
+
+    async def _import(self, log: LegacyLog) -> None:
+        key = str(log.path)
+        size = log.size()
+        if key not in self._read_to:
+            if size == 0:
+                return
+            self._read_to[key] = await self._account.legacy_offset(key)
+        start = 0 if size < self._read_to[key] else self._read_to[key]  # rewritten: read it all again
+        while start < size:
+            self.behind = (
+                f"The history of an earlier version ({log.path}) is still being imported ({100 * start // size}% "
+                "so far): older generations may be missing from this answer; call again in a moment."
+            )
+            entries, end = await anyio.to_thread.run_sync(log.read, start)
+            if end == start:
+                break  # only a line being written: next time
+            await self._account.put_entries(entries, legacy=(key, end))
+            self._read_to[key] = start = end
 
     async def get(self, generation_id: str) -> HistoryEntry | None:
-        return (await self._entries()).get(generation_id)
+        """Raises `StoreError` if the store cannot be read."""
+        await self._caught_up()
+        return await self._account.entry(generation_id)
 
-    async def recent(self, *, query: str | None = None, limit: int = 20) -> list[HistoryEntry]:
-        """Most recent first; `query` keeps entries whose prompt (or id) holds all its words."""
-        words = (query or "").lower().split()
-        entries = sorted((await self._entries()).values(), key=lambda entry: entry.recorded_at, reverse=True)
-        return [entry for entry in entries if entry.matches(words)][:limit]
+    async def recent(self, *, query: str | None = None, limit: int = 20, offset: int = 0) -> list[HistoryEntry]:
+        """Most recent first by creation time; `query` keeps the entries that have, for each of its
+        words, a word starting with it (in the prompt, the id, the model or the kind). Raises
+        `StoreError` if the store cannot be read."""
+        await self._caught_up()
+        return await self._account.recent(search_words(query or ""), limit, offset)
 
-    async def remember(self, entry: HistoryEntry) -> None:
-        """Keep `entry` in memory only (where no files, hence no log, are kept): the most recent
-        `REMEMBERED` of them, so a long-running server does not grow without end."""
-        stamped = self._keep(entry)
-        self._remembered.pop(entry.generation_id, None)
-        self._remembered[entry.generation_id] = stamped
-        while len(self._remembered) > REMEMBERED:
-            forgotten, _ = self._remembered.popitem(last=False)
-            self._merged.pop(forgotten, None)
-
-    async def record(self, entry: HistoryEntry, folder: Path) -> None:
-        """Remember `entry` in `folder`'s log. Never raises: the history is a convenience, and a
-        full disk must not fail a call whose image is safe."""
-        stamped = self._keep(entry)
-        log = self._logs.setdefault(folder, _Log(folder))
-        # One line appended to a local file takes microseconds, as a log line does: done in place,
-        # since a trip to a worker thread would cost more than the write. A refresh reading the
-        # file meanwhile leaves a half-written line for next time.
+    async def record(self, entry: HistoryEntry) -> None:
+        """Keep `entry`, stamped with the time. Never raises: the history is a convenience, and a
+        store that fails must not fail a call whose image is safe (it is said in the log)."""
+        stamped = entry.model_copy(update={"recorded_at": _stamp()})
         try:
-            log.append(stamped)
-        except OSError as exc:
-            logger.warning("cannot write the history %s: %s", log.path, exc)
-
-    def _keep(self, entry: HistoryEntry) -> HistoryEntry:
-        stamped = _stamped(entry)
-        self._merged[entry.generation_id] = self._written[entry.generation_id] = stamped
-        return stamped
+            await self._account.put_entries([stamped])
+        except StoreError as exc:
+            logger.warning("generation %s was not recorded in the history: %s", entry.generation_id, exc)
 
 
-def _stamped(entry: HistoryEntry) -> HistoryEntry:
-    return entry.model_copy(update={"recorded_at": datetime.now(UTC).isoformat().replace("+00:00", "Z")})
+def _stamp() -> str:
+    """Now, as ISO 8601 in UTC with microseconds always written (so stamps compare as strings)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -4,6 +4,8 @@ output)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..media.outputs import SavedFile
@@ -40,6 +42,12 @@ class HistoryEntry(BaseModel):
     inputs: list[InputRecord] = Field(default_factory=list[InputRecord], description="The images it was given.")
     files: list[SavedFile] = Field(default_factory=list[SavedFile], description="The saved images.")
 
-    def matches(self, words: list[str]) -> bool:
-        text = " ".join([self.prompt or "", self.generation_id, self.model, self.type]).lower()
-        return all(word in text for word in words)
+    def created_seconds(self) -> float:
+        """When the job was created, in seconds since the epoch: what the history is ordered by
+        (when this entry was recorded, for one that does not say; 0 for neither)."""
+        for stamp in (self.created_at, self.recorded_at):
+            try:
+                return datetime.fromisoformat(stamp).timestamp()
+            except ValueError:
+                continue
+        return 0.0

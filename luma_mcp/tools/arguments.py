@@ -250,6 +250,12 @@ class ListGenerationsArgs(ToolArguments):
         description="Words the prompt must contain, e.g. 'red fox'; leave out to list everything.",
     )
     limit: int = Field(default=10, ge=1, le=100, description="How many to return, most recent first (1–100).")
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="How many of the most recent to skip: the next page starts at next_offset.",
+    )
 
 
 class UploadImageArgs(ToolArguments):

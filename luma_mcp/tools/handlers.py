@@ -11,7 +11,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 
-from ..errors import InputError, LumaError
+from ..errors import InputError, LumaError, StoreError
 from ..workspaces import AppState, Workspace
 from .arguments import (
     EditImageArgs,
@@ -80,8 +80,13 @@ async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState
 
 async def list_generations(args: ListGenerationsArgs, ctx: Context[AppState]) -> Listing:
     with reported_as_tool_errors():
-        entries = await _workspace(ctx).recent(args.query, args.limit)
-    return list_result(entries, query=args.query)
+        workspace = _workspace(ctx)
+    try:  # one more than asked: whether there is a next page
+        entries, warnings = await workspace.recent(args.query, args.limit + 1, args.offset)
+    except StoreError as exc:  # a read degrades to what it can say
+        return list_result([], query=args.query, warnings=[str(exc)])
+    next_offset = args.offset + args.limit if len(entries) > args.limit else None
+    return list_result(entries[: args.limit], query=args.query, next_offset=next_offset, warnings=warnings)
 
 
 async def upload_image(args: UploadImageArgs, ctx: Context[AppState]) -> Uploaded:

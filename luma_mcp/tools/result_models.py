@@ -83,11 +83,15 @@ class GenerationResult(GenerationInfo):
 
 
 class GenerationList(BaseModel):
-    """Generations this server has made, most recent first."""
+    """Generations this server has made, most recent first by creation time."""
 
     model_config = ConfigDict(defer_build=True)
 
     generations: list[HistoryEntry] = Field(description="Each with its prompt, state and saved files.")
+    next_offset: int | None = Field(
+        default=None, description="Pass it as offset for the next (older) page; None when this page is the last."
+    )
+    warnings: list[str] = Field(default_factory=list[str], description="What could not be read, if anything.")
     next_step: str = Field(description="What to do next.")
 
 

@@ -6,6 +6,7 @@ content. Generating tools also say what the call spent in `_meta.cost`, for host
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -178,16 +179,22 @@ def tool_result(made: SetReport, *, tool: str, failure_is_error: bool = False, s
     )
 
 
-def list_result(entries: list[HistoryEntry], *, query: str | None) -> CallToolResult:
+def list_result(
+    entries: list[HistoryEntry], *, query: str | None, next_offset: int | None = None, warnings: Sequence[str] = ()
+) -> CallToolResult:
     """The answer of list_generations: the entries as structured content and as lines of text."""
-    if entries:
+    if warnings and not entries:
+        next_step = "The history could not be read (see the warning): call list_generations again in a moment."
+    elif entries:
         next_step = (
             'To change one, call edit_image with source {"generation_id": "<its id>"}; '
             "get_generation shows it again with a preview."
         )
     else:
         next_step = "Nothing matches; try fewer words." if query else "Nothing made yet: call generate_image."
-    listing = GenerationList(generations=entries, next_step=next_step)
+    if next_offset is not None:
+        next_step += f" Older ones: call list_generations again with offset={next_offset}."
+    listing = GenerationList(generations=entries, next_offset=next_offset, warnings=list(warnings), next_step=next_step)
     lines = [f"{len(entries)} generation(s)" + (f" matching {query!r}" if query else "") + ", most recent first:"]
     for entry in entries:
         files = ", ".join(f.path for f in entry.files) or "(not saved)"
@@ -195,6 +202,7 @@ def list_result(entries: list[HistoryEntry], *, query: str | None) -> CallToolRe
         lines.append(
             f"- {entry.created_at or '?'} {entry.generation_id} {entry.state} {entry.model}: {prompt!r} → {files}"
         )
+    lines += [f"Warning: {warning}" for warning in warnings]
     lines.append(next_step)
     return CallToolResult(
         content=[TextContent(text="\n".join(lines))],

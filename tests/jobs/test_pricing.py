@@ -3,6 +3,8 @@ the contract) charges, for every model, type and number of reference images."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from mcp import Client
 
@@ -70,13 +72,18 @@ def test_a_split_is_an_estimate_per_layer_and_its_worst_case_until_done() -> Non
 
 
 async def test_a_copy_of_the_server_that_did_not_make_a_job_says_its_price_is_an_estimate(
-    settings: Settings, emulator: Emulator
+    settings: Settings, emulator: Emulator, tmp_path: Path
 ) -> None:
     unkept = settings.model_copy(update={"save_outputs": False})
     refs = [{"data": b64(png_bytes(color=(i, 0, 0))), "media_type": "image/png"} for i in range(3)]
     async with Client(make_server(unkept, emulator)) as maker:
         made = structured(await maker.call_tool("generate_image", {"prompt": "a kite", "image_ref": refs}))
     assert (made["cost_usd"], made["cost_is_estimate"]) == (pytest.approx(0.0494), False)
-    async with Client(make_server(unkept, emulator)) as other:  # another replica: it never saw the request
-        seen = structured(await other.call_tool("get_generation", {"generation_id": made["generation_id"]}))
+    look = {"generation_id": made["generation_id"]}
+    async with Client(make_server(unkept, emulator)) as same_store:  # a replica on the same store knows it
+        known = structured(await same_store.call_tool("get_generation", look))
+    elsewhere = unkept.model_copy(update={"output_dir": tmp_path / "elsewhere"})  # its own store
+    async with Client(make_server(elsewhere, emulator)) as other:  # it never saw the request
+        seen = structured(await other.call_tool("get_generation", look))
+    assert (known["cost_usd"], known["cost_is_estimate"]) == (pytest.approx(0.0494), False)
     assert seen["cost_is_estimate"] is True

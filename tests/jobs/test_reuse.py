@@ -170,26 +170,38 @@ async def test_a_reused_job_that_cannot_be_looked_at_is_named_in_the_error(clien
     assert len(emulator.requests_to("create")) == 1
 
 
-async def test_a_runner_forgets_every_job_once_its_windows_pass(settings: Settings, emulator: Emulator) -> None:
-    """What lets a BYOK server drop an idle user's state: jobs replaced by a new variation included."""
+async def test_a_workspace_made_again_on_the_same_store_still_gives_the_job_back(
+    settings: Settings, emulator: Emulator
+) -> None:
+    """What lets a BYOK server drop an idle user's workspace: what identical calls get back is the
+    store's, not the runner's (a new variation included)."""
     import httpx2
 
     from luma_mcp.api import GenerationRequest, LumaClient, SharedHttpClient
     from luma_mcp.jobs.runner import GenerationRunner
+    from luma_mcp.store.location import open_store
 
     from ..support.clocks import VirtualTime
 
+    store = open_store(None, settings.output_dir)
     http = SharedHttpClient(lambda: httpx2.AsyncClient(transport=emulator.transport()))
     async with http:
         client = LumaClient(http, api_key=KEY, base_url=emulator.base_url, timekeeper=VirtualTime(emulator.clock))
-        runner = GenerationRunner(client, http, settings)
+
+        def runner() -> GenerationRunner:
+            return GenerationRunner(client, http, settings, store.account("a1b2c3d4e5f60718"), wall=emulator.clock.now)
+
         request = GenerationRequest(prompt="a fox")
-        first = await runner.run(request)
-        second = await runner.run(request, new_variation=True)  # replaces the first as the one to reuse
-        assert first.generation.id != second.generation.id
-        assert not runner.idle()  # an identical call now should get the second back
+        first = await runner().run(request)
+        second = await runner().run(request, new_variation=True)  # replaces the first as the one to reuse
+        again = await runner().run(request)
+        assert runner().idle()
         emulator.clock.advance(settings.dedupe_seconds + 1)
-        assert runner.idle()
+        later = await runner().run(request)
+    await store.aclose()
+    assert first.generation.id != second.generation.id
+    assert (again.generation.id, again.reused_after is not None) == (second.generation.id, True)
+    assert later.generation.id not in (first.generation.id, second.generation.id)
 
 
 async def test_a_call_counts_as_under_way_while_its_inputs_upload(
@@ -217,3 +229,50 @@ async def test_a_call_counts_as_under_way_while_its_inputs_upload(
     monkeypatch.setattr(InputResolver, "resolve_all", resolve_all)
     await client.call_tool("generate_image", {"prompt": "a fox"})
     assert idle_while_uploading == [False]
+
+
+def on_store(settings: Settings, store_url: str | None) -> Settings:
+    from pydantic import SecretStr
+
+    return settings.model_copy(update={"store_url": SecretStr(store_url) if store_url else None})
+
+
+async def test_a_second_server_on_the_same_store_gets_the_job_back_and_waits_for_a_create_in_flight(
+    settings: Settings, emulator: Emulator, store_url: str | None
+) -> None:
+    """Two copies of the server (two hosts' processes, or replicas) on one store: one POST each time."""
+    from ..support.servers import make_server
+
+    shared = on_store(settings, store_url)
+    emulator.configure(latency=100)
+    async with Client(make_server(shared, emulator)) as one, Client(make_server(shared, emulator)) as other:
+        first = structured(await one.call_tool("generate_image", {"prompt": "a fox"}))
+        again = structured(await other.call_tool("generate_image", {"prompt": "a fox"}))
+        emulator.inject("create", "slow", delay=5)  # the next create answers 5 s late
+        answers: dict[str, Any] = {}
+
+        async def call(name: str, client: Client) -> None:
+            answers[name] = structured(await client.call_tool("generate_image", {"prompt": "a heron"}))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(call, "sent", one)
+            await anyio.wait_all_tasks_blocked()  # its create is in flight
+            tasks.start_soon(call, "waited", other)  # finds the claim, and waits for its outcome
+    assert (again["generation_id"], again["reused"]) == (first["generation_id"], True)
+    assert answers["waited"]["generation_id"] == answers["sent"]["generation_id"]
+    assert answers["waited"]["reused"] is True
+    assert len(emulator.requests_to("create")) == 2
+
+
+async def test_a_lost_answer_is_refused_by_every_server_on_the_store(
+    settings: Settings, emulator: Emulator, store_url: str | None
+) -> None:
+    from ..support.servers import make_server
+
+    shared = on_store(settings, store_url)
+    async with Client(make_server(shared, emulator)) as one, Client(make_server(shared, emulator)) as other:
+        emulator.inject("create", "drop", created=True)
+        assert (await one.call_tool("generate_image", {"prompt": "a fox"})).is_error
+        again = await other.call_tool("generate_image", {"prompt": "a fox"})
+    assert "was not sent" in again.content[0].text  # type: ignore[union-attr]
+    assert len(emulator.requests_to("create")) == 1

@@ -267,9 +267,10 @@ async def test_a_hidden_folder_listed_beside_its_parent_is_read_and_no_other(
     for folder in (art, ssh):
         folder.mkdir()
         (folder / "cat.png").write_bytes(png_bytes())
-    for listed in ([pictures, art], [art, pictures]):
+    for number, listed in enumerate(([pictures, art], [art, pictures])):
         async with Client(make_server(settings.model_copy(update={"allowed_dirs": listed}), emulator)) as client:
-            read = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(art / "cat.png")}})
+            source = {"path": str(art / "cat.png")}
+            read = await client.call_tool("edit_image", {"prompt": f"x{number}", "source": source})
             refused = await client.call_tool("edit_image", {"prompt": "x", "source": {"path": str(ssh / "cat.png")}})
         assert not read.is_error, read.content
         assert refused.is_error

@@ -27,6 +27,14 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(autouse=True)
+def state_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's own state folder (where the store's SQLite files go), never the user's."""
+    folder = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(folder))
+    return folder / "luma-agents-mcp"
+
+
 @pytest.fixture
 def emulator() -> Emulator:
     # Small images keep rendering fast; every other setting is the contract's default.

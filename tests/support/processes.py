@@ -4,6 +4,7 @@ times out, so a child that hangs fails the test instead of hanging the suite."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import subprocess
@@ -12,10 +13,11 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import anyio
 import httpx
 
 READ_SECONDS = 30.0
@@ -136,6 +138,13 @@ class Standalone:
         url = f"{self.base_url.removesuffix('/v1')}/_emulator/requests"
         return httpx.get(url, headers=self._admin_headers).json()
 
+    async def until_requested(self, route: str, count: int = 1, seconds: float = 20) -> None:
+        """Until the emulator has logged `count` requests on `route` (a server in another process
+        has got that far: its log is all there is to watch)."""
+        with anyio.fail_after(seconds):
+            while len([r for r in self.requests() if r["route"] == route]) < count:  # noqa: ASYNC110
+                await anyio.sleep(0.05)
+
     def server_environment(self, home: Path) -> dict[str, str]:
         """The environment of a server of ours that talks to this emulator, with `home` as its HOME
         and its images below it, logging warnings only."""
@@ -209,3 +218,76 @@ def http_server(*args: str, env: dict[str, str]) -> Iterator[str]:
     ) as running:
         assert running.stderr is not None
         yield listening_url(running.stderr)
+
+
+@dataclass
+class StdioServer:
+    """This server over stdio in a child process, spoken to in plain JSON-RPC (a call can be left
+    unanswered, and the process killed under it); its log on stderr, at INFO."""
+
+    child: Child
+    _ids: Iterator[int] = field(default_factory=lambda: iter(range(1, 1_000_000)))
+
+    def send(self, method: str, params: dict[str, Any], *, notify: bool = False) -> int:
+        assert self.child.process.stdin is not None
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "params": params}
+        number = 0 if notify else next(self._ids)
+        if not notify:
+            message["id"] = number
+        self.child.process.stdin.write(json.dumps(message) + "\n")
+        self.child.process.stdin.flush()
+        return number
+
+    def answer(self, number: int, seconds: float = READ_SECONDS) -> dict[str, Any]:
+        """The result of request `number` (notifications and other answers in between are skipped)."""
+        assert self.child.stdout is not None
+        deadline = time.monotonic() + seconds
+        while True:
+            line = self.child.stdout.next(deadline, f"no answer to request {number}")
+            if not line:
+                raise EOFError(f"the server exited before answering request {number}")
+            message = json.loads(line)
+            if message.get("id") == number:
+                assert "result" in message, message
+                return message["result"]
+
+    def call(self, tool: str, arguments: dict[str, Any]) -> int:
+        """Start a tool call; its answer comes from `answer`."""
+        return self.send("tools/call", {"name": tool, "arguments": arguments})
+
+    def tool(self, tool: str, arguments: dict[str, Any], seconds: float = READ_SECONDS) -> dict[str, Any]:
+        """A tool call's result (its structured content, `is_error` and its `text`)."""
+        result = self.answer(self.call(tool, arguments), seconds)
+        return {**(result.get("structuredContent") or {}), "is_error": result.get("isError", False),
+                "text": "".join(block.get("text", "") for block in result["content"])}  # fmt: skip
+
+    def until_logged(self, words: str, seconds: float = READ_SECONDS) -> str:
+        """The first line of its log, from now on, that holds `words`."""
+        assert self.child.stderr is not None
+        deadline = time.monotonic() + seconds
+        while words not in (line := self.child.stderr.next(deadline, f"no log line with {words!r}")):
+            if not line:
+                raise EOFError(f"the server exited before it logged {words!r}")
+        return line
+
+    def kill(self) -> None:
+        """`kill -9`: no clean-up of any kind."""
+        self.child.process.kill()
+        self.child.process.wait()
+
+
+@contextmanager
+def stdio_server(env: Mapping[str, str]) -> Iterator[StdioServer]:
+    """`python -m luma_mcp` over stdio with `env` (and PATH), initialized (the 2025-11-25 handshake)."""
+    with child(
+        [sys.executable, "-m", "luma_mcp", "--log-level", "INFO"],
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1", **env},
+        stdin=subprocess.PIPE,
+    ) as running:
+        server = StdioServer(running)
+        client = {"name": "tests", "version": "0"}
+        server.answer(
+            server.send("initialize", {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": client})
+        )
+        server.send("notifications/initialized", {}, notify=True)
+        yield server

@@ -50,7 +50,9 @@ def settings(emulator: Emulator, output_dir: Path) -> Settings:
 
 
 def make_server(settings: Settings, emulator: Emulator) -> MCPServer[AppState]:
-    return build_server(settings, transport=emulator.transport(), timekeeper=VirtualTime(emulator.clock))
+    return build_server(
+        settings, transport=emulator.transport(), timekeeper=VirtualTime(emulator.clock), clock=emulator.clock.now
+    )
 
 
 @pytest.fixture

@@ -1,0 +1,287 @@
+"""What a long history costs: with N generations made before (written as the server of the version
+under test keeps them: a `history.jsonl` it imports, for versions with a store), against an empty
+history, in temporary HOMEs:
+
+- spawn → `tools/list` answered (median of runs taken in turns), and the first start's import;
+- `list_generations` answered, p50 over stdio, without and with a `query`;
+- the server's memory (RSS) once it has listed;
+- CPU per generating call handed off at once (`LUMA_MCP_WAIT_SECONDS=0`), full minus empty;
+- with a store: its own work per generating call (create, wait, save), p50, in-process on the
+  emulator's clock, on SQLite and on Redis over loopback (a `redis-server` is started if found),
+  and what one SQLite call costs on the event loop's worker thread.
+
+    uv run python benchmarks/store.py [--generations 100000] [--runs 15] [--code PATH]
+
+`--code PATH` runs the servers from another checkout (e.g. main, for the figures before); run it
+from a folder without a `luma_mcp` in it (`cd /tmp`), or `python -m` finds this checkout's first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _process import cpu_seconds, memory_mb  # beside this script
+
+from tests.support.processes import StdioServer, child, stdio_server  # the tests' stdio client
+
+WORDS = " ".join(
+    (
+        "fox whale heron lantern harbor mountain river forest city night dawn snow rain storm desert garden "
+        "castle bridge tower street market portrait poster logo sketch watercolor oil neon cyber vintage golden "
+        "silver crimson azure emerald misty foggy sunny cozy quiet busy ancient modern tiny giant floating "
+        "glowing broken shiny soft sharp red blue green purple orange black white",
+    )
+).split()
+VOCABULARY = WORDS + [f"{a}{b}" for a in WORDS[:30] for b in ("ish", "scape", "light", "craft", "wood", "fall")]
+QUERY = "harbor lantern"
+
+
+def history_lines(count: int, folder: Path) -> Iterator[str]:
+    """Two lines a generation, as servers before the store logged them: created, then saved."""
+    rng = random.Random(15)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    for number in range(count):
+        generation_id = f"{number:08x}-0000-4000-8000-{rng.getrandbits(48):012x}"
+        created = (start + timedelta(seconds=number * 300)).isoformat().replace("+00:00", "Z")
+        prompt = " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(6, 14)))
+        base: dict[str, Any] = {
+            "generation_id": generation_id, "prompt": prompt, "model": "uni-1", "type": "image",
+            "aspect_ratio": "16:9", "created_at": created, "recorded_at": created,
+            "inputs": [{"field": "image_ref[0]", "kind": "url", "value": "https://example.com/ref.jpg"}],
+        }  # fmt: skip
+        yield json.dumps(base) + "\n"
+        saved = {
+            "index": 0, "path": str(folder / f"{created[:10]}_{generation_id[:8]}_1.png"), "media_type": "image/png",
+            "size_bytes": 1_234_567, "sha256": f"{rng.getrandbits(256):064x}", "width": 2048, "height": 1152,
+        }  # fmt: skip
+        yield json.dumps({**base, "state": "completed", "recorded_at": created, "files": [saved]}) + "\n"
+
+
+def make_home(root: Path, name: str, generations: int) -> Path:
+    home = root / name
+    images = home / "images"
+    (images / ".luma-agents").mkdir(parents=True)
+    if generations:
+        with (images / ".luma-agents" / "history.jsonl").open("w") as log:
+            log.writelines(history_lines(generations, images))
+    return home
+
+
+def environment(home: Path, code: Path | None, **extra: str) -> dict[str, str]:
+    env = {
+        "HOME": str(home), "LUMA_MCP_OUTPUT_DIR": str(home / "images"), "LUMA_MCP_EMULATOR": "1",
+        "LUMA_MCP_EMULATOR_LATENCY": "0", "LUMA_MCP_WAIT_SECONDS": "0", "LUMA_MCP_LOG_LEVEL": "WARNING",
+        "XDG_STATE_HOME": str(home / "state"), **extra,
+    }  # fmt: skip
+    return {**env, "PYTHONPATH": str(code)} if code else env
+
+
+@contextmanager
+def server(home: Path, code: Path | None) -> Iterator[StdioServer]:
+    with stdio_server(environment(home, code)) as running:
+        yield running
+
+
+def spawn_to_tools(home: Path, code: Path | None) -> float:
+    started = time.perf_counter()
+    with server(home, code) as running:
+        running.answer(running.send("tools/list", {}))
+        return time.perf_counter() - started
+
+
+def p50_ms(samples: list[float]) -> str:
+    return f"{statistics.median(samples) * 1000:7.3f} ms (p90 {statistics.quantiles(samples, n=10)[-1] * 1000:.3f})"
+
+
+def over_stdio(home: Path, code: Path | None, calls: int) -> dict[str, Any]:
+    """List timings, memory and CPU per generating call of one long-lived server."""
+    with server(home, code) as running:
+        while running.tool("list_generations", {}, seconds=600).get("warnings"):  # until imported
+            pass
+        plain, query = [], []
+        for _ in range(calls):
+            for samples, arguments in ((plain, {}), (query, {"query": QUERY})):
+                started = time.perf_counter()
+                running.tool("list_generations", arguments)
+                samples.append(time.perf_counter() - started)
+        pid = running.child.process.pid
+        memory = memory_mb(pid)
+        running.tool("generate_image", {"prompt": "warm up"})
+        before = cpu_seconds(pid)
+        for number in range(calls):
+            running.tool("generate_image", {"prompt": f"a benchmark fox number {number}"})
+        cpu = (cpu_seconds(pid) - before) / calls
+    return {"plain": plain, "query": query, "rss": memory, "cpu": cpu}
+
+
+def store_work(generations: int, redis_url: str | None, calls: int) -> None:
+    """Time spent in the store per generating call (create, wait, save), in-process."""
+    import anyio
+
+    anyio.run(_store_work, generations, redis_url, calls)
+
+
+async def _store_work(generations: int, redis_url: str | None, calls: int) -> None:
+    import logging
+
+    from mcp import Client
+    from pydantic import SecretStr
+
+    from luma_mcp.config import Settings
+    from luma_mcp.emulator import Emulator, EmulatorConfig
+    from luma_mcp.server import build_server
+    from luma_mcp.store import base
+    from luma_mcp.store.location import open_store
+    from luma_mcp.store.records import HistoryEntry
+    from luma_mcp.store.sqlite import SqliteStore
+    from tests.support.clocks import VirtualTime
+
+    logging.disable(logging.INFO)
+    spent: list[float] = []
+    methods = [name for name in vars(base.Account) if not name.startswith("_")]
+    for backend in ("sqlite", "redis"):
+        url = redis_url if backend == "redis" else None
+        if backend == "redis" and url is None:
+            print("redis:                        skipped (no redis-server)")
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            os.environ["XDG_STATE_HOME"] = folder
+            output = Path(folder) / "images"
+            store = open_store(url, output)
+            account = store.account(base.SERVER_ACCOUNT)
+            lines = [json.loads(line) for line in history_lines(generations, output)]
+            for start in range(0, len(lines), 2000):
+                await account.put_entries([HistoryEntry.model_validate(line) for line in lines[start : start + 2000]])
+            timed = type(account)
+            originals = {name: getattr(timed, name) for name in methods}
+
+            def timing(original: Any) -> Any:
+                async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                    started = time.perf_counter()
+                    try:
+                        return await original(*args, **kwargs)
+                    finally:
+                        spent.append(time.perf_counter() - started)
+
+                return wrapper
+
+            for name, original in originals.items():
+                setattr(timed, name, timing(original))
+            emulator = Emulator(EmulatorConfig(long_edge=64, latency=0))
+            settings = Settings(
+                api_key="luma-api-benchmark", base_url=emulator.base_url, output_dir=output,  # pyright: ignore[reportArgumentType]
+                store_url=SecretStr(url) if url else None,
+            )  # fmt: skip
+            mcp_server = build_server(
+                settings,
+                transport=emulator.transport(),
+                timekeeper=VirtualTime(emulator.clock),
+                clock=emulator.clock.now,
+            )
+            per_call: list[float] = []
+            counted = 0
+            async with Client(mcp_server) as client:
+                await client.call_tool("list_generations", {})
+                for number in range(calls):
+                    spent.clear()
+                    await client.call_tool("generate_image", {"prompt": f"a stored fox {number}"})
+                    per_call.append(sum(spent))
+                    counted = len(spent)
+            for name, original in originals.items():
+                setattr(timed, name, original)
+            print(f"{backend + ' store work per call:':30s}{p50_ms(per_call)}, {counted} store calls each")
+            if isinstance(store, SqliteStore):
+                hops = []
+                for _ in range(2000):
+                    started = time.perf_counter()
+                    await store.run(lambda connection: connection.execute("SELECT 1").fetchone(), short=False)
+                    hops.append(time.perf_counter() - started)
+                inline = []
+                connection = store._connection  # pyright: ignore[reportPrivateUsage]
+                assert connection is not None
+                for _ in range(2000):
+                    started = time.perf_counter()
+                    connection.execute("SELECT 1").fetchone()
+                    inline.append(time.perf_counter() - started)
+                print(f"{'sqlite call, worker thread:':30s}{p50_ms(hops)}; in place {p50_ms(inline)}")
+            await store.aclose()
+
+
+@contextmanager
+def redis_server() -> Iterator[str | None]:
+    import shutil
+
+    from tests.support.stores import free_port
+
+    program = shutil.which("redis-server")
+    if program is None:
+        yield None
+        return
+    port = free_port()
+    args = [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    with child(args, env={"PATH": os.environ.get("PATH", "")}, stdout=subprocess.PIPE) as running:
+        assert running.stdout is not None
+        deadline = time.monotonic() + 30
+        while "Ready to accept connections" not in running.stdout.next(deadline, "redis-server did not start"):
+            pass
+        yield f"redis://127.0.0.1:{port}/0"
+
+
+def main(generations: int, runs: int, calls: int, code: Path | None) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        empty, full = make_home(root, "empty", 0), make_home(root, "full", generations)
+        log_mb = (full / "images/.luma-agents/history.jsonl").stat().st_size >> 20
+        print(f"history: {generations} generations ({log_mb} MB of log)")
+        started = time.perf_counter()
+        with server(full, code) as running:
+            answered = running.tool("list_generations", {}, seconds=600)
+            first_answer = time.perf_counter() - started
+            while answered.get("warnings"):  # an import under way: the list says so
+                answered = running.tool("list_generations", {}, seconds=600)
+        whole = time.perf_counter() - started
+        print(f"first start, spawn → a list:  {first_answer:7.2f} s; the whole history listed after {whole:.2f} s")
+        for home in (empty, full):
+            spawn_to_tools(home, code)  # warm caches
+        times: dict[Path, list[float]] = {empty: [], full: []}
+        for _ in range(runs):
+            for home in (empty, full):
+                times[home].append(spawn_to_tools(home, code))
+        ratio = statistics.median(times[full]) / statistics.median(times[empty])
+        print(f"spawn → tools/list, empty:    {p50_ms(times[empty])}")
+        print(f"spawn → tools/list, full:     {p50_ms(times[full])}  ratio {ratio:.3f} (goal <= 1.05)")
+        measured = {home: over_stdio(home, code, calls) for home in (empty, full)}
+        for label, key in (("list_generations:", "plain"), (f"list_generations {QUERY!r}:", "query")):
+            print(f"{label:30s}{p50_ms(measured[full][key])} (empty history: {p50_ms(measured[empty][key])})")
+        extra_rss = measured[full]["rss"] - measured[empty]["rss"]
+        rss = measured[full]["rss"]
+        print(f"server RSS:                   {rss:7.1f} MB, {extra_rss:+.1f} MB over empty (goal <= +20)")
+        extra_cpu = (measured[full]["cpu"] - measured[empty]["cpu"]) * 1000
+        print(f"CPU per generating call:      {measured[full]['cpu'] * 1000:7.2f} ms, {extra_cpu:+.2f} ms over empty")
+    if code is None:
+        with redis_server() as redis_url:
+            store_work(generations, redis_url, calls)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="What a long history costs the server.")
+    parser.add_argument("--generations", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--code", type=Path, default=None, help="run the servers from this checkout (figures before)")
+    options = parser.parse_args()
+    main(options.generations, options.runs, options.calls, options.code)

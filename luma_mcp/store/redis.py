@@ -1,0 +1,222 @@
+"""`RedisStore`: the store on a Redis server (`redis://` or `rediss://`), for copies of this server
+behind a load balancer, through the `redis` package's asyncio client. What must be atomic across
+them (a claim, a swap, a job's end) is one Lua script each; every account's keys share a prefix,
+`luma-mcp:<account>:`.
+
+Keys of an account: `g:<id>` (a hash: the entry and when it was recorded), `recent` (ids by
+creation time), `w:<word>` (ids whose entry has that word) and `vocab` (every word, to expand a
+query word to the words it starts), `c:<key>` (a claim) and `j:<id>` (the claim of a created job),
+`u:<digest>` (an upload), `legacy` (offsets of imported logs). Claims and uploads expire by
+themselves; windows are checked against the caller's clock too, so a claim is never trusted past
+its time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from ..errors import StoreError
+from .base import Account, Claim, Store
+from .records import HistoryEntry
+from .words import entry_words
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.asyncio.client import Pipeline
+
+T = TypeVar("T")
+
+EXPANDED_WORDS = 100
+"""At most this many words of the history a query word stands for (those it starts)."""
+
+PUT_ENTRY = """
+local recorded = redis.call('HGET', KEYS[1], 'r')
+if recorded and recorded > ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'e', ARGV[1], 'r', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+for i = 4, #KEYS do
+  redis.call('ZADD', KEYS[i], ARGV[3], ARGV[4])
+  redis.call('ZADD', KEYS[3], 0, ARGV[i + 1])
+end
+return 1
+"""
+CLAIM = """
+local held = redis.call('GET', KEYS[1])
+if held and cjson.decode(held).expires >= tonumber(ARGV[3]) then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+"""
+SWAP = """
+local held = redis.call('GET', KEYS[1])
+if not held or cjson.decode(held).token ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  if ARGV[4] ~= '' then redis.call('SET', ARGV[4], KEYS[1], 'PX', ARGV[3]) end
+end
+return 1
+"""
+JOB = """
+local key = redis.call('GET', KEYS[1])
+if not key then return 0 end
+local held = redis.call('GET', key)
+if not held then return 0 end
+local claim = cjson.decode(held)
+if claim.state ~= 'created' or claim.generation_id ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', key, KEYS[1])
+elseif claim.finished_at == cjson.null or claim.finished_at == nil then
+  claim.finished_at = tonumber(ARGV[2])
+  claim.expires = tonumber(ARGV[3])
+  redis.call('SET', key, cjson.encode(claim), 'PX', ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return 1
+"""
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+class RedisStore(Store):
+    def __init__(self, url: str, shown: str) -> None:
+        """Connects on the first call (start-up stays fast); `shown` is `url` with its password hidden."""
+        from redis.asyncio import Redis
+
+        self.shown = shown
+        self._password = _password(url)
+        self.client: Redis = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)  # pyright: ignore[reportUnknownMemberType]
+        self._scripts = {
+            name: self.client.register_script(source)
+            for name, source in (("put", PUT_ENTRY), ("claim", CLAIM), ("swap", SWAP), ("job", JOB))
+        }
+
+    def account(self, name: str) -> RedisAccount:
+        return RedisAccount(self, f"luma-mcp:{name}:")
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        return await self.guarded(lambda: self._scripts[name](keys=list(keys), args=list(args)))
+
+    async def queue(self, name: str, pipe: Pipeline, keys: Sequence[str], args: Sequence[Any]) -> None:
+        """Add a run of script `name` to `pipe` (which loads the script first when it runs)."""
+        await self._scripts[name](keys=list(keys), args=list(args), client=pipe)
+
+    async def guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call`, its Redis errors raised as `StoreError` (never naming the password)."""
+        from redis.exceptions import RedisError
+
+        try:
+            return await call()
+        except RedisError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            raise StoreError(
+                self.shown, problem.replace(self._password, "***") if self._password else problem
+            ) from None
+
+
+def _password(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).password or ""
+
+
+class RedisAccount(Account):
+    def __init__(self, store: RedisStore, prefix: str) -> None:
+        self._store = store
+        self._prefix = prefix
+
+    async def put_entries(self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None) -> None:
+        p = self._prefix
+        runs: list[tuple[list[str], list[Any]]] = []
+        for entry in entries:
+            words = entry_words(entry)
+            keys = [f"{p}g:{entry.generation_id}", f"{p}recent", f"{p}vocab", *(f"{p}w:{word}" for word in words)]
+            json_text = entry.model_dump_json(exclude_defaults=True)
+            runs.append((keys, [json_text, entry.recorded_at, entry.created_seconds(), entry.generation_id, *words]))
+        if len(runs) == 1 and legacy is None:  # one entry: its script is atomic on its own
+            await self._store.script("put", *runs[0])
+            return
+        pipe = self._store.client.pipeline(transaction=True)
+        for keys, args in runs:
+            await self._store.queue("put", pipe, keys, args)
+        if legacy is not None:
+            pipe.hset(f"{p}legacy", legacy[0], str(legacy[1]))
+        await self._store.guarded(pipe.execute)
+
+    async def entry(self, generation_id: str) -> HistoryEntry | None:
+        text = await self._store.guarded(lambda: self._hget(f"{self._prefix}g:{generation_id}"))
+        return None if text is None else HistoryEntry.model_validate_json(text)
+
+    async def _hget(self, key: str) -> bytes | None:
+        return cast("bytes | None", await self._store.client.hget(key, "e"))  # pyright: ignore[reportUnknownMemberType]
+
+    async def recent(self, words: Sequence[str], limit: int, offset: int) -> list[HistoryEntry]:
+        p, client = self._prefix, self._store.client
+        last = offset + limit - 1
+        if not words:
+            ids = await self._store.guarded(lambda: client.zrevrange(f"{p}recent", offset, last))  # pyright: ignore[reportUnknownMemberType]
+        else:
+            lookup = client.pipeline(transaction=False)
+            for word in words:
+                lookup.zrangebylex(f"{p}vocab", b"[" + word.encode(), b"[" + word.encode() + b"\xff", 0, EXPANDED_WORDS)
+            expansions = cast("list[list[bytes]]", await self._store.guarded(lookup.execute))
+            if not all(expansions):
+                return []
+            scratch = f"{p}tmp:{secrets.token_hex(8)}"
+            unions = [f"{scratch}:{i}" for i in range(len(words))]
+            query = client.pipeline(transaction=True)
+            for union, expanded in zip(unions, expansions, strict=True):
+                query.zunionstore(union, [f"{p}w:{word.decode()}" for word in expanded], aggregate="MAX")
+            query.zinterstore(scratch, unions, aggregate="MAX")
+            query.zrevrange(scratch, offset, last)  # pyright: ignore[reportUnknownMemberType]
+            query.delete(scratch, *unions)
+            ids = (await self._store.guarded(query.execute))[-2]
+        fetch = client.pipeline(transaction=False)
+        for generation_id in cast("list[bytes]", ids):
+            fetch.hget(f"{p}g:{generation_id.decode()}", "e")
+        texts = cast("list[bytes | None]", await self._store.guarded(fetch.execute))
+        return [HistoryEntry.model_validate_json(text) for text in texts if text is not None]
+
+    async def legacy_offset(self, path: str) -> int:
+        found = await self._store.guarded(
+            lambda: cast("Awaitable[bytes | None]", self._store.client.hget(f"{self._prefix}legacy", path))  # pyright: ignore[reportUnknownMemberType]
+        )
+        return int(found) if found else 0
+
+    async def claim(self, key: str, claim: Claim) -> Claim | None:
+        ttl = _milliseconds(claim.expires - claim.at)
+        held = await self._store.script("claim", [f"{self._prefix}c:{key}"], [claim.dumps(), ttl, claim.at])
+        return None if held is None else Claim.loads(cast("bytes", held))
+
+    async def swap(self, key: str, expected: Claim, new: Claim | None) -> bool:
+        if new is None:
+            args: list[Any] = [expected.token, "", 1, ""]
+        else:
+            job = f"{self._prefix}j:{new.generation_id}" if new.state == "created" else ""
+            args = [expected.token, new.dumps(), _milliseconds(new.expires - new.at), job]
+        return bool(await self._store.script("swap", [f"{self._prefix}c:{key}"], args))
+
+    async def job_finished(self, generation_id: str, at: float, expires: float) -> None:
+        args = [generation_id, at, expires, _milliseconds(expires - at)]
+        await self._store.script("job", [f"{self._prefix}j:{generation_id}"], args)
+
+    async def forget_job(self, generation_id: str) -> None:
+        await self._store.script("job", [f"{self._prefix}j:{generation_id}"], [generation_id, "", "", ""])
+
+    async def upload(self, digest: str, now: float) -> str | None:
+        found = await self._store.guarded(lambda: self._store.client.get(f"{self._prefix}u:{digest}"))
+        if not found:
+            return None
+        file_id, _, until = cast("bytes", found).decode().partition("|")
+        return file_id if float(until) > now else None
+
+    async def remember_upload(self, digest: str, file_id: str, until: float, now: float) -> None:
+        key, value = f"{self._prefix}u:{digest}", f"{file_id}|{until}"
+        await self._store.guarded(lambda: self._store.client.set(key, value, px=_milliseconds(until - now)))

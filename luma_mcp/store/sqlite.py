@@ -1,0 +1,360 @@
+"""`SqliteStore`: the embedded store, one SQLite file (stdlib `sqlite3`, WAL) per output folder, in
+the user's state folder, never beside the pictures (which users often sync, where WAL is unsafe).
+Several processes share it safely: writes that must be atomic across them (a claim, a swap) run
+in `BEGIN IMMEDIATE` transactions, which take the write lock before they read.
+
+A short call (a claim, a swap, one entry) runs in place, on a connection that never waits: taking
+the lock or reading a few rows costs about 0.03 ms, less than the trip to a worker thread (0.1 ms
+more; `benchmarks/store.py`). If the lock is taken (another process writes), or the call is long
+(a list, an import), it runs in the store's worker thread instead, one at a time, where a write
+may wait up to `BUSY_SECONDS` for the lock: the event loop never waits on another process. The
+connection in place never checkpoints the WAL (that syncs the disk); every `CHECKPOINT_EVERY`
+calls, one goes to the worker thread, which does.
+
+The schema has a version (`PRAGMA user_version`); `MIGRATIONS` brings an older file up to date,
+and a file from a newer version of this server is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import anyio
+import anyio.to_thread
+
+from ..errors import StoreError
+from .base import Account, Claim, Store
+from .records import HistoryEntry
+from .words import entry_words
+
+T = TypeVar("T")
+
+BUSY_SECONDS = 5.0
+"""How long a write waits for another process's lock before the store counts as locked."""
+PURGE_EVERY = 500
+"""Claims written between two sweeps of the expired ones."""
+RETRY_SECONDS = 0.01
+"""Between two tries of a call SQLite answered "busy" without waiting."""
+CHECKPOINT_EVERY = 200
+"""Calls run in place between two that run in the worker thread, checkpointing the WAL first."""
+
+MIGRATIONS: list[list[str]] = [
+    [  # 1: the history, the ledger's claims, the upload cache, the imported logs
+        """CREATE TABLE generations (
+            seq INTEGER PRIMARY KEY, account TEXT NOT NULL, generation_id TEXT NOT NULL,
+            created REAL NOT NULL, recorded_at TEXT NOT NULL, words TEXT NOT NULL, entry TEXT NOT NULL,
+            UNIQUE (account, generation_id))""",
+        "CREATE INDEX generations_recent ON generations (account, created DESC, seq DESC)",
+        """CREATE TABLE claims (
+            account TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL, owner TEXT NOT NULL,
+            token TEXT NOT NULL, at REAL NOT NULL, expires REAL NOT NULL, generation_id TEXT,
+            finished_at REAL, PRIMARY KEY (account, key))""",
+        "CREATE INDEX claims_job ON claims (account, generation_id)",
+        "CREATE INDEX claims_expiry ON claims (expires)",
+        """CREATE TABLE uploads (
+            account TEXT NOT NULL, digest TEXT NOT NULL, file_id TEXT NOT NULL, reuse_until REAL NOT NULL,
+            PRIMARY KEY (account, digest))""",
+        """CREATE TABLE legacy_logs (
+            account TEXT NOT NULL, path TEXT NOT NULL, read_to INTEGER NOT NULL, PRIMARY KEY (account, path))""",
+    ],
+    [  # 2: a full-text index of the history's words, filled from what version 1 kept
+        "CREATE VIRTUAL TABLE generation_words USING fts5 (words, tokenize = 'unicode61 remove_diacritics 2')",
+        "INSERT INTO generation_words (rowid, words) SELECT seq, words FROM generations",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(connection: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> None:
+    """Bring the file to version `target`, each step in its own transaction (two processes opening
+    an old file at once apply each step once). Raises `StoreError` for a file newer than this code."""
+    for version in range(1, target + 1):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            current = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            if current > SCHEMA_VERSION:
+                raise StoreError("the database", f"it was written by a newer version of this server (schema {current})")
+            if current < version:
+                for statement in MIGRATIONS[version - 1]:
+                    connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {version}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+
+class SqliteStore(Store):
+    def __init__(self, path: Path) -> None:
+        """Nothing is opened until the first call (start-up stays fast)."""
+        self.path = path
+        self.shown = f"sqlite:///{path}"
+        self._connection: sqlite3.Connection | None = None
+        """For the worker thread: waits for locks, checkpoints the WAL."""
+        self._in_place: sqlite3.Connection | None = None
+        """For calls on the event loop: never waits, never checkpoints."""
+        self._limiter = anyio.CapacityLimiter(1)
+        self._claims_written = 0
+        self._calls_in_place = 0
+
+    def account(self, name: str) -> SqliteAccount:
+        return SqliteAccount(self, name)
+
+    async def aclose(self) -> None:
+        connections = [c for c in (self._connection, self._in_place) if c is not None]
+        self._connection = self._in_place = None
+        for connection in connections:
+            await anyio.to_thread.run_sync(connection.close, limiter=self._limiter)
+
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, short: bool = True) -> T:
+        """`work` with a connection: in place if it is `short` and needs no lock another process
+        holds, otherwise in the store's worker thread."""
+        if short and self._in_place is not None and not self._limiter.borrowed_tokens:
+            self._calls_in_place += 1
+            if self._calls_in_place % CHECKPOINT_EVERY:
+                try:
+                    return work(self._in_place)
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise StoreError(self.shown, str(exc)) from None
+                except sqlite3.Error as exc:
+                    raise StoreError(self.shown, str(exc)) from None
+        return await anyio.to_thread.run_sync(self._run, work, limiter=self._limiter)
+
+    def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        # SQLite answers "busy" at once, without waiting, in a few cases (a file being set up by
+        # two processes, a snapshot gone stale): those are tried again until `BUSY_SECONDS` pass.
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                if self._connection is None:
+                    self._open()
+                assert self._connection is not None
+                if self._calls_in_place >= CHECKPOINT_EVERY:
+                    self._calls_in_place = 0
+                    self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                return work(self._connection)
+            except sqlite3.Error as exc:
+                busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+                if busy and time.monotonic() < deadline:
+                    time.sleep(RETRY_SECONDS)  # in the worker thread: the event loop goes on
+                    continue
+                problem = f"another process has held it locked for over {BUSY_SECONDS:g} s" if busy else str(exc)
+                raise StoreError(self.shown, problem) from None
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        opened: list[sqlite3.Connection] = []
+        try:
+            for timeout in (BUSY_SECONDS, 0.0):
+                opened.append(
+                    sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+                )
+                opened[-1].execute("PRAGMA synchronous = NORMAL")  # with WAL: durable across a crash of the process
+            if opened[0].execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # it stays so, once set
+                opened[0].execute("PRAGMA journal_mode = WAL")
+            migrate(opened[0])
+            opened[1].execute("PRAGMA wal_autocheckpoint = 0")
+        except BaseException as exc:
+            for connection in opened:
+                connection.close()
+            if isinstance(exc, StoreError):
+                raise StoreError(self.shown, exc.problem) from None
+            raise
+        self._connection, self._in_place = opened
+
+    def note_claim_written(self) -> bool:
+        """Whether it is time to sweep the expired claims (every `PURGE_EVERY` writes)."""
+        self._claims_written += 1
+        return self._claims_written % PURGE_EVERY == 1
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
+def _write(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
+    """`work` in a write transaction taken before it reads (atomic across processes)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        result = work()
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+    return result
+
+
+def _claim(row: Any) -> Claim:
+    state, owner, at, expires, generation_id, finished_at, token = cast("tuple[Any, ...]", row)
+    return Claim(state, owner, at, expires, generation_id, finished_at, token)
+
+
+class SqliteAccount(Account):
+    def __init__(self, store: SqliteStore, name: str) -> None:
+        self._store = store
+        self._name = name
+
+    async def put_entries(self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None) -> None:
+        rows = [
+            (entry.generation_id, entry.created_seconds(), entry.recorded_at, " ".join(entry_words(entry)),
+             entry.model_dump_json(exclude_defaults=True))
+            for entry in entries
+        ]  # fmt: skip
+
+        def put(connection: sqlite3.Connection) -> None:
+            def work() -> None:
+                for generation_id, created, recorded_at, words, text in rows:
+                    found = connection.execute(
+                        "SELECT seq, recorded_at, words FROM generations WHERE account = ? AND generation_id = ?",
+                        (self._name, generation_id),
+                    ).fetchone()
+                    if found is None:
+                        seq = connection.execute(
+                            "INSERT INTO generations (account, generation_id, created, recorded_at, words, entry) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (self._name, generation_id, created, recorded_at, words, text),
+                        ).lastrowid
+                        connection.execute("INSERT INTO generation_words (rowid, words) VALUES (?, ?)", (seq, words))
+                    elif recorded_at >= found[1]:  # the later record of the job wins
+                        connection.execute(
+                            "UPDATE generations SET created = ?, recorded_at = ?, words = ?, entry = ? WHERE seq = ?",
+                            (created, recorded_at, words, text, found[0]),
+                        )
+                        if words != found[2]:  # the prompt, hence the index, rarely changes
+                            connection.execute(
+                                "UPDATE generation_words SET words = ? WHERE rowid = ?", (words, found[0])
+                            )
+                if legacy is not None:
+                    connection.execute(
+                        "INSERT OR REPLACE INTO legacy_logs (account, path, read_to) VALUES (?, ?, ?)",
+                        (self._name, *legacy),
+                    )
+
+            _write(connection, work)
+
+        await self._store.run(put, short=len(rows) == 1)
+
+    async def entry(self, generation_id: str) -> HistoryEntry | None:
+        def get(connection: sqlite3.Connection) -> str | None:
+            row = connection.execute(
+                "SELECT entry FROM generations WHERE account = ? AND generation_id = ?", (self._name, generation_id)
+            ).fetchone()
+            return None if row is None else cast("str", row[0])
+
+        text = await self._store.run(get)
+        return None if text is None else HistoryEntry.model_validate_json(text)
+
+    async def recent(self, words: Sequence[str], limit: int, offset: int) -> list[HistoryEntry]:
+        if words:
+            match = " ".join('"' + word.replace('"', "") + '"*' for word in words)
+            sql = (
+                "SELECT entry FROM generations WHERE account = ? AND seq IN "
+                "(SELECT rowid FROM generation_words WHERE generation_words MATCH ?) "
+                "ORDER BY created DESC, seq DESC LIMIT ? OFFSET ?"
+            )
+            parameters: tuple[Any, ...] = (self._name, match, limit, offset)
+        else:
+            sql = "SELECT entry FROM generations WHERE account = ? ORDER BY created DESC, seq DESC LIMIT ? OFFSET ?"
+            parameters = (self._name, limit, offset)
+
+        def select(connection: sqlite3.Connection) -> list[str]:
+            return [cast("str", row[0]) for row in connection.execute(sql, parameters)]
+
+        return [HistoryEntry.model_validate_json(text) for text in await self._store.run(select, short=False)]
+
+    async def legacy_offset(self, path: str) -> int:
+        def get(connection: sqlite3.Connection) -> int:
+            row = connection.execute(
+                "SELECT read_to FROM legacy_logs WHERE account = ? AND path = ?", (self._name, path)
+            ).fetchone()
+            return 0 if row is None else int(row[0])
+
+        return await self._store.run(get)
+
+    async def claim(self, key: str, claim: Claim) -> Claim | None:
+        purge = self._store.note_claim_written()
+
+        def take(connection: sqlite3.Connection) -> Claim | None:
+            def work() -> Claim | None:
+                if purge:
+                    connection.execute("DELETE FROM claims WHERE expires < ?", (claim.at,))
+                row = connection.execute(
+                    "SELECT state, owner, at, expires, generation_id, finished_at, token FROM claims "
+                    "WHERE account = ? AND key = ?",
+                    (self._name, key),
+                ).fetchone()
+                if row is not None and _claim(row).expires >= claim.at:
+                    return _claim(row)
+                self._insert(connection, key, claim)
+                return None
+
+            return _write(connection, work)
+
+        return await self._store.run(take)
+
+    async def swap(self, key: str, expected: Claim, new: Claim | None) -> bool:
+        def replace(connection: sqlite3.Connection) -> bool:
+            def work() -> bool:
+                gone = connection.execute(
+                    "DELETE FROM claims WHERE account = ? AND key = ? AND token = ?", (self._name, key, expected.token)
+                ).rowcount
+                if gone and new is not None:
+                    self._insert(connection, key, new)
+                return bool(gone)
+
+            return _write(connection, work)
+
+        return await self._store.run(replace)
+
+    def _insert(self, connection: sqlite3.Connection, key: str, claim: Claim) -> None:
+        connection.execute(
+            "INSERT OR REPLACE INTO claims (account, key, state, owner, at, expires, generation_id, finished_at, "
+            "token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self._name, key, claim.state, claim.owner, claim.at, claim.expires, claim.generation_id,
+             claim.finished_at, claim.token),
+        )  # fmt: skip
+
+    async def job_finished(self, generation_id: str, at: float, expires: float) -> None:
+        await self._store.run(
+            lambda connection: connection.execute(
+                "UPDATE claims SET finished_at = ?, expires = ? WHERE account = ? AND generation_id = ? "
+                "AND state = 'created' AND finished_at IS NULL",
+                (at, expires, self._name, generation_id),
+            )
+        )
+
+    async def forget_job(self, generation_id: str) -> None:
+        await self._store.run(
+            lambda connection: connection.execute(
+                "DELETE FROM claims WHERE account = ? AND generation_id = ? AND state = 'created'",
+                (self._name, generation_id),
+            )
+        )
+
+    async def upload(self, digest: str, now: float) -> str | None:
+        def get(connection: sqlite3.Connection) -> str | None:
+            row = connection.execute(
+                "SELECT file_id FROM uploads WHERE account = ? AND digest = ? AND reuse_until > ?",
+                (self._name, digest, now),
+            ).fetchone()
+            return None if row is None else cast("str", row[0])
+
+        return await self._store.run(get)
+
+    async def remember_upload(self, digest: str, file_id: str, until: float, now: float) -> None:
+        def put(connection: sqlite3.Connection) -> None:
+            def work() -> None:
+                connection.execute("DELETE FROM uploads WHERE account = ? AND reuse_until < ?", (self._name, now))
+                connection.execute(
+                    "INSERT OR REPLACE INTO uploads (account, digest, file_id, reuse_until) VALUES (?, ?, ?, ?)",
+                    (self._name, digest, file_id, until),
+                )
+
+            _write(connection, work)
+
+        await self._store.run(put)

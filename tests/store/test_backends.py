@@ -1,0 +1,135 @@
+"""Both backends keep the store's promises, each against a real server or file: a claim is taken by
+one process only, a swap replaces only what it saw, the history comes most recent first by creation
+time and is searched by the words of the prompt, and accounts never see one another."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import anyio
+import pytest
+
+from luma_mcp.store.base import Account, Claim, Store
+from luma_mcp.store.location import open_store
+from luma_mcp.store.records import HistoryEntry
+
+pytestmark = pytest.mark.anyio
+
+NOW = 1_800_000_000.0
+
+Opener = Callable[[], Store]
+
+
+@pytest.fixture
+async def opener(store_url: str | None, tmp_path: Path) -> AsyncIterator[Opener]:
+    """Opens the backend again as another process would (its own connection); closes them all."""
+    opened: list[Store] = []
+
+    def open_one() -> Store:
+        opened.append(open_store(store_url, tmp_path / "images"))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        await store.aclose()
+
+
+def entry(generation_id: str, prompt: str, created: str, recorded: str = "2027-01-01T00:00:00.000000Z") -> HistoryEntry:
+    return HistoryEntry(generation_id=generation_id, prompt=prompt, created_at=created, recorded_at=recorded)
+
+
+async def test_one_claim_wins_among_many_processes_at_once(opener: Opener) -> None:
+    accounts = [opener().account("server") for _ in range(4)]
+    won: list[Claim] = []
+
+    async def claim(account: Account, number: int) -> None:
+        mine = Claim("creating", f"process-{number}", NOW, NOW + 60)
+        if await account.claim("request-key", mine) is None:
+            won.append(mine)
+
+    async with anyio.create_task_group() as tasks:
+        for number in range(20):
+            tasks.start_soon(claim, accounts[number % 4], number)
+    assert len(won) == 1
+    held = await accounts[0].claim("request-key", Claim("creating", "late", NOW, NOW + 60))
+    assert held is not None
+    assert held.token == won[0].token
+
+
+async def test_a_swap_replaces_only_the_claim_it_saw_and_an_expired_claim_is_gone(opener: Opener) -> None:
+    account = opener().account("server")
+    first = Claim("creating", "a", NOW, NOW + 60)
+    assert await account.claim("k", first) is None
+    created = Claim("created", "a", NOW, NOW + 60, generation_id="g1")
+    assert await account.swap("k", first, created)
+    assert not await account.swap("k", first, None)  # someone else's view of it is out of date
+    held = await account.claim("k", Claim("creating", "b", NOW + 1, NOW + 61))
+    assert held == created
+    await account.job_finished("g1", NOW + 5, NOW + 10)
+    assert await account.claim("k", Claim("creating", "b", NOW + 6, NOW + 66)) == Claim(
+        "created", "a", NOW, NOW + 10, "g1", NOW + 5, created.token
+    )
+    assert await account.claim("k", Claim("creating", "b", NOW + 11, NOW + 71)) is None  # past its time
+
+
+async def test_a_failed_job_is_forgotten(opener: Opener) -> None:
+    account = opener().account("server")
+    mine = Claim("creating", "a", NOW, NOW + 60)
+    await account.claim("k", mine)
+    await account.swap("k", mine, Claim("created", "a", NOW, NOW + 60, generation_id="g1"))
+    await account.forget_job("g1")
+    assert await account.claim("k", Claim("creating", "b", NOW, NOW + 60)) is None
+
+
+async def test_the_history_is_newest_created_first_searched_by_words_and_paged(opener: Opener) -> None:
+    account = opener().account("server")
+    await account.put_entries(
+        [
+            entry("id-old", "a red fox in the snow", "2026-01-01T00:00:00Z"),
+            entry("id-new", "Crème brûlée on a plate", "2026-03-01T00:00:00.5Z"),
+            entry("id-mid", "two red foxes", "2026-02-01T00:00:00Z"),
+        ]
+    )
+    # A later record of the oldest job (a look at it) does not move it up.
+    await account.put_entries(
+        [entry("id-old", "a red fox in the snow", "2026-01-01T00:00:00Z", "2027-02-01T00:00:00.000000Z")]
+    )
+
+    async def ids(*words: str, limit: int = 10, offset: int = 0) -> list[str]:
+        return [e.generation_id for e in await account.recent(list(words), limit, offset)]
+
+    assert await ids() == ["id-new", "id-mid", "id-old"]
+    assert await ids("fox") == ["id-mid", "id-old"]  # "fox" starts "foxes" too
+    assert await ids("red", "foxes") == ["id-mid"]
+    assert await ids("creme", "brul") == ["id-new"]  # accents and case do not matter
+    assert await ids("giraffe") == []
+    assert await ids(limit=2) == ["id-new", "id-mid"]
+    assert await ids(limit=2, offset=2) == ["id-old"]
+    found = await account.entry("id-old")
+    assert found is not None
+    assert found.recorded_at.startswith("2027-02-01")
+    # An older record arriving late (an old log imported) does not replace a newer one.
+    await account.put_entries([entry("id-old", "stale", "2026-01-01T00:00:00Z", "2026-06-01T00:00:00.000000Z")])
+    assert (await account.entry("id-old")).prompt == "a red fox in the snow"  # type: ignore[union-attr]
+
+
+async def test_accounts_never_see_one_another(opener: Opener) -> None:
+    store = opener()
+    alice, bob = store.account("a" * 16), store.account("b" * 16)
+    await alice.put_entries([entry("alice-job", "alice's fox", "2026-01-01T00:00:00Z")])
+    await alice.claim("k", Claim("creating", "a", NOW, NOW + 60))
+    await alice.remember_upload("digest", "file-alice", NOW + 60, NOW)
+    assert await bob.recent([], 10, 0) == []
+    assert await bob.recent(["fox"], 10, 0) == []
+    assert await bob.entry("alice-job") is None
+    assert await bob.claim("k", Claim("creating", "b", NOW, NOW + 60)) is None
+    assert await bob.upload("digest", NOW) is None
+    assert await alice.upload("digest", NOW) == "file-alice"
+
+
+async def test_an_upload_is_handed_out_until_its_time(opener: Opener) -> None:
+    account = opener().account("server")
+    await account.remember_upload("digest", "file-1", NOW + 100, NOW)
+    assert await opener().account("server").upload("digest", NOW + 99) == "file-1"  # another process too
+    assert await account.upload("digest", NOW + 100) is None

@@ -1,0 +1,119 @@
+"""When the store fails: a paid request is refused before it is sent, with a message that names the
+store (never its password) and says nothing was charged; reads go on with what they can read and
+say so; a database of a newer version is refused, an older one brought up to date."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import httpx2
+import pytest
+from mcp import Client
+from pydantic import SecretStr
+
+from luma_mcp.config import Settings
+from luma_mcp.emulator import Emulator
+from luma_mcp.errors import ConfigError
+from luma_mcp.store import sqlite as sqlite_store
+from luma_mcp.store.location import default_database
+from luma_mcp.store.sqlite import SqliteStore, migrate
+
+from ..support.servers import error_text, make_server, structured
+from ..support.stores import free_port
+
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
+
+PASSWORD = "hunter2-store-secret"
+
+
+async def test_an_unreachable_redis_refuses_paid_calls_and_reads_go_on_saying_so(
+    settings: Settings, emulator: Emulator, api: httpx2.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0"  # nothing listens there
+    earlier = (await api.post("/generations", json={"prompt": "a fox made before"})).json()["id"]
+    emulator.clock.advance(60)
+    async with Client(make_server(settings.model_copy(update={"store_url": SecretStr(url)}), emulator)) as client:
+        refused = await client.call_tool("generate_image", {"prompt": "a fox"})
+        listed = await client.call_tool("list_generations", {})
+        looked = structured(await client.call_tool("get_generation", {"generation_id": earlier}))
+    message = error_text(refused)
+    assert "redis://:***@127.0.0.1" in message
+    assert "nothing was charged" in message
+    assert len(emulator.requests_to("create")) == 1  # the test's own: the call sent none
+    assert not listed.is_error
+    assert structured(listed)["generations"] == []
+    assert "cannot be used" in structured(listed)["warnings"][0]
+    assert looked["state"] == "completed"  # a look works without the store, and says what it missed
+    assert looked["outputs"][0]["path"]
+    assert any("without the history" in warning for warning in looked["warnings"])
+    shown = message + str(listed.content) + str(looked) + caplog.text
+    assert PASSWORD not in shown
+
+
+def test_a_store_url_that_cannot_be_used_is_refused_at_start_without_its_password() -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({}, {"LUMA_MCP_STORE_URL": f"postgres://app:{PASSWORD}@db:5432/x", "HOME": "/nowhere"})
+    assert "LUMA_MCP_STORE_URL='postgres://app:***@db:5432/x'" in str(refused.value)
+    assert "redis://" in str(refused.value)
+    assert PASSWORD not in str(refused.value)
+
+
+async def test_a_locked_database_refuses_paid_calls_before_sending(
+    settings: Settings, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "BUSY_SECONDS", 0.05)
+    path = default_database(settings.output_dir)
+    await SqliteStore(path).account("server").legacy_offset("make the file")
+    other_program = sqlite3.connect(path, isolation_level=None)
+    other_program.execute("BEGIN EXCLUSIVE")  # another program holds the write lock
+    try:
+        async with Client(make_server(settings, emulator)) as client:
+            refused = await client.call_tool("generate_image", {"prompt": "a fox"})
+    finally:
+        other_program.execute("ROLLBACK")
+        other_program.close()
+    assert "locked" in error_text(refused)
+    assert "nothing was charged" in error_text(refused)
+    assert emulator.requests_to("create") == []
+
+
+async def test_a_database_of_an_earlier_schema_is_brought_up_to_date(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    migrate(old, target=1)  # as version 1 left it: a generation kept, no search index yet
+    old.execute(
+        "INSERT INTO generations (account, generation_id, created, recorded_at, words, entry) "
+        "VALUES ('server', 'g1', 1.0, 'x', 'a red fox g1', '{\"generation_id\": \"g1\", \"prompt\": \"a red fox\"}')"
+    )
+    old.close()
+    store = SqliteStore(path)
+    found = await store.account("server").recent(["fox"], 10, 0)
+    await store.aclose()
+    assert [entry.prompt for entry in found] == ["a red fox"]
+    with sqlite3.connect(path) as reopened:
+        assert reopened.execute("PRAGMA user_version").fetchone()[0] == sqlite_store.SCHEMA_VERSION
+
+
+async def test_a_database_of_a_newer_version_is_refused_not_misread(tmp_path: Path) -> None:
+    from luma_mcp.errors import StoreError
+
+    path = tmp_path / "newer.db"
+    with sqlite3.connect(path) as newer:
+        newer.execute(f"PRAGMA user_version = {sqlite_store.SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer version of this server") as refused:
+        await SqliteStore(path).account("server").recent([], 10, 0)
+    assert str(path) in str(refused.value)
+
+
+def test_the_default_database_lives_in_the_state_folder_never_beside_the_pictures(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    pictures = tmp_path / "Pictures" / "luma-agents"
+    environ = {"HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state")}
+    database = default_database(pictures, environ)
+    assert database.parent == tmp_path / "state" / "luma-agents-mcp"
+    assert not database.is_relative_to(pictures)
+    assert default_database(tmp_path / "other", environ) != database  # one per output folder
