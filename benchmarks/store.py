@@ -152,6 +152,7 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
 
     logging.disable(logging.INFO)
     spent: list[float] = []
+    trace: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
     methods = [name for name in vars(base.Account) if not name.startswith("_")]
     for backend in ("sqlite", "redis"):
         url = redis_url if backend == "redis" else None
@@ -169,8 +170,9 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
             timed = type(account)
             originals = {name: getattr(timed, name) for name in methods}
 
-            def timing(original: Any) -> Any:
+            def timing(name: str, original: Any) -> Any:
                 async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                    trace.append((name, args[1:], kwargs))
                     started = time.perf_counter()
                     try:
                         return await original(*args, **kwargs)
@@ -180,7 +182,7 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
                 return wrapper
 
             for name, original in originals.items():
-                setattr(timed, name, timing(original))
+                setattr(timed, name, timing(name, original))
             emulator = Emulator(EmulatorConfig(long_edge=64, latency=0))
             settings = Settings(
                 api_key="luma-api-benchmark", base_url=emulator.base_url, output_dir=output,  # pyright: ignore[reportArgumentType]
@@ -193,17 +195,30 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
                 clock=emulator.clock.now,
             )
             per_call: list[float] = []
+            traces: list[list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = []
             counted = 0
             async with Client(mcp_server) as client:
                 await client.call_tool("list_generations", {})
                 for number in range(calls):
                     spent.clear()
+                    trace.clear()
                     await client.call_tool("generate_image", {"prompt": f"a stored fox {number}"})
                     per_call.append(sum(spent))
+                    traces.append(list(trace))
                     counted = len(spent)
             for name, original in originals.items():
                 setattr(timed, name, original)
             print(f"{backend + ' store work per call:':30s}{p50_ms(per_call)}, {counted} store calls each")
+            # The same calls again, alone, each call's sequence in an account of its own: the time
+            # above also holds whatever the server's other tasks ran while a call awaited its answer.
+            alone: list[float] = []
+            for number, recorded in enumerate(traces):
+                replay = store.account(f"replay-{number}")
+                started = time.perf_counter()
+                for method, positional, named in recorded:
+                    await getattr(replay, method)(*positional, **named)
+                alone.append(time.perf_counter() - started)
+            print(f"{backend + ' same calls, alone:':30s}{p50_ms(alone)}")
             if isinstance(store, SqliteStore):
                 hops = []
                 for _ in range(2000):

@@ -30,12 +30,13 @@ check(
       "edit_image",
       "generate_image",
       "get_generation",
+      "get_spending",
       "list_generations",
       "split_into_layers",
       "upload_image",
       "wait_for_generation",
     ]),
-  `tools/list names the seven tools (${names.join(", ")})`,
+  `tools/list names the eight tools (${names.join(", ")})`,
 );
 check(tools.every((tool) => tool.inputSchema?.type === "object" && tool.outputSchema), "each tool has input and output schemas");
 const shown = ["generate_image", "edit_image", "split_into_layers", "get_generation", "wait_for_generation", "list_generations"];
@@ -95,6 +96,13 @@ check(
   listed.structuredContent.generations.map((entry) => entry.generation_id).includes(edit.generation_id),
   "list_generations finds the edit",
 );
+const spending = await client.callTool({ name: "get_spending", arguments: {} });
+const spent = spending.structuredContent;
+check(
+  !spending.isError && Math.abs(spent.today_usd - (first.cost_usd + edit.cost_usd + split.cost_usd + 0.0434)) < 1e-6,
+  `get_spending adds the calls up (${spent.today_usd})`,
+);
+check(first.cost_usd > 0 && spent.recent_calls.length === 4, "get_spending lists the last calls");
 const invalid = await client.callTool({ name: "generate_image", arguments: { prompt: "x", aspect_ratio: "4:3" } });
 check(invalid.isError && invalid.content[0].text.includes("aspect_ratio"), "an invalid argument is a tool error naming it");
 

@@ -206,6 +206,38 @@ class Settings(BaseModel):
         "`sqlite:///path/to/file.db` for a file of your choice. Default: a SQLite file per output folder in "
         "your state folder (`~/.local/state/luma-agents-mcp/`). A password in it is never shown.",
     )
+    budget_daily_usd: float | None = _setting(
+        None,
+        env="LUMA_MCP_BUDGET_DAILY_USD",
+        flag="--budget-daily-usd",
+        doc="The most the server's key (in BYOK mode: each user's key) may spend per UTC day, in USD; a call "
+        "whose price would pass it is refused before anything is sent. Default: no cap.",
+        ge=0,
+    )
+    budget_monthly_usd: float | None = _setting(
+        None,
+        env="LUMA_MCP_BUDGET_MONTHLY_USD",
+        flag="--budget-monthly-usd",
+        doc="The same per UTC month. Default: no cap.",
+        ge=0,
+    )
+    confirm_above_usd: float | None = _setting(
+        None,
+        env="LUMA_MCP_CONFIRM_ABOVE_USD",
+        flag="--confirm-above-usd",
+        doc="A call that may spend more than this (USD) is confirmed first: the user is asked where the client "
+        "can ask, otherwise the call is refused with its quote, to send again with `confirm_spend_usd`. "
+        "Default: never asked.",
+        ge=0,
+    )
+    request_state_key: SecretStr | None = _setting(
+        None,
+        env="LUMA_MCP_REQUEST_STATE_KEY",
+        flag=None,  # a secret: environment only
+        doc="A secret shared by copies of this server behind a load balancer, to seal the state of a question "
+        "asked over the 2026-07-28 protocol (the answer may reach another copy). Default: a key of this "
+        "process's own.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _setting(
         "INFO",
         env="LUMA_MCP_LOG_LEVEL",
@@ -275,7 +307,7 @@ class Settings(BaseModel):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("http_token", "store_url", mode="before")
+    @field_validator("http_token", "store_url", "request_state_key", mode="before")
     @classmethod
     def _strip_token(cls, value: Any) -> Any:
         return value.strip() or None if isinstance(value, str) else value
@@ -336,7 +368,7 @@ class Settings(BaseModel):
                     problems.append(message)
                     continue
                 name = str(error["loc"][0])
-                shown = "<hidden>" if name in ("api_key", "http_token") else repr(values.get(name))
+                shown = "<hidden>" if name in ("api_key", "http_token", "request_state_key") else repr(values.get(name))
                 if name == "store_url":
                     shown = repr(hidden(str(values.get(name))))
                 problems.append(f"{origin.get(name, name)}={shown}: {message}")

@@ -20,6 +20,10 @@ model reads (`tools/handlers.py`); anything else becomes the SDK's generic error
     ├── StoreError              the store (history, reuse ledger, uploads) is locked or unreachable: a paid
     │                           request is not sent; reads go on with what can be read, said in the result
     ├── ShuttingDownError       the server is shutting down: no new job started; a job under way keeps running
+    ├── BudgetExceededError     a call's price would pass a spending cap: nothing sent; spent, cap, price and fix named
+    ├── SpendNotConfirmedError  a call above LUMA_MCP_CONFIRM_ABOVE_USD could not be asked about: nothing sent;
+    │                           the quote and how to confirm it (`confirm_spend_usd`) named
+    ├── SpendDeclinedError      the user declined (or dismissed) the question before a big spend: nothing sent
     └── ReusedJobError          an identical earlier job was reused but could not be looked at: its id is named
 """
 
@@ -118,6 +122,50 @@ class ShuttingDownError(LumaError):
         super().__init__("This server is shutting down; call again in a moment (the job, if any, keeps running).")
 
 
+class BudgetExceededError(LumaError):
+    """A generating call whose price would take this key's spending past a cap
+    (`LUMA_MCP_BUDGET_DAILY_USD` or `LUMA_MCP_BUDGET_MONTHLY_USD`): refused before anything is sent.
+    The message names what was spent, the cap, the price, and what to do (the setting to raise; for
+    a bring-your-own-key user, to ask the server's operator)."""
+
+    def __init__(self, *, period: str, setting: str, spent: str, cap: str, price: str, byok: bool) -> None:
+        fix = (
+            f"ask the operator of this server to raise {setting}" if byok else f"raise {setting} (or unset it: no cap)"
+        )
+        super().__init__(
+            f"This call would spend {price}, but {period}'s spending on this key is {spent} of its {cap} cap "
+            f"({setting}). Nothing was sent and nothing was charged. To go on, {fix}, or wait for the next "
+            f"{'day' if period == 'today' else 'month'} (UTC); get_spending shows what was spent."
+        )
+        self.setting = setting
+
+
+class SpendNotConfirmedError(LumaError):
+    """A call priced above `LUMA_MCP_CONFIRM_ABOVE_USD` from a client that cannot be asked (no form
+    elicitation, or no channel back to it): refused before anything is sent, with the quote and
+    how to confirm it."""
+
+    def __init__(self, *, price: str, quote: float, threshold: str, what: str, table: str, given: float | None) -> None:
+        mismatch = f"confirm_spend_usd={given:g} does not match this call's price. " if given is not None else ""
+        super().__init__(
+            f"{mismatch}This call ({what}) would spend {price}, above this server's {threshold} limit for spending "
+            f"without a confirmation (LUMA_MCP_CONFIRM_ABOVE_USD). Nothing was sent and nothing was charged. "
+            f"If the user agrees, call again with the same arguments and confirm_spend_usd={quote:g} "
+            f"(the quote, price table {table}); or the operator can raise LUMA_MCP_CONFIRM_ABOVE_USD."
+        )
+        self.quote = quote
+
+
+class SpendDeclinedError(LumaError):
+    """The user declined, or dismissed, the question asked before a big spend: nothing was sent."""
+
+    def __init__(self, price: str, action: str) -> None:
+        super().__init__(
+            f"The user {action} spending {price} on this call: nothing was sent and nothing was charged. "
+            "Do not call again unless the user asks for it."
+        )
+
+
 class ReusedJobError(LumaError):
     """A call given an identical earlier request's job could not look at it: the message names the
     job, so that calling again (perhaps on another copy of the server) does not pay for another."""
@@ -133,6 +181,7 @@ class ReusedJobError(LumaError):
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
+    "BudgetExceededError",
     "ConfigError",
     "CreateInFlightError",
     "InputError",
@@ -146,6 +195,8 @@ __all__ = [
     "ReusedJobError",
     "ServerError",
     "ShuttingDownError",
+    "SpendDeclinedError",
+    "SpendNotConfirmedError",
     "StoreError",
     "UploadError",
 ]

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.request_state import RequestStateSecurity
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from . import __version__
@@ -39,7 +40,8 @@ its generation_id (repeat until completed); nothing is lost and nothing is charg
 - To change a result, call edit_image with source {"generation_id": "<id>"}; chain edits the same way.
 - generate_image and edit_image take count (1–4) for several candidates at once; split_into_layers \
 splits an image into transparent layers (edit one with source {"generation_id": "<id>", "output_index": N}).
-- Every result says what it cost (cost_usd).
+- Every result says what it cost (cost_usd); get_spending shows what was spent today and this month, \
+against the server's caps. A call refused for its price quotes it: send confirm_spend_usd only if the user agrees.
 - get_generation looks a generation up again: fresh download link, and the file saved if it was not.
 - Every generate_image or edit_image call is a new paid image: do not repeat one just to check on it.\
 """
@@ -144,8 +146,11 @@ def build_server(
                 with anyio.CancelScope(shield=True):
                     await store.aclose()
 
+    state_key = settings.request_state_key
     server = MCPServer(
         "luma-agents-mcp",
+        # Questions asked over 2026-07-28 ride a sealed state: replicas share the key that seals it.
+        request_state_security=None if state_key is None else RequestStateSecurity(keys=[state_key.get_secret_value()]),
         title="Luma Agents",
         version=__version__,
         instructions=INSTRUCTIONS,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -22,9 +22,11 @@ import anyio
 from .api import GenerationRequest, ImageRef
 from .config import Settings
 from .errors import MissingApiKeyError
+from .jobs.pricing import Price
 from .jobs.report import Progress, SetReport
 from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
+from .jobs.spending import Spending, SpendingSummary
 from .media.image_input import ImageInput, InlineImage
 from .media.image_threads import in_image_thread
 from .media.previews import Preview, PreviewMode, make_preview
@@ -39,6 +41,10 @@ KEY_HEADER = "x-luma-agents-api-key"
 """The BYOK header, as looked up (lower case)."""
 KEY_HEADER_SHOWN = "X-Luma-Agents-Api-Key"
 """The same header as messages name it."""
+Confirm = Callable[[Price, GenerationRequest], Awaitable[None]]
+"""Asked, once a call's price is known and reserved, whether to spend it: returns to go on, raises
+(a `LumaError`, or the tool layer's own signal) to send nothing."""
+
 KEPT_WORKSPACES = 256
 """Workspaces kept warm in BYOK mode; the least recently used idle ones beyond this are dropped."""
 
@@ -79,20 +85,35 @@ class Workspace:
     def history(self) -> History:
         return self.runner.history
 
+    @property
+    def spending(self) -> Spending:
+        return self.runner.spending
+
     def contains(self, path: str) -> bool:
         """Whether `path` is in this workspace's folders: only such files are ever read back."""
         return self.runner.contains(path)
 
-    async def generate(self, order: GenerationOrder, progress: Progress) -> SetReport:
-        """Resolve the input images once (uploading large ones), then submit `order.count` jobs and
-        wait: one time budget, from the first upload on, and the workspace kept for all of it."""
+    async def generate(
+        self, order: GenerationOrder, progress: Progress, *, tool: str, confirm: Confirm | None = None
+    ) -> SetReport:
+        """Resolve the input images once (uploading large ones), reserve what the call may spend
+        (refused past a cap), `confirm` it, then submit `order.count` jobs and wait: one time
+        budget, from the first upload on, and the workspace kept for all of it."""
         with self.runner.busy():
             started = self.runner.now()
             inputs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
-            return await self.runner.run_many(
-                order.request(inputs.refs), order.count, progress,
-                preview=order.preview, started=started, new_variation=order.new_variation, notes=inputs.notes,
-            )  # fmt: skip
+            request = order.request(inputs.refs)
+            async with self.spending.call(tool, request, order.count) as reserved:
+                if confirm is not None:
+                    await confirm(reserved.price, request)
+                return await self.runner.run_many(
+                    request, order.count, progress, preview=order.preview, started=started,
+                    new_variation=order.new_variation, notes=inputs.notes, charges=reserved.members,
+                )  # fmt: skip
+
+    async def spent(self, limit: int) -> SpendingSummary:
+        """What this account spent today and this month, its caps, and its last `limit` calls."""
+        return await self.spending.summary(limit)
 
     async def look(self, generation_id: str, preview: PreviewMode | None) -> SetReport:
         """One look at a generation (saved and previewed if completed)."""

@@ -60,7 +60,7 @@ async def test_a_client_over_stdio_lists_generates_and_fetches(tmp_path: Path, m
 
 async def test_without_a_key_it_starts_lists_and_explains(tmp_path: Path) -> None:
     async with Client(server_params(tmp_path)) as client:
-        assert len((await client.list_tools()).tools) == 7
+        assert len((await client.list_tools()).tools) == 8
         result = await client.call_tool("generate_image", {"prompt": "x"})
     assert result.is_error
     text = "".join(b.text for b in result.content if isinstance(b, TextContent))
@@ -116,7 +116,7 @@ def test_stdout_carries_only_json_rpc_and_the_key_appears_nowhere(tmp_path: Path
             }
             session.call("initialize", initialize)
             session.notify("notifications/initialized")
-            assert len(session.call("tools/list", {})["result"]["tools"]) == 7
+            assert len(session.call("tools/list", {})["result"]["tools"]) == 8
             queued = session.tool("generate_image", {"prompt": "raw"})["structuredContent"]
             done = session.tool("get_generation", {"generation_id": queued["generation_id"]})
             assert done["structuredContent"]["state"] == "completed"

@@ -71,7 +71,7 @@ async def test_the_tools_work_end_to_end_over_http(api: Standalone, tmp_path: Pa
         async with mcp_client(base_url, mode=mode) as client:
             # 2026-07-28 requests carry the client's capabilities (no MCP Apps here), so the view's own
             # tools are left out; stateless 2025-11-25 requests carry none, so they are listed.
-            assert len((await client.list_tools()).tools) == {"auto": 7, "legacy": 9}[mode]
+            assert len((await client.list_tools()).tools) == {"auto": 8, "legacy": 10}[mode]
             queued = await client.call_tool("generate_image", {"prompt": "a fox over http"})
             assert queued.structured_content is not None
             done = await client.call_tool(
@@ -97,7 +97,7 @@ async def test_health_answers_without_the_token_and_everything_else_needs_it(api
         assert (missing.status_code, wrong.status_code) == (401, 401)
         assert missing.headers["www-authenticate"] == "Bearer"
         async with mcp_client(base_url, {"Authorization": f"Bearer {TOKEN}"}) as client:
-            assert len((await client.list_tools()).tools) == 7
+            assert len((await client.list_tools()).tools) == 8
 
 
 def test_bad_host_and_origin_and_keys_in_urls_are_refused(api: Standalone, tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_beyond_loopback_a_foreign_origin_is_refused_even_with_the_token(api: St
     assert (foreign.status_code, loopback_page.status_code) == (403, 403)
     assert "https://evil.example" in foreign.json()["error"]
     assert "LUMA_MCP_ALLOWED_ORIGINS" in foreign.json()["error"]
-    assert tools == [7, 7]
+    assert tools == [8, 8]
 
 
 def test_a_body_over_the_cap_is_refused_with_413_naming_the_setting(api: Standalone, tmp_path: Path) -> None:

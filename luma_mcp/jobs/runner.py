@@ -35,6 +35,7 @@ from .pricing import FREE, Price, request_price
 from .report import Progress, Report, SetReport, no_progress
 from .saver import Saver
 from .set_progress import SetProgress
+from .spending import MemberCharge, Spending
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class GenerationRunner:
             on_saved=on_saved,
         )
         self._ledger = Ledger(account, wall=wall, time=client.time, dedupe_seconds=settings.dedupe_seconds)
+        self.spending = Spending(account, wall=wall, settings=settings)
         self._wall = wall
         self._draining = draining or Draining()
         self._active = 0
@@ -153,9 +155,11 @@ class GenerationRunner:
         started: float | None = None,
         new_variation: bool = False,
         notes: tuple[str, ...] = (),
+        charges: Sequence[MemberCharge] = (),
     ) -> SetReport:
         """`count` separate generations of `request`, created in parallel and waited on within one
-        budget, as `run` does one. Each member is its own identical request to the ledger (member
+        budget, as `run` does one; `charges` (one per member) are their part of the call's
+        reservation, marked sent as their creates go out. Each member is its own identical request to the ledger (member
         `i` of an identical call is given member `i`'s job back): the members never collapse into
         one job. A member that cannot be made is named in the failures; the others stand. Raises
         only when none could be made."""
@@ -171,8 +175,9 @@ class GenerationRunner:
                 member_progress = progress if tracker is None else tracker.member(index)
                 try:
                     results[index] = await self._made(
-                        request, member_key, deadline, member_progress, new_variation=new_variation, scratch=scratch
-                    )
+                        request, member_key, deadline, member_progress, new_variation=new_variation, scratch=scratch,
+                        charge=charges[index] if charges else None,
+                    )  # fmt: skip
                 except (OutcomeUnknownError, ResendRefusedError) as exc:
                     # One image of a set: new_variation with the same count would buy them all again.
                     results[index] = exc.resent_by(ONE_MORE) if count > 1 else exc
@@ -199,13 +204,14 @@ class GenerationRunner:
         *,
         new_variation: bool,
         scratch: Path | None,
+        charge: MemberCharge | None = None,
     ) -> Report:
         """One generation of `request` under ledger key `key`: reused or created, then waited on."""
         generation: Generation | None = None
         async with self._ledger.one_create(key):  # identical calls at once: one create
             decided = await self._ledger.decide(key, new_variation=new_variation, until=deadline)
             if isinstance(decided, Ticket):
-                generation = await self._create(request, decided, deadline)
+                generation = await self._create(request, decided, deadline, charge)
         if generation is not None:
             await progress(0, self._wait_seconds, f"Queued as {generation.id}")
             return await self._waited(generation, deadline, progress, scratch)
@@ -217,7 +223,9 @@ class GenerationRunner:
             raise ReusedJobError(exc, decided.generation_id) from exc
         return replace(report, reused_after=max(self._wall() - decided.at, 0.0), price=FREE)
 
-    async def _create(self, request: GenerationRequest, ticket: Ticket, deadline: float) -> Generation:
+    async def _create(
+        self, request: GenerationRequest, ticket: Ticket, deadline: float, charge: MemberCharge | None
+    ) -> Generation:
         """Send the create `ticket` allows, and note its outcome: in the ledger, and the job in the
         history.
 
@@ -231,6 +239,7 @@ class GenerationRunner:
             with self._draining.interruptible() as interrupted:
                 generation = await self._client.create(request, deadline=deadline)
         except OutcomeUnknownError as exc:
+            self.spending.lost(charge)
             await self._ledger.lost(ticket)
             raise exc.resent_by("call again with new_variation=true") from exc
         except BaseException:  # refused, or cancelled between attempts: nothing was queued
@@ -241,6 +250,7 @@ class GenerationRunner:
             raise ShuttingDownError
         with anyio.CancelScope(shield=True):  # a paid job is recorded even when the call is cancelled
             await self._ledger.created(ticket, generation.id)
+            await self.spending.created(charge, generation.id)
             await self._saver.record_created(generation, request)
         logger.info("generation %s queued (%s, %s) and recorded", generation.id, request.model, request.type)
         return generation
@@ -256,6 +266,7 @@ class GenerationRunner:
             report = await self._saver.finish(
                 generation, waited=None, finish_by=deadline + SAVE_SECONDS, scratch=scratch
             )
+            await self.spending.settle(report)
             return await previewed(report, mode)
 
     async def wait(
@@ -339,6 +350,7 @@ class GenerationRunner:
             await progress(max(max_wait, last + 0.001), max_wait, "Completed · saving the image")
         await self._ledger.note_outcome(final)
         report = await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
+        await self.spending.settle(report)
         if drained:  # no time to preview: the answer goes out inside the shutdown grace
             report = replace(report, outputs=tuple(replace(output, local=None) for output in report.outputs))
         return report

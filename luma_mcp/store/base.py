@@ -12,10 +12,9 @@ What an account holds, each part behind its own group of methods:
   requests lost their answer, and creates in flight; the ledger's rules live in `jobs/ledger.py`;
 - short locks (`Claim`s in state "saving"), so that a finished job is saved by one process at once;
 - the upload cache: content hash → Files API `file_id`, while that file lives;
-- the offsets of the `history.jsonl` files of earlier versions, imported line by line.
-
-Spending (a later issue) extends it the same way: a group of methods here (add a charge, sum a
-day's or a month's), a table in `sqlite.py`'s next migration, and keys in `redis.py`.
+- the offsets of the `history.jsonl` files of earlier versions, imported line by line;
+- spending: one `Charge` per generation a call may pay for (its reservation until a look settles
+  it), summed by UTC day and month, reserved against caps atomically across processes.
 """
 
 from __future__ import annotations
@@ -29,15 +28,27 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Self, cast
 
 from .records import HistoryEntry
 
 ClaimState = Literal["creating", "created", "lost", "saving"]
 
 
+class JsonRecord:
+    """A dataclass kept as one JSON text (in Redis)."""
+
+    def dumps(self) -> str:
+        return json.dumps(asdict(cast("Any", self)), separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, text: str | bytes) -> Self:
+        values: dict[str, Any] = json.loads(text)
+        return cls(**values)
+
+
 @dataclass(frozen=True)
-class Claim:
+class Claim(JsonRecord):
     """What is kept under one key of an account's ledger (a request key, or `saving:<id>`)."""
 
     state: ClaimState
@@ -55,13 +66,47 @@ class Claim:
     token: str = field(default_factory=lambda: secrets.token_hex(8))
     """Unique to this write: `swap` replaces a claim only if it is still this one."""
 
-    def dumps(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
 
-    @classmethod
-    def loads(cls, text: str | bytes) -> Claim:
-        values: dict[str, Any] = json.loads(text)
-        return cls(**values)
+@dataclass(frozen=True)
+class Charge(JsonRecord):
+    """What one generation of a call may cost: its reservation (before the create is sent, the
+    worst case for a split), then, once a look sees the job end, its settled price."""
+
+    charge_id: str
+    call_id: str
+    """The call it belongs to (a set's members share it)."""
+    at: float
+    """When it was reserved (wall clock)."""
+    day: str
+    """The UTC day it counts on, `YYYY-MM-DD` (its month is the first 7 characters)."""
+    tool: str
+    model: str
+    micro_usd: int
+    settled: bool = False
+    """False while it counts at its reservation (a job not seen ended, or an answer lost)."""
+    estimate: bool = False
+    generation_id: str | None = None
+    """The job, once its create answered."""
+
+    @property
+    def month(self) -> str:
+        return self.day[:7]
+
+
+@dataclass(frozen=True)
+class Caps:
+    """The most an account may spend, in micro-dollars (None: no cap)."""
+
+    daily_micro: int | None = None
+    monthly_micro: int | None = None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What an account has spent (settled, or reserved while unsettled), in micro-dollars."""
+
+    day_micro: int
+    month_micro: int
 
 
 class Account(ABC):
@@ -116,6 +161,33 @@ class Account(ABC):
     @abstractmethod
     async def remember_upload(self, digest: str, file_id: str, until: float, now: float) -> None:
         """Hand `file_id` out for content `digest` until `until`; forget uploads past their time."""
+
+    # ------------------------------------------------------------------ spending
+
+    @abstractmethod
+    async def reserve(self, charges: Sequence[Charge], caps: Caps) -> Totals | None:
+        """Atomically across processes: keep `charges` (all on one day) unless their sum would take
+        that day's or month's spending past `caps`. None when kept; else the totals that refused them."""
+
+    @abstractmethod
+    async def attach_job(self, charge_id: str, generation_id: str) -> None:
+        """The create of charge `charge_id` answered with job `generation_id`."""
+
+    @abstractmethod
+    async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool) -> None:
+        """A look saw job `generation_id` end: its unsettled charge, if any, now counts `micro_usd`."""
+
+    @abstractmethod
+    async def release(self, charge_ids: Sequence[str]) -> None:
+        """Nothing was sent for these charges: they are removed, and count nothing."""
+
+    @abstractmethod
+    async def totals(self, day: str) -> Totals:
+        """What was spent on `day` (`YYYY-MM-DD`) and in its month."""
+
+    @abstractmethod
+    async def recent_charges(self, limit: int) -> list[Charge]:
+        """The last `limit` charges, most recent first."""
 
 
 class Store(ABC):

@@ -6,9 +6,9 @@ them (a claim, a swap, a job's end) is one Lua script each; every account's keys
 Keys of an account: `g:<id>` (a hash: the entry and when it was recorded), `recent` (ids by
 creation time), `w:<word>` (ids whose entry has that word) and `vocab` (every word, to expand a
 query word to the words it starts), `c:<key>` (a claim) and `j:<id>` (the claim of a created job),
-`u:<digest>` (an upload), `legacy` (offsets of imported logs). Claims and uploads expire by
-themselves; windows are checked against the caller's clock too, so a claim is never trusted past
-its time.
+`u:<digest>` (an upload), `legacy` (offsets of imported logs); spending's are in `redis_spending`.
+Claims and uploads expire by themselves; windows are checked against the caller's clock too, so a
+claim is never trusted past its time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from ..errors import StoreError
 from .base import Account, Claim, Store
 from .records import HistoryEntry
+from .redis_spending import SCRIPTS, RedisSpending
 from .words import entry_words
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class RedisStore(Store):
         self.client: Redis = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)  # pyright: ignore[reportUnknownMemberType]
         self._scripts = {
             name: self.client.register_script(source)
-            for name, source in (("put", PUT_ENTRY), ("claim", CLAIM), ("swap", SWAP), ("job", JOB))
+            for name, source in (("put", PUT_ENTRY), ("claim", CLAIM), ("swap", SWAP), ("job", JOB), *SCRIPTS)
         }
 
     def account(self, name: str) -> RedisAccount:
@@ -127,10 +128,16 @@ def _password(url: str) -> str:
     return urlsplit(url).password or ""
 
 
-class RedisAccount(Account):
+class RedisAccount(RedisSpending, Account):
     def __init__(self, store: RedisStore, prefix: str) -> None:
         self._store = store
         self._prefix = prefix
+
+    def _scripts(self) -> RedisStore:
+        return self._store
+
+    def _client(self) -> Redis:
+        return self._store.client
 
     async def put_entries(self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None) -> None:
         p = self._prefix

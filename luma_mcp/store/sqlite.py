@@ -29,6 +29,7 @@ import anyio.to_thread
 from ..errors import StoreError
 from .base import Account, Claim, Store
 from .records import HistoryEntry
+from .sqlite_spending import SPENDING_MIGRATION, SqliteSpending
 from .words import entry_words
 
 T = TypeVar("T")
@@ -65,6 +66,7 @@ MIGRATIONS: list[list[str]] = [
         "CREATE VIRTUAL TABLE generation_words USING fts5 (words, tokenize = 'unicode61 remove_diacritics 2')",
         "INSERT INTO generation_words (rowid, words) SELECT seq, words FROM generations",
     ],
+    SPENDING_MIGRATION,  # 3: spending, one row per charge
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -194,10 +196,17 @@ def _claim(row: Any) -> Claim:
     return Claim(state, owner, at, expires, generation_id, finished_at, token)
 
 
-class SqliteAccount(Account):
+class SqliteAccount(SqliteSpending, Account):
     def __init__(self, store: SqliteStore, name: str) -> None:
         self._store = store
         self._name = name
+
+    @staticmethod
+    def _write(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
+        return _write(connection, work)
+
+    def _runs(self) -> SqliteStore:
+        return self._store
 
     async def put_entries(self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None) -> None:
         rows = [

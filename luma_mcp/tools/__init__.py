@@ -15,6 +15,9 @@ from .flat import model_tool
 GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 UPLOADS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 LOOKS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+SPENDS_NOTHING = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 
 
 def build_tools(settings: Settings) -> list[Tool]:
@@ -84,6 +87,17 @@ def build_tools(settings: Settings) -> list[Tool]:
             ),
             annotations=LOOKS,
             meta=view_meta(),
+        ),
+        model_tool(
+            handlers.get_spending,
+            name="get_spending",
+            title="Get spending",
+            description=(
+                "What this key has spent today and this month (UTC), against the server's caps and what they "
+                "leave, the last calls and their costs, and the price table with its version. Read-only and free; "
+                "check it before a large batch."
+            ),
+            annotations=SPENDS_NOTHING,
         ),
         model_tool(
             handlers.upload_image,

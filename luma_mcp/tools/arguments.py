@@ -51,6 +51,15 @@ NewVariationArg = Annotated[
 GenerationIdArg = Annotated[
     str, Field(pattern=UUID.pattern, description="The generation_id returned by generate_image or edit_image.")
 ]
+ConfirmSpendArg = Annotated[
+    float | None,
+    Field(
+        default=None,
+        ge=0,
+        description="Only after a refusal that quoted a price and the user agreed: that quote in USD, to confirm "
+        "this exact call.",
+    ),
+]
 CountArg = Annotated[
     int,
     Field(
@@ -94,6 +103,7 @@ class GenerateImageArgs(ToolArguments):
     count: CountArg = 1
     new_variation: NewVariationArg = False
     preview: PreviewArg = None
+    confirm_spend_usd: ConfirmSpendArg = None
 
     def images(self) -> list[tuple[str, ImageInput]]:
         """The reference images, each with its field."""
@@ -143,6 +153,7 @@ class EditImageArgs(ToolArguments):
     count: CountArg = 1
     new_variation: NewVariationArg = False
     preview: PreviewArg = None
+    confirm_spend_usd: ConfirmSpendArg = None
 
     def images(self) -> list[tuple[str, ImageInput]]:
         """The source first (its errors are reported first), then the reference images."""
@@ -179,6 +190,7 @@ class SplitIntoLayersArgs(ToolArguments):
     )
     new_variation: NewVariationArg = False
     preview: PreviewArg = None
+    confirm_spend_usd: ConfirmSpendArg = None
 
     @property
     def count(self) -> int:
@@ -256,6 +268,12 @@ class ListGenerationsArgs(ToolArguments):
         le=1_000_000,
         description="How many of the most recent to skip: the next page starts at next_offset.",
     )
+
+
+class GetSpendingArgs(ToolArguments):
+    """Arguments of get_spending."""
+
+    limit: int = Field(default=10, ge=0, le=100, description="How many of the last calls to list (0–100).")
 
 
 class UploadImageArgs(ToolArguments):

@@ -15,7 +15,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.shared.tool_name_validation import validate_and_warn_tool_name
-from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
@@ -63,9 +63,16 @@ def model_tool(
         if isinstance(hints.get(param), type) and issubclass(hints[param], ArgModelBase)
     ]
     returns = get_args(hints.get("return"))
-    if len(params) != 1 or len(returns) != 2 or returns[0] is not CallToolResult or not inspect.iscoroutinefunction(fn):
+    answers = returns[0] if returns else None
+    if (
+        len(params) != 1
+        or len(returns) != 2
+        or answers not in (CallToolResult, CallToolResult | InputRequiredResult)
+        or not inspect.iscoroutinefunction(fn)
+    ):
         raise TypeError(
-            f"{fn.__name__} must be `async def f(args: Args, ctx: Context) -> Annotated[CallToolResult, Result]`"
+            f"{fn.__name__} must be `async def f(args: Args, ctx: Context) -> Annotated[CallToolResult, Result]` "
+            "(or `CallToolResult | InputRequiredResult`, for a tool that may ask a question first)"
         )
     param, model = params[0]
     if param != "args":

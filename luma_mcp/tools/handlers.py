@@ -9,7 +9,7 @@ from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult
+from mcp_types import CallToolResult, InputRequiredResult
 
 from ..errors import InputError, LumaError, StoreError
 from ..workspaces import AppState, Workspace
@@ -17,15 +17,21 @@ from .arguments import (
     EditImageArgs,
     GenerateImageArgs,
     GetGenerationArgs,
+    GetSpendingArgs,
     ListGenerationsArgs,
     SplitIntoLayersArgs,
     UploadImageArgs,
     WaitForGenerationArgs,
 )
-from .result_models import GenerationList, GenerationResult, UploadResult
+from .confirmation import Confirmation, InputRequiredError
+from .result_models import GenerationList, GenerationResult, SpendingResult, UploadResult
 from .results import list_result, tool_result, upload_result
+from .spending_result import running_total, spending_result
 
 Result = Annotated[CallToolResult, GenerationResult]
+Generated = Annotated[CallToolResult | InputRequiredResult, GenerationResult]
+"""A generating tool's answer: its result, or (2026-07-28) a question to answer first."""
+Spent = Annotated[CallToolResult, SpendingResult]
 Listing = Annotated[CallToolResult, GenerationList]
 Uploaded = Annotated[CallToolResult, UploadResult]
 
@@ -46,22 +52,39 @@ def _workspace(ctx: Context[AppState]) -> Workspace:
     return ctx.request_context.lifespan_context.workspace(ctx)
 
 
-async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Result:
+async def _generated(
+    args: GenerateImageArgs | EditImageArgs | SplitIntoLayersArgs, ctx: Context[AppState], tool: str
+) -> CallToolResult | InputRequiredResult:
+    """A generating call: confirmed if it is big, then made; its result carries its cost and the
+    running total."""
+    confirm = Confirmation(ctx, ctx.request_context.lifespan_context.settings, tool, args.confirm_spend_usd)
+    try:
+        with reported_as_tool_errors():
+            workspace = _workspace(ctx)
+            made = await workspace.generate(args, ctx.report_progress, tool=tool, confirm=confirm)
+    except InputRequiredError as question:
+        return question.result
+    totals = await workspace.spending.today()
+    spending = None if totals is None else running_total(totals, workspace.spending.caps)
+    return tool_result(made, tool=tool, failure_is_error=True, spent=True, spending=spending)
+
+
+async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Generated:
+    return await _generated(args, ctx, "generate_image")
+
+
+async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Generated:
+    return await _generated(args, ctx, "edit_image")
+
+
+async def split_into_layers(args: SplitIntoLayersArgs, ctx: Context[AppState]) -> Generated:
+    return await _generated(args, ctx, "split_into_layers")
+
+
+async def get_spending(args: GetSpendingArgs, ctx: Context[AppState]) -> Spent:
     with reported_as_tool_errors():
-        made = await _workspace(ctx).generate(args, ctx.report_progress)
-    return tool_result(made, tool="generate_image", failure_is_error=True, spent=True)
-
-
-async def edit_image(args: EditImageArgs, ctx: Context[AppState]) -> Result:
-    with reported_as_tool_errors():
-        made = await _workspace(ctx).generate(args, ctx.report_progress)
-    return tool_result(made, tool="edit_image", failure_is_error=True, spent=True)
-
-
-async def split_into_layers(args: SplitIntoLayersArgs, ctx: Context[AppState]) -> Result:
-    with reported_as_tool_errors():
-        made = await _workspace(ctx).generate(args, ctx.report_progress)
-    return tool_result(made, tool="split_into_layers", failure_is_error=True, spent=True)
+        summary = await _workspace(ctx).spent(args.limit)
+    return spending_result(summary, ctx.request_context.lifespan_context.settings)
 
 
 async def get_generation(args: GetGenerationArgs, ctx: Context[AppState]) -> Result:

@@ -106,3 +106,37 @@ class UploadResult(BaseModel):
     sha256: str = Field(description="SHA-256 of the bytes.")
     reused: bool = Field(description="True when the same image was uploaded earlier and that file is reused.")
     next_step: str = Field(description="What to do next.")
+
+
+class CallCost(BaseModel):
+    """One generating call of the past and what it spent."""
+
+    at: str = Field(description="When it was made (UTC, ISO 8601).")
+    tool: str = Field(description="generate_image, edit_image or split_into_layers.")
+    model: str = Field(description="The model it asked for.")
+    cost_usd: float = Field(description="What it spent: its price once settled, else what it reserved.")
+    settled: bool = Field(
+        description="False while a job was not seen finished (it counts at its reservation: a split at 10 layers)."
+    )
+    cost_is_estimate: bool = Field(description="True where no price is published (a split).")
+    generation_ids: list[str] = Field(description="Its jobs (none for a call whose answer was lost).")
+
+
+class SpendingResult(BaseModel):
+    """What this key has spent, against its caps, from this server's records (shared by every copy on
+    the same store)."""
+
+    day: str = Field(description="Today (UTC), YYYY-MM-DD.")
+    today_usd: float = Field(description="Spent today (UTC): settled prices, and reservations not yet settled.")
+    month_usd: float = Field(description="Spent this month (UTC), likewise.")
+    daily_cap_usd: float | None = Field(description="LUMA_MCP_BUDGET_DAILY_USD; None: no cap.")
+    monthly_cap_usd: float | None = Field(description="LUMA_MCP_BUDGET_MONTHLY_USD; None: no cap.")
+    daily_left_usd: float | None = Field(description="What today's cap leaves; None: no cap.")
+    monthly_left_usd: float | None = Field(description="What this month's cap leaves; None: no cap.")
+    confirm_above_usd: float | None = Field(
+        description="Calls above this price are confirmed first (LUMA_MCP_CONFIRM_ABOVE_USD); None: never."
+    )
+    recent_calls: list[CallCost] = Field(description="The last calls, most recent first.")
+    prices: dict[str, float] = Field(description="The price table, USD per request: model/type, and extras.")
+    price_table_version: str = Field(description="The date of the price table.")
+    warnings: list[str] = Field(default_factory=list[str], description="What could not be read, if anything.")

@@ -137,12 +137,19 @@ def _output_blocks(report: Report, result: GenerationInfo) -> list[ContentBlock]
     return blocks
 
 
-def tool_result(made: SetReport, *, tool: str, failure_is_error: bool = False, spent: bool = False) -> CallToolResult:
+def tool_result(
+    made: SetReport,
+    *,
+    tool: str,
+    failure_is_error: bool = False,
+    spent: bool = False,
+    spending: dict[str, Any] | None = None,
+) -> CallToolResult:
     """The whole answer of a tool: structured result, text, previews and links.
 
     `failure_is_error`: for the generating tools a failed job is a failed call; for the tools that
     only look, it is a successful report of a failure. `spent`: the call made the generations (its
-    cost goes in `_meta.cost`)."""
+    cost goes in `_meta.cost`); `spending`: the running total after it (`_meta.spending`)."""
     members = [generation_info(report, tool=tool) for report in made.members]
     total = _total(made)
     if len(members) == 1 and not made.failures and made.asked <= 1:
@@ -173,6 +180,8 @@ def tool_result(made: SetReport, *, tool: str, failure_is_error: bool = False, s
     for report, result in zip(made.members, members, strict=True):
         content += _output_blocks(report, result)
     meta = {"cost": _cost_meta(made, total, whole.model)} if spent and total is not None else None
+    if spending is not None:
+        meta = {**(meta or {}), "spending": spending}
     is_error = failure_is_error and whole.state == "failed"
     return CallToolResult(
         content=content, structured_content=whole.model_dump(mode="json"), is_error=is_error, _meta=meta

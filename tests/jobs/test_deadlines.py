@@ -11,7 +11,7 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Clock, Emulator
 from luma_mcp.server import build_server
 
-from ..support.clocks import AutojumpTime, VirtualTime
+from ..support.clocks import AutojumpTime, VirtualTime, until_requested
 from ..support.samples import b64, png_bytes
 from ..support.servers import error_text, make_server, structured
 
@@ -151,7 +151,7 @@ async def test_a_call_cancelled_while_it_waits_out_a_429_sends_nothing_more(
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(generate)
-            await anyio.wait_all_tasks_blocked()  # the 429 came back: the client waits 10 s to resend
+            await until_requested(emulator, "create")  # the 429 came back: the client waits 10 s to resend
             call.cancel()  # the user presses stop meanwhile
             await anyio.wait_all_tasks_blocked()
             emulator.clock.advance(60)

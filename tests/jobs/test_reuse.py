@@ -14,7 +14,9 @@ from mcp import Client
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
+from luma_mcp.server import build_server
 
+from ..support.clocks import AutojumpTime, until_requested
 from ..support.samples import KEY
 from ..support.servers import structured
 
@@ -132,7 +134,7 @@ async def test_a_call_cancelled_while_its_create_is_in_flight_still_records_the_
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(generate)
-        await anyio.wait_all_tasks_blocked()  # the create is in flight
+        await until_requested(emulator, "create")  # the create is in flight
         call.cancel()  # the host gives up on the call, as a user's "stop" does
         await anyio.wait_all_tasks_blocked()
         emulator.clock.advance(10)  # then the answer arrives
@@ -238,14 +240,18 @@ def on_store(settings: Settings, store_url: str | None) -> Settings:
 
 
 async def test_a_second_server_on_the_same_store_gets_the_job_back_and_waits_for_a_create_in_flight(
-    settings: Settings, emulator: Emulator, store_url: str | None
+    settings: Settings, emulator: Emulator, store_url: str | None, autojump: AutojumpTime
 ) -> None:
-    """Two copies of the server (two hosts' processes, or replicas) on one store: one POST each time."""
-    from ..support.servers import make_server
-
+    """Two copies of the server (two hosts' processes, or replicas) on one store: one POST each time.
+    Their waits run side by side, so time jumps only when both wait (the store's own work is real)."""
     shared = on_store(settings, store_url)
     emulator.configure(latency=100)
-    async with Client(make_server(shared, emulator)) as one, Client(make_server(shared, emulator)) as other:
+
+    def copy() -> Client:
+        server = build_server(shared, transport=emulator.transport(), timekeeper=autojump, clock=emulator.clock.now)
+        return Client(server)  # pyright: ignore[reportArgumentType]
+
+    async with copy() as one, copy() as other:
         first = structured(await one.call_tool("generate_image", {"prompt": "a fox"}))
         again = structured(await other.call_tool("generate_image", {"prompt": "a fox"}))
         emulator.inject("create", "slow", delay=5)  # the next create answers 5 s late
@@ -256,7 +262,7 @@ async def test_a_second_server_on_the_same_store_gets_the_job_back_and_waits_for
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(call, "sent", one)
-            await anyio.wait_all_tasks_blocked()  # its create is in flight
+            await until_requested(emulator, "create", 2)  # its create is in flight
             tasks.start_soon(call, "waited", other)  # finds the claim, and waits for its outcome
     assert (again["generation_id"], again["reused"]) == (first["generation_id"], True)
     assert answers["waited"]["generation_id"] == answers["sent"]["generation_id"]

@@ -16,7 +16,7 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 
-from ..support.clocks import AutojumpTime
+from ..support.clocks import AutojumpTime, until_requested
 from ..support.samples import b64, layering_job, png_bytes
 from ..support.servers import make_server, structured
 
@@ -99,7 +99,7 @@ async def test_an_output_saved_before_a_cancel_is_recorded_and_not_saved_again(
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(look)
-            await anyio.wait_all_tasks_blocked()
+            await until_requested(emulator, "download", 2)  # the first saved, the second under way
             call.cancel()
         assert len(list(output_dir.glob("*.png"))) == 1  # the first output, saved before the cancel
         done = structured(await client.call_tool("get_generation", {"generation_id": gid}))

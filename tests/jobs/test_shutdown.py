@@ -12,7 +12,7 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 
-from ..support.clocks import AutojumpTime
+from ..support.clocks import AutojumpTime, until_requested
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
@@ -33,7 +33,7 @@ async def test_shutting_down_ends_a_429_pause_without_sending_again(settings: Se
         with anyio.fail_after(10):  # a guard against hanging, not a wait: the clock never moves here
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(generate)
-                await anyio.wait_all_tasks_blocked()  # waiting out the 429
+                await until_requested(emulator, "create")  # waiting out the 429
                 draining.begin()
     [result] = results
     assert result.is_error

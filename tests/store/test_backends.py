@@ -4,35 +4,17 @@ time and is searched by the words of the prompt, and accounts never see one anot
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-
 import anyio
 import pytest
 
-from luma_mcp.store.base import Account, Claim, Store
-from luma_mcp.store.location import open_store
+from luma_mcp.store.base import Account, Claim
 from luma_mcp.store.records import HistoryEntry
+
+from ..support.stores import Opener
 
 pytestmark = pytest.mark.anyio
 
 NOW = 1_800_000_000.0
-
-Opener = Callable[[], Store]
-
-
-@pytest.fixture
-async def opener(store_url: str | None, tmp_path: Path) -> AsyncIterator[Opener]:
-    """Opens the backend again as another process would (its own connection); closes them all."""
-    opened: list[Store] = []
-
-    def open_one() -> Store:
-        opened.append(open_store(store_url, tmp_path / "images"))
-        return opened[-1]
-
-    yield open_one
-    for store in opened:
-        await store.aclose()
 
 
 def entry(generation_id: str, prompt: str, created: str, recorded: str = "2027-01-01T00:00:00.000000Z") -> HistoryEntry:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 
-from luma_mcp.emulator import Clock
+from luma_mcp.emulator import Clock, Emulator
 
 
 class VirtualTime:
@@ -36,3 +37,13 @@ class AutojumpTime(VirtualTime):
                 await anyio.sleep(0.001)  # only threads or I/O pending: let them finish
             else:
                 self.clock.advance(max(0.0, wake - self.clock.now()))
+
+
+async def until_requested(emulator: Emulator, route: str, count: int = 1) -> None:
+    """Until the emulator has received `count` requests on `route`, then until every task waits.
+    `wait_all_tasks_blocked` alone returns while a call waits on the store (a worker thread, a
+    socket to Redis) before its request is even sent."""
+    while len(emulator.requests_to(route)) < count:
+        await anyio.wait_all_tasks_blocked()
+        await anyio.lowlevel.checkpoint()
+    await anyio.wait_all_tasks_blocked()

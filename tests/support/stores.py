@@ -7,9 +7,13 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import pytest
+
+from luma_mcp.store.base import Store
+from luma_mcp.store.location import open_store
 
 from .processes import child
 from .system import required_program
@@ -51,3 +55,20 @@ def store_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None
     return request.getfixturevalue("redis_url")
+
+
+Opener = Callable[[], Store]
+
+
+@pytest.fixture
+async def opener(store_url: str | None, tmp_path: Path) -> AsyncIterator[Opener]:
+    """Opens the backend again as another process would (its own connection); closes them all."""
+    opened: list[Store] = []
+
+    def open_one() -> Store:
+        opened.append(open_store(store_url, tmp_path / "images"))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        await store.aclose()

@@ -9,12 +9,13 @@ from luma_mcp.tools.arguments import (
     EditImageArgs,
     GenerateImageArgs,
     GetGenerationArgs,
+    GetSpendingArgs,
     ListGenerationsArgs,
     SplitIntoLayersArgs,
     UploadImageArgs,
     WaitForGenerationArgs,
 )
-from luma_mcp.tools.result_models import GenerationList, GenerationResult, UploadResult
+from luma_mcp.tools.result_models import GenerationList, GenerationResult, SpendingResult, UploadResult
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
@@ -27,6 +28,7 @@ MODELS = {
     "get_generation": GetGenerationArgs,
     "wait_for_generation": WaitForGenerationArgs,
     "list_generations": ListGenerationsArgs,
+    "get_spending": GetSpendingArgs,
     "upload_image": UploadImageArgs,
 }
 
@@ -51,8 +53,10 @@ async def test_every_field_is_described_for_the_model(client: Client) -> None:
 
 async def test_results_are_published_as_the_output_schema(client: Client) -> None:
     for tool in (await client.list_tools()).tools:
-        expected = {"list_generations": GenerationList, "upload_image": UploadResult}.get(tool.name, GenerationResult)
-        assert tool.output_schema == expected.model_json_schema(), f"{tool.name}: {STALE}"
+        expected = {"list_generations": GenerationList, "upload_image": UploadResult, "get_spending": SpendingResult}
+        assert tool.output_schema == expected.get(tool.name, GenerationResult).model_json_schema(), (
+            f"{tool.name}: {STALE}"
+        )
 
 
 async def test_annotations_say_which_tools_generate_and_which_only_look(client: Client) -> None:
@@ -70,6 +74,9 @@ async def test_annotations_say_which_tools_generate_and_which_only_look(client: 
         hints = tools[name].annotations
         assert hints is not None
         assert hints.read_only_hint is True
+    spending = tools["get_spending"].annotations
+    assert spending is not None
+    assert (spending.read_only_hint, spending.open_world_hint) == (True, False)  # free: asks the store, not the API
     uploads = tools["upload_image"].annotations
     assert uploads is not None
     assert (uploads.read_only_hint, uploads.destructive_hint, uploads.idempotent_hint) == (False, False, True)

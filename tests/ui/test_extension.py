@@ -54,7 +54,7 @@ async def test_the_generating_and_reading_tools_point_to_the_view_and_the_app_on
     host: Client,
 ) -> None:
     tools = {tool.name: tool for tool in (await host.list_tools()).tools}
-    assert set(tools) == SHOWN_WITH_THE_VIEW | APP_ONLY | {"upload_image"}
+    assert set(tools) == SHOWN_WITH_THE_VIEW | APP_ONLY | {"upload_image", "get_spending"}
     for name in SHOWN_WITH_THE_VIEW:
         assert tools[name].meta == {"ui": {"resourceUri": VIEW_URI, "visibility": ["model", "app"]}}, name
     for name in APP_ONLY:
@@ -63,6 +63,7 @@ async def test_the_generating_and_reading_tools_point_to_the_view_and_the_app_on
         assert hints is not None
         assert hints.read_only_hint, name
     assert tools["upload_image"].meta is None  # nothing to show
+    assert tools["get_spending"].meta is None
 
 
 async def test_the_view_reads_as_one_mcp_app_html_document(host: Client) -> None:
@@ -79,10 +80,11 @@ async def test_the_view_reads_as_one_mcp_app_html_document(host: Client) -> None
     assert "https://" not in content.text.split("</head>", 1)[0]
 
 
-async def test_a_client_without_the_extension_lists_seven_tools_and_gets_unchanged_results(
+async def test_a_client_without_the_extension_lists_eight_tools_and_gets_unchanged_results(
     client: Client, host: Client
 ) -> None:
-    assert {tool.name for tool in (await client.list_tools()).tools} == SHOWN_WITH_THE_VIEW | {"upload_image"}
+    listed = {tool.name for tool in (await client.list_tools()).tools}
+    assert listed == SHOWN_WITH_THE_VIEW | {"upload_image", "get_spending"}
     plain = await client.call_tool("generate_image", {"prompt": "a fox in the snow"})
     shown = await host.call_tool("generate_image", {"prompt": "a fox in the snow", "new_variation": True})
     # The same blocks for both (text, the structured result as text, a preview, links), and the
@@ -153,6 +155,6 @@ async def test_the_view_is_read_only_when_a_host_asks_for_it(
 ) -> None:
     monkeypatch.setattr(ui_extension, "VIEW_FILE", "missing.html")  # nothing is read at start-up...
     async with apps_client(server, mode) as host:
-        assert len((await host.list_tools()).tools) == 9
+        assert len((await host.list_tools()).tools) == 10
         with pytest.raises(Exception, match="missing from this installation"):  # ...only here
             await host.read_resource(VIEW_URI)

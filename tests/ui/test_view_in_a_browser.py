@@ -1,7 +1,8 @@
 """The view as a person sees it, in headless Chromium inside a host built on the ext-apps library,
 against this server over stdio with a standalone emulator behind it: a job handed off shows as
 pending, then as its image (the bytes the view got are the saved image's rendition, and the screen
-shows them); "edit" spends once asked and shows the edit; the history shows as a grid; and the page
+shows them); "edit" spends once asked (the view's confirmation passed on to a server that asks
+before spending more than a plain image) and shows the edit; the history shows as a grid; and the page
 reaches nothing but its own host. Screenshots of each state go to build/view-screenshots/."""
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def mean_difference(shown: bytes, delivered: bytes) -> float:
 
 async def test_the_view_follows_a_job_shows_it_edits_it_and_lists_the_history(api: Standalone, tmp_path: Path) -> None:
     browser = chromium()
-    environment = quiet_environment(api.server_environment(tmp_path))
+    environment = {**quiet_environment(api.server_environment(tmp_path)), "LUMA_MCP_CONFIRM_ABOVE_USD": "0.041"}
     async with apps_server(environment) as client, view_host(client, browser) as host:
         arguments = {"prompt": "a lighthouse at dusk, from the browser test", "aspect_ratio": "16:9"}
         handed_off = await client.call_tool("generate_image", arguments)
@@ -93,6 +94,7 @@ async def test_the_view_follows_a_job_shows_it_edits_it_and_lists_the_history(ap
                     "model": "uni-1",
                     "preview": "none",
                     "prompt": "make it night, with a full moon",
+                    "confirm_spend_usd": 0.0434,  # the user said yes in the view: the server does not ask again
                 },
             }
         ]

@@ -132,11 +132,11 @@ async function thumbnails(mine: number, list: GenerationList): Promise<void> {
 
 // ---- what the user does ----
 
-/** Issue 16 ("Money under control") adds `confirm_spend_usd` to the paid tools. The user has just
- * confirmed this price in the view: pass it on here (`{...args, confirm_spend_usd: offer.usd}`),
- * so the server does not ask again. Until then the tools take no such argument. */
-function confirmed(args: Record<string, unknown>, _offer: Offer): Record<string, unknown> {
-  return args;
+/** The user has just confirmed this price in the view: it goes to the server as the call's
+ * `confirm_spend_usd` (the offer's price is the server's quote for these arguments), so a server
+ * that asks before big spends (LUMA_MCP_CONFIRM_ABOVE_USD) does not ask again. */
+function confirmed(args: Record<string, unknown>, offer: Offer): Record<string, unknown> {
+  return { ...args, confirm_spend_usd: offer.usd };
 }
 
 async function spend(offer: Offer, prompt: string): Promise<void> {

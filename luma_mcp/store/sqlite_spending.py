@@ -1,0 +1,134 @@
+"""Spending in the SQLite store: the `charges` table (migration 3) and the `Account` methods that
+read and write it. A reservation sums the day and the month and inserts its charges in one
+`BEGIN IMMEDIATE` transaction, so calls in several processes on one file cannot pass a cap together.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar, cast
+
+from .base import Caps, Charge, Totals
+
+T = TypeVar("T")
+
+SPENDING_MIGRATION = [
+    """CREATE TABLE charges (
+        account TEXT NOT NULL, charge_id TEXT NOT NULL, call_id TEXT NOT NULL, at REAL NOT NULL,
+        day TEXT NOT NULL, month TEXT NOT NULL, tool TEXT NOT NULL, model TEXT NOT NULL,
+        micro_usd INTEGER NOT NULL, settled INTEGER NOT NULL, estimate INTEGER NOT NULL, generation_id TEXT,
+        PRIMARY KEY (account, charge_id))""",
+    "CREATE INDEX charges_day ON charges (account, day, micro_usd)",
+    "CREATE INDEX charges_month ON charges (account, month, micro_usd)",
+    "CREATE INDEX charges_job ON charges (account, generation_id)",
+    "CREATE INDEX charges_recent ON charges (account, at DESC)",
+]
+"""Migration 3: one row per `Charge`."""
+
+SUM_DAY = "SELECT COALESCE(SUM(micro_usd), 0) FROM charges WHERE account = ? AND day = ?"
+SUM_MONTH = "SELECT COALESCE(SUM(micro_usd), 0) FROM charges WHERE account = ? AND month = ?"
+RECENT = (
+    "SELECT charge_id, call_id, at, day, tool, model, micro_usd, settled, estimate, generation_id FROM charges "
+    "WHERE account = ? ORDER BY at DESC, rowid DESC LIMIT ?"
+)
+
+
+class Runs(Protocol):
+    """What the store offers its accounts: a call with a connection."""
+
+    async def run(self, work: Callable[[sqlite3.Connection], T], *, short: bool = True) -> T: ...
+
+
+Write = Callable[[sqlite3.Connection, Callable[[], Any]], Any]
+"""A write transaction taken before it reads (`sqlite._write`)."""
+
+
+def _charge(row: Any) -> Charge:
+    charge_id, call_id, at, day, tool, model, micro, settled, estimate, generation_id = cast("tuple[Any, ...]", row)
+    return Charge(charge_id, call_id, at, day, tool, model, micro, bool(settled), bool(estimate), generation_id)
+
+
+def _totals(connection: sqlite3.Connection, account: str, day: str) -> Totals:
+    spent = [
+        int(connection.execute(sql, (account, value)).fetchone()[0])
+        for sql, value in ((SUM_DAY, day), (SUM_MONTH, day[:7]))
+    ]
+    return Totals(*spent)
+
+
+def _passes(totals: Totals, adding: int, caps: Caps) -> bool:
+    return (caps.daily_micro is not None and totals.day_micro + adding > caps.daily_micro) or (
+        caps.monthly_micro is not None and totals.month_micro + adding > caps.monthly_micro
+    )
+
+
+class SqliteSpending:
+    """The spending methods of `SqliteAccount`."""
+
+    _name: str
+    _write: Write
+
+    def _runs(self) -> Runs:
+        raise NotImplementedError
+
+    async def reserve(self, charges: Sequence[Charge], caps: Caps) -> Totals | None:
+        adding = sum(charge.micro_usd for charge in charges)
+        rows = [
+            (self._name, c.charge_id, c.call_id, c.at, c.day, c.month, c.tool, c.model, c.micro_usd, int(c.settled),
+             int(c.estimate), c.generation_id)
+            for c in charges
+        ]  # fmt: skip
+
+        def take(connection: sqlite3.Connection) -> Totals | None:
+            def work() -> Totals | None:
+                totals = _totals(connection, self._name, charges[0].day)
+                if _passes(totals, adding, caps):
+                    return totals
+                connection.executemany(
+                    "INSERT INTO charges (account, charge_id, call_id, at, day, month, tool, model, micro_usd, "
+                    "settled, estimate, generation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                return None
+
+            return cast("Totals | None", self._write(connection, work))
+
+        return await self._runs().run(take)
+
+    async def attach_job(self, charge_id: str, generation_id: str) -> None:
+        await self._runs().run(
+            lambda connection: connection.execute(
+                "UPDATE charges SET generation_id = ? WHERE account = ? AND charge_id = ?",
+                (generation_id, self._name, charge_id),
+            )
+        )
+
+    async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool) -> None:
+        await self._runs().run(
+            lambda connection: connection.execute(
+                "UPDATE charges SET micro_usd = ?, estimate = ?, settled = 1 "
+                "WHERE account = ? AND generation_id = ? AND settled = 0",
+                (micro_usd, int(estimate), self._name, generation_id),
+            )
+        )
+
+    async def release(self, charge_ids: Sequence[str]) -> None:
+        def remove(connection: sqlite3.Connection) -> None:
+            self._write(
+                connection,
+                lambda: connection.executemany(
+                    "DELETE FROM charges WHERE account = ? AND charge_id = ?", [(self._name, i) for i in charge_ids]
+                ),
+            )
+
+        await self._runs().run(remove)
+
+    async def totals(self, day: str) -> Totals:
+        return await self._runs().run(lambda connection: _totals(connection, self._name, day))
+
+    async def recent_charges(self, limit: int) -> list[Charge]:
+        def select(connection: sqlite3.Connection) -> list[Charge]:
+            return [_charge(row) for row in connection.execute(RECENT, (self._name, limit))]
+
+        return await self._runs().run(select)
