@@ -111,6 +111,8 @@ class UploadResult(BaseModel):
 class CallCost(BaseModel):
     """One generating call of the past and what it spent."""
 
+    model_config = ConfigDict(defer_build=True)
+
     at: str = Field(description="When it was made (UTC, ISO 8601).")
     tool: str = Field(description="generate_image, edit_image or split_into_layers.")
     model: str = Field(description="The model it asked for.")
@@ -125,6 +127,8 @@ class CallCost(BaseModel):
 class SpendingResult(BaseModel):
     """What this key has spent, against its caps, from this server's records (shared by every copy on
     the same store)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     day: str = Field(description="Today (UTC), YYYY-MM-DD.")
     today_usd: float = Field(description="Spent today (UTC): settled prices, and reservations not yet settled.")
