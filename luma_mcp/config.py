@@ -6,32 +6,23 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator, model_validator
 
 from .api.client import DEFAULT_BASE_URL
 from .errors import ConfigError
 from .hosts import is_loopback
-from .media.folders import private_folder, user_id
+from .media.bucket import SCHEME, BucketLocation
+from .media.folders import default_output_dir, private_folder, user_id
 from .media.previews import PreviewMode
+from .setting_sources import SettingSource, given_values, problems, setting, sources_of
 from .store.location import hidden, problem_with
 
-
-def default_output_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """`<Pictures>/luma-agents`: the user's pictures folder, never the host's working directory."""
-    home = Path(environ.get("HOME") or Path.home())
-    pictures = environ.get("XDG_PICTURES_DIR", "").replace("$HOME", str(home))
-    base = Path(pictures) if pictures else home / "Pictures"
-    return (base if base.is_dir() else home) / "luma-agents"
-
-
-def _setting(default: Any, *, env: str, flag: str | None, doc: str, **constraints: Any) -> Any:
-    extra: dict[str, Any] = {"env": env, "flag": flag}
-    return Field(default, description=doc, json_schema_extra=extra, **constraints)
+SECRETS = ("api_key", "http_token", "request_state_key")
+"""Settings whose value is never shown, not even in a refusal."""
 
 
 class Settings(BaseModel):
@@ -39,28 +30,39 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    api_key: SecretStr | None = _setting(
+    api_key: SecretStr | None = setting(
         None,
         env="LUMA_AGENTS_API_KEY",
         flag=None,  # never a flag: argv is visible to every user of the machine
         doc="Luma Agents API key (starts with `luma-api-`). Without it the server starts, "
         "and tool calls say how to set it.",
     )
-    base_url: str = _setting(
+    base_url: str = setting(
         DEFAULT_BASE_URL,
         env="LUMA_BASE_URL",
         flag="--base-url",
         doc="API base URL, `/v1` included (the official SDK's variable).",
     )
-    output_dir: Path = _setting(
+    output_dir: Path | BucketLocation = setting(
         None,
         env="LUMA_MCP_OUTPUT_DIR",
         flag="--output-dir",
-        doc="Where finished images are saved. Default: `~/Pictures/luma-agents` "
-        "(`~/luma-agents` without a Pictures folder; with --emulator, a private temporary folder).",
+        doc="Where finished images are saved: a folder, or `s3://bucket/prefix` for an S3-compatible bucket "
+        "(reached with the standard AWS variables; `AWS_ENDPOINT_URL` for MinIO, R2 and the like), which turns "
+        "saving on over HTTP too. Default: `~/Pictures/luma-agents` (`~/luma-agents` without a Pictures folder; "
+        "with --emulator, a private temporary folder).",
         validate_default=True,  # the default is computed by the validator below
     )
-    wait_seconds: float = _setting(
+    link_days: float = setting(
+        7,
+        env="LUMA_MCP_LINK_DAYS",
+        flag="--link-days",
+        doc="With a bucket: how long the links of our own to saved images last, in days (presigned; 7 at most, "
+        "S3's limit). Each look (`get_generation`) gives a fresh one.",
+        gt=0,
+        le=7,
+    )
+    wait_seconds: float = setting(
         35.0,
         env="LUMA_MCP_WAIT_SECONDS",
         flag="--wait-seconds",
@@ -69,14 +71,14 @@ class Settings(BaseModel):
         ge=0,
         le=600,
     )
-    preview: PreviewMode = _setting(
+    preview: PreviewMode = setting(
         "auto",
         env="LUMA_MCP_PREVIEW",
         flag="--preview",
         doc="Inline previews for the model: auto (long edge ≤ 1024 px), full (≤ 1568 px) or none (paths "
         "and links only). All previews of a result share 700 KB. Tools take a `preview` argument too.",
     )
-    max_download_mb: float = _setting(
+    max_download_mb: float = setting(
         50,
         env="LUMA_MCP_MAX_DOWNLOAD_MB",
         flag="--max-download-mb",
@@ -84,7 +86,7 @@ class Settings(BaseModel):
         gt=0,
         le=1024,
     )
-    http_timeout: float = _setting(
+    http_timeout: float = setting(
         30.0,
         env="LUMA_MCP_HTTP_TIMEOUT",
         flag="--http-timeout",
@@ -92,13 +94,13 @@ class Settings(BaseModel):
         gt=0,
         le=300,
     )
-    emulator: bool = _setting(
+    emulator: bool = setting(
         False,
         env="LUMA_MCP_EMULATOR",
         flag="--emulator",
         doc="Use the embedded emulator of the API: no key, no network, rendered stand-in images.",
     )
-    emulator_latency: float = _setting(
+    emulator_latency: float = setting(
         8.0,
         env="LUMA_MCP_EMULATOR_LATENCY",
         flag="--emulator-latency",
@@ -106,7 +108,7 @@ class Settings(BaseModel):
         ge=0,
         le=600,
     )
-    dedupe_seconds: float = _setting(
+    dedupe_seconds: float = setting(
         300,
         env="LUMA_MCP_DEDUPE_SECONDS",
         flag="--dedupe-seconds",
@@ -114,7 +116,7 @@ class Settings(BaseModel):
         "paying again (a call is always deduplicated while the first is running). `new_variation` forces a new image.",
         ge=0,
     )
-    allowed_dirs: list[Path] | None = _setting(
+    allowed_dirs: list[Path] | None = setting(
         None,
         env="LUMA_MCP_ALLOWED_DIRS",
         flag="--allowed-dirs",
@@ -122,7 +124,7 @@ class Settings(BaseModel):
         "Default: the output folder and your home folder; over HTTP, none (the server's disk is not the "
         "user's). Hidden folders inside them (like `~/.ssh`) are never read unless listed here themselves.",
     )
-    upload_threshold_mb: float = _setting(
+    upload_threshold_mb: float = setting(
         4,
         env="LUMA_MCP_UPLOAD_THRESHOLD_MB",
         flag="--upload-threshold-mb",
@@ -131,34 +133,34 @@ class Settings(BaseModel):
         ge=0,
         le=50,
     )
-    transport: Literal["stdio", "http"] = _setting(
+    transport: Literal["stdio", "http"] = setting(
         "stdio",
         env="LUMA_MCP_TRANSPORT",
         flag="--transport",
         doc="`stdio` (what MCP clients launch) or `http` (Streamable HTTP at `/mcp`, for a team or a hosted agent).",
     )
-    host: str = _setting(
+    host: str = setting(
         "127.0.0.1",
         env="LUMA_MCP_HOST",
         flag="--host",
         doc="HTTP: the address to bind. Anything but loopback needs `LUMA_MCP_HTTP_TOKEN`.",
     )
-    port: int = _setting(8000, env="LUMA_MCP_PORT", flag="--port", doc="HTTP: the port to bind.", ge=0, le=65535)
-    http_token: SecretStr | None = _setting(
+    port: int = setting(8000, env="LUMA_MCP_PORT", flag="--port", doc="HTTP: the port to bind.", ge=0, le=65535)
+    http_token: SecretStr | None = setting(
         None,
         env="LUMA_MCP_HTTP_TOKEN",
         flag=None,  # a secret: environment only
         doc="HTTP: a secret every request must send as `Authorization: Bearer <token>` (compared in constant "
         "time). Required when binding beyond loopback.",
     )
-    allowed_hosts: list[str] | None = _setting(
+    allowed_hosts: list[str] | None = setting(
         None,
         env="LUMA_MCP_ALLOWED_HOSTS",
         flag="--allowed-hosts",
         doc="HTTP: `Host` values accepted, comma-separated (`mcp.example.com`, `10.0.0.5:*`); others get 421. "
         "Default on loopback: the loopback names; beyond it, unchecked (the token guards it).",
     )
-    allowed_origins: list[str] | None = _setting(
+    allowed_origins: list[str] | None = setting(
         None,
         env="LUMA_MCP_ALLOWED_ORIGINS",
         flag="--allowed-origins",
@@ -166,21 +168,21 @@ class Settings(BaseModel):
         "`http://localhost:*`); a request from any other origin gets 403. Default on loopback: the loopback "
         "origins; beyond it, unchecked (the token guards it).",
     )
-    byok: bool = _setting(
+    byok: bool = setting(
         False,
         env="LUMA_MCP_BYOK",
         flag="--byok",
         doc="HTTP: bring your own key. Each request carries its user's Luma key in the `X-Luma-Agents-Api-Key` "
         "header, used for that request only; the server's own key is not used.",
     )
-    save_outputs: bool | None = _setting(
+    save_outputs: bool | None = setting(
         None,
         env="LUMA_MCP_SAVE_OUTPUTS",
         flag="--save-outputs",
         doc="Save finished images (and keep a history) on this machine. Default: yes for stdio, no over HTTP, "
         "where results carry previews and links instead.",
     )
-    http_max_body_mb: float = _setting(
+    http_max_body_mb: float = setting(
         70,
         env="LUMA_MCP_HTTP_MAX_BODY_MB",
         flag="--http-max-body-mb",
@@ -188,7 +190,7 @@ class Settings(BaseModel):
         gt=0,
         le=1024,
     )
-    shutdown_seconds: float = _setting(
+    shutdown_seconds: float = setting(
         10,
         env="LUMA_MCP_SHUTDOWN_SECONDS",
         flag="--shutdown-seconds",
@@ -197,7 +199,7 @@ class Settings(BaseModel):
         ge=0,
         le=600,
     )
-    store_url: SecretStr | None = _setting(
+    store_url: SecretStr | None = setting(
         None,
         env="LUMA_MCP_STORE_URL",
         flag=None,  # it may hold a password: environment only, as argv is visible to every user
@@ -206,7 +208,7 @@ class Settings(BaseModel):
         "`sqlite:///path/to/file.db` for a file of your choice. Default: a SQLite file per output folder in "
         "your state folder (`~/.local/state/luma-agents-mcp/`). A password in it is never shown.",
     )
-    budget_daily_usd: float | None = _setting(
+    budget_daily_usd: float | None = setting(
         None,
         env="LUMA_MCP_BUDGET_DAILY_USD",
         flag="--budget-daily-usd",
@@ -214,14 +216,14 @@ class Settings(BaseModel):
         "whose price would pass it is refused before anything is sent. Default: no cap.",
         ge=0,
     )
-    budget_monthly_usd: float | None = _setting(
+    budget_monthly_usd: float | None = setting(
         None,
         env="LUMA_MCP_BUDGET_MONTHLY_USD",
         flag="--budget-monthly-usd",
         doc="The same per UTC month. Default: no cap.",
         ge=0,
     )
-    confirm_above_usd: float | None = _setting(
+    confirm_above_usd: float | None = setting(
         None,
         env="LUMA_MCP_CONFIRM_ABOVE_USD",
         flag="--confirm-above-usd",
@@ -230,7 +232,7 @@ class Settings(BaseModel):
         "Default: never asked.",
         ge=0,
     )
-    request_state_key: SecretStr | None = _setting(
+    request_state_key: SecretStr | None = setting(
         None,
         env="LUMA_MCP_REQUEST_STATE_KEY",
         flag=None,  # a secret: environment only
@@ -238,7 +240,7 @@ class Settings(BaseModel):
         "asked over the 2026-07-28 protocol (the answer may reach another copy). Default: a key of this "
         "process's own.",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _setting(
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = setting(
         "INFO",
         env="LUMA_MCP_LOG_LEVEL",
         flag="--log-level",
@@ -250,6 +252,8 @@ class Settings(BaseModel):
     def _expand_output_dir(cls, value: Any) -> Any:
         if value is None or value == "":
             return default_output_dir()
+        if isinstance(value, BucketLocation) or (isinstance(value, str) and value.startswith(SCHEME)):
+            return value if isinstance(value, BucketLocation) else BucketLocation.parse(value)
         return Path(str(value)).expanduser().resolve()  # not relative to whatever folder the host starts us in
 
     @field_validator("api_key", mode="before")
@@ -273,12 +277,22 @@ class Settings(BaseModel):
         stdio, and nowhere over HTTP."""
         if self.allowed_dirs is not None:
             return self.allowed_dirs
-        return [self.output_dir, Path.home().resolve()] if self.transport == "stdio" else []
+        if self.transport != "stdio":
+            return []
+        return [*([self.output_dir] if isinstance(self.output_dir, Path) else []), Path.home().resolve()]
+
+    @property
+    def bucket(self) -> BucketLocation | None:
+        """The bucket outputs are kept in, if `output_dir` names one."""
+        return self.output_dir if isinstance(self.output_dir, BucketLocation) else None
 
     @property
     def keeps_files(self) -> bool:
-        """Whether finished images are saved (and a history kept): yes by default for stdio."""
-        return self.save_outputs if self.save_outputs is not None else self.transport == "stdio"
+        """Whether finished images are saved (and a history kept): yes by default for stdio, and
+        wherever they go to a bucket."""
+        if self.save_outputs is not None:
+            return self.save_outputs
+        return self.transport == "stdio" or self.bucket is not None
 
     @property
     def loopback(self) -> bool:
@@ -290,6 +304,11 @@ class Settings(BaseModel):
             raise ValueError(
                 f"serving HTTP on {self.host} (not loopback) needs LUMA_MCP_HTTP_TOKEN, a secret every "
                 "client sends as a Bearer token; or bind to 127.0.0.1"
+            )
+        if self.bucket is not None and self.save_outputs is False:
+            raise ValueError(
+                f"LUMA_MCP_OUTPUT_DIR names a bucket ({self.bucket}) but LUMA_MCP_SAVE_OUTPUTS is off, so nothing "
+                "would be saved there: drop one of the two"
             )
         if self.byok and self.transport != "http":
             # Over stdio no request carries a key, so every call would fail.
@@ -341,38 +360,21 @@ class Settings(BaseModel):
     @classmethod
     def sources(cls) -> Iterator[SettingSource]:
         """Each setting's name, variable, flag and documentation."""
-        for name, field in cls.model_fields.items():
-            extra = cast("dict[str, str | None]", field.json_schema_extra)
-            yield SettingSource(name, str(extra["env"]), extra["flag"], field.description or "")
+        return sources_of(cls)
 
     @classmethod
     def load(cls, flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] = os.environ) -> Settings:
         """Flags that were given win over the environment, which wins over defaults."""
-        flags = flags or {}
-        values: dict[str, Any] = {}
-        origin: dict[str, str] = {}
-        for source in cls.sources():
-            if flags.get(source.name) is not None:
-                values[source.name], origin[source.name] = flags[source.name], source.flag or source.name
-            elif environ.get(source.env, "") != "":
-                values[source.name], origin[source.name] = environ[source.env], source.env
+        values, origin = given_values(cls, flags or {}, environ)
         output_given = "output_dir" in values
         values.setdefault("output_dir", default_output_dir(environ))
         try:
             settings = cls(**values)
         except ValidationError as exc:
-            problems: list[str] = []
-            for error in exc.errors():
-                message = error["msg"].removeprefix("Value error, ")
-                if not error["loc"]:  # a rule across settings
-                    problems.append(message)
-                    continue
-                name = str(error["loc"][0])
-                shown = "<hidden>" if name in ("api_key", "http_token", "request_state_key") else repr(values.get(name))
-                if name == "store_url":
-                    shown = repr(hidden(str(values.get(name))))
-                problems.append(f"{origin.get(name, name)}={shown}: {message}")
-            raise ConfigError("Invalid setting: " + "; ".join(problems)) from None
+            shown = {name: "<hidden>" if name in SECRETS else repr(value) for name, value in values.items()}
+            if "store_url" in values:
+                shown["store_url"] = repr(hidden(str(values["store_url"])))
+            raise ConfigError("Invalid setting: " + "; ".join(problems(exc, shown, origin))) from None
         if settings.emulator and not output_given:
             # Stand-in images do not belong in the user's pictures. A folder per user, made private
             # and refused unless it is this user's alone (as the fallback folder is): another local
@@ -386,11 +388,3 @@ class Settings(BaseModel):
             values["output_dir"] = temporary / name
             settings = cls(**values)
         return settings
-
-
-@dataclass(frozen=True)
-class SettingSource:
-    name: str
-    env: str
-    flag: str | None
-    doc: str

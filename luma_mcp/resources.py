@@ -5,7 +5,7 @@ can show what was made. Saved images are also listed one by one as they are made
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -16,7 +16,8 @@ from mcp.server.mcpserver.resources import Resource
 from mcp.server.subscriptions import ResourcesListChanged, SubscriptionBus
 from pydantic import Field
 
-from .errors import LumaError, StoreError
+from .errors import LumaError, OutputError, StoreError
+from .media.bucket import is_object, name_of
 from .media.outputs import SavedFile
 from .store.records import HistoryEntry
 from .workspaces import AppState, Workspace  # at run time: the SDK reads `Context[AppState]` to inject the context
@@ -34,30 +35,39 @@ def image_uri(generation_id: str, saved: SavedFile) -> str:
 
 
 class SavedImageResource(Resource):
-    """A saved image, read from disk when asked for."""
+    """A saved image, read from its file (or object, in a bucket) when asked for."""
 
-    path: str = Field(exclude=True)
+    saved: SavedFile = Field(exclude=True)
+    reader: Callable[[SavedFile], Awaitable[bytes]] = Field(exclude=True)
 
     async def read(self) -> bytes:
-        return await _read_saved(self.path)
+        return await _read_saved(self.reader, self.saved)
 
 
-async def _read_saved(path: str) -> bytes:
+async def _read_saved(reader: Callable[[SavedFile], Awaitable[bytes]], saved: SavedFile) -> bytes:
     try:
-        return await anyio.Path(path).read_bytes()
-    except OSError as exc:
-        raise ResourceError(f"{path} cannot be read ({exc.strerror}); get_generation saves it again") from exc
+        return await reader(saved)
+    except OutputError as exc:
+        # A file gone is saved again by the next look; an object is taken at its record's word (a
+        # bucket down answers again later; one removed by a lifecycle rule stays gone).
+        then = (
+            "try again later, or get_generation gives the API's link"
+            if is_object(saved.path)
+            else "get_generation saves it again"
+        )
+        raise ResourceError(f"{exc}; {then}") from exc
 
 
-def image_resources(entry: HistoryEntry) -> list[SavedImageResource]:
+def image_resources(entry: HistoryEntry, reader: Callable[[SavedFile], Awaitable[bytes]]) -> list[SavedImageResource]:
     return [
         SavedImageResource(
             uri=image_uri(entry.generation_id, saved),
-            name=Path(saved.path).name,
+            name=name_of(saved.path),
             title=(entry.prompt or entry.generation_id)[:80],
             description=f"{saved.width}×{saved.height} {saved.media_type}, generation {entry.generation_id}",
             mime_type=saved.media_type,
-            path=saved.path,
+            saved=saved,
+            reader=reader,
         )
         for saved in entry.files
     ]
@@ -78,10 +88,14 @@ class ImageCatalog:
         self._server = server
         self._bus = bus
         self._listed: set[str] = set()
+        self.reader: Callable[[SavedFile], Awaitable[bytes]] | None = None
+        """How the listed images are read (the server's own workspace's), once it is made."""
 
     async def add(self, entry: HistoryEntry) -> None:
+        if self.reader is None:
+            return
         added = False
-        for resource in image_resources(entry):
+        for resource in image_resources(entry, self.reader):
             if resource.uri not in self._listed:
                 self._listed.add(resource.uri)
                 self._server.add_resource(resource)
@@ -143,7 +157,7 @@ def register_templates(server: MCPServer[AppState]) -> None:
         # Only files in this server's own folders are served, whatever a history line says.
         if saved is None or not workspace.contains(saved.path):
             raise ResourceNotFoundError(f"Generation {generation_id} has no saved image {index}")
-        return await _read_saved(saved.path)
+        return await _read_saved(workspace.read_saved, saved)
 
     for extension, media_type in (("png", "image/png"), ("jpg", "image/jpeg")):
         server.resource(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 import httpx2
@@ -18,6 +20,7 @@ from .config import Settings
 from .jobs.draining import Draining
 from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
+from .jobs.uploads import OutputBucket
 from .media.resolver import InputResolver
 from .process import bound_allocator, bound_worker_threads
 from .resources import ImageCatalog, register_templates, resources_listed_first
@@ -26,6 +29,8 @@ from .store.location import open_store
 from .tools import build_tools
 from .ui.extension import build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
+
+logger = logging.getLogger(__name__)
 
 EMULATOR_KEY = "luma-api-emulator"
 EMULATOR_BASE_URL = "http://api.luma-emulator.test/v1"
@@ -90,6 +95,11 @@ def build_server(
 
         store_url = settings.store_url.get_secret_value() if settings.store_url else None
         store = open_store(store_url, settings.output_dir)
+        max_bytes = int(settings.max_download_mb * 1024 * 1024)
+        local = settings.output_dir if isinstance(settings.output_dir, Path) else None
+        bucket = None if settings.bucket is None else OutputBucket(settings.bucket, settings, wall=wall)
+        for note in bucket.notes(store_url) if bucket is not None else []:
+            logger.warning("%s", note)
         async with SharedHttpClient(open_client) as http, anyio.create_task_group() as background:
             catalog = ImageCatalog(server, bus)
 
@@ -108,7 +118,7 @@ def build_server(
                     return await client.upload_file(data, media_type, filename=name, deadline=deadline)
 
                 # Users' files and histories are kept apart; only the server's own are listed.
-                folder = settings.output_dir if label is None else settings.output_dir / label
+                folder = None if local is None else local if label is None else local / label
                 account = store.account(label or SERVER_ACCOUNT)
                 runner = GenerationRunner(
                     client,
@@ -120,9 +130,14 @@ def build_server(
                     label=label,
                     on_saved=catalog.add if label is None else None,
                     draining=draining,
+                    bucket=None if bucket is None else bucket.outputs(label),
                 )
-                max_bytes = int(settings.max_download_mb * 1024 * 1024)
-                sources = OutputSources(client, http, runner.history, contains=runner.contains, max_bytes=max_bytes)
+                if label is None:
+                    catalog.reader = runner.read_saved
+                sources = OutputSources(
+                    client, http, runner.history,
+                    contains=runner.contains, read_saved=runner.read_saved, max_bytes=max_bytes,
+                )  # fmt: skip
                 inputs = InputResolver(
                     allowed_dirs=settings.readable_dirs,
                     upload_threshold=int(settings.upload_threshold_mb * 1_000_000),

@@ -29,6 +29,7 @@ from .jobs.sources import OutputSources
 from .jobs.spending import Spending, SpendingSummary
 from .media.image_input import ImageInput, InlineImage
 from .media.image_threads import in_image_thread
+from .media.outputs import SavedFile
 from .media.previews import Preview, PreviewMode, make_preview
 from .media.resolver import InputResolver, Upload
 from .store.history import History
@@ -90,8 +91,13 @@ class Workspace:
         return self.runner.spending
 
     def contains(self, path: str) -> bool:
-        """Whether `path` is in this workspace's folders: only such files are ever read back."""
+        """Whether `path` is in this workspace's folders (or its part of the bucket): only such
+        files are ever read back."""
         return self.runner.contains(path)
+
+    async def read_saved(self, saved: SavedFile) -> bytes:
+        """The bytes of a saved output of this workspace's, from its file or object. Raises `OutputError`."""
+        return await self.runner.read_saved(saved)
 
     async def generate(
         self, order: GenerationOrder, progress: Progress, *, tool: str, confirm: Confirm | None = None

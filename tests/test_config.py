@@ -99,6 +99,7 @@ def test_the_emulator_saves_its_stand_ins_apart_unless_told_otherwise(tmp_path: 
     home = {"HOME": str(tmp_path / "home")}
     emulated = Settings.load({"emulator": True}, home)
     assert emulated.output_dir == temporary_folder / f"luma-agents-emulator-{os.getuid()}"  # one per user
+    assert isinstance(emulated.output_dir, Path)
     assert emulated.output_dir.stat().st_mode & 0o777 == 0o700  # made private: nobody else reads or plants
     assert Settings.load({"emulator": True}, home).output_dir == emulated.output_dir  # and used again
     chosen = Settings.load({"emulator": True, "output_dir": str(tmp_path / "x")}, home)

@@ -33,6 +33,8 @@ class Downloads:
     """Why each output not saved was not."""
     unwritable: set[int] = field(default_factory=set[int])
     """The outputs the folder would not take (a full disk, no permission): another may."""
+    local: dict[int, Path] = field(default_factory=dict[int, Path])
+    """Where saved outputs kept elsewhere (a bucket) were spooled on this machine, for previews."""
 
 
 class _OutOfTimeError(Exception):
@@ -45,6 +47,10 @@ class Downloader:
         self._client = client
         self._http = http
         self._max_bytes = max_bytes
+
+    def now(self) -> float:
+        """The client's clock, which deadlines are on."""
+        return self._client.time.monotonic()
 
     async def download_each(
         self,

@@ -31,6 +31,10 @@ class FinishedOutput:
     """Why it was not saved (the URL still works for an hour; `get_generation` tries again)."""
     local: Path | None = None
     """Where its bytes are on this machine now, to preview: the saved file, or a scratch copy."""
+    link: str | None = None
+    """A link of this server's own to the saved object (presigned), where outputs go to a bucket."""
+    link_expires_at: float | None = None
+    """When `link` stops working (seconds since the epoch): as set, or sooner if the credentials expire."""
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from ..api import Generation, GenerationRequest, LumaClient, SharedHttpClient
 from ..config import Settings
 from ..errors import LumaError, OutcomeUnknownError, ResendRefusedError, ReusedJobError, ShuttingDownError
 from ..media.folders import OutputFolder
+from ..media.outputs import SavedFile
 from ..media.previews import PreviewMode
 from ..store.base import Account
 from ..store.history import History
@@ -36,6 +37,7 @@ from .report import Progress, Report, SetReport, no_progress
 from .saver import Saver
 from .set_progress import SetProgress
 from .spending import MemberCharge, Spending
+from .uploads import BucketOutputs
 
 logger = logging.getLogger(__name__)
 
@@ -65,26 +67,33 @@ class GenerationRunner:
         label: str | None = None,
         on_saved: Callable[[HistoryEntry], Awaitable[None]] | None = None,
         draining: Draining | None = None,
+        bucket: BucketOutputs | None = None,
     ) -> None:
         """`account`: this workspace's part of the store; `wall`: the wall clock its claims are
         stamped with. `folder` and `label` (the user's, in BYOK mode) keep one workspace's files
-        apart; `draining` ends waits early when the server shuts down."""
+        apart, or `bucket` (its part of one) where outputs go to a bucket; `draining` ends waits
+        early when the server shuts down."""
         self._client = client
         self._http = http
         self._wait_seconds = settings.wait_seconds
         self._preview: PreviewMode = settings.preview
         self._max_bytes = int(settings.max_download_mb * 1024 * 1024)
         keep_files = settings.keeps_files
-        output_folder = OutputFolder(folder or settings.output_dir, label=label)
-        # Earlier versions logged the history beside the images: imported from there.
-        logs = [
-            LegacyLog(output_folder.preferred),
-            LegacyLog(output_folder.fallback, output_folder.fallback_is_private),
-        ]
+        place: OutputFolder | BucketOutputs
+        logs: list[LegacyLog] = []
+        if bucket is not None:
+            place = bucket
+        else:
+            preferred = folder or settings.output_dir
+            if not isinstance(preferred, Path):
+                raise TypeError("outputs bound for a bucket need `bucket`")
+            place = OutputFolder(preferred, label=label)
+            # Earlier versions logged the history beside the images: imported from there.
+            logs = [LegacyLog(place.preferred), LegacyLog(place.fallback, place.fallback_is_private)]
         self.history = History(account, logs if keep_files else [])
         self._saver = Saver(
             Downloader(client, http, max_bytes=self._max_bytes),
-            folder=output_folder,
+            place=place,
             history=self.history,
             keep_files=keep_files,
             saving=SharedLocks(account, wall=wall, time=client.time),
@@ -117,8 +126,13 @@ class GenerationRunner:
         return started + max(self._wait_seconds, INPUT_SECONDS)
 
     def contains(self, path: str) -> bool:
-        """Whether `path` is in this runner's folders: only such files are ever read back."""
+        """Whether `path` is in this runner's folders (or its part of the bucket): only such files
+        are ever read back."""
         return self._saver.contains(path)
+
+    async def read_saved(self, saved: SavedFile) -> bytes:
+        """The bytes of one of this runner's saved outputs. Raises `OutputError`."""
+        return await self._saver.read(saved)
 
     def now(self) -> float:
         """The client's clock, for callers that start a call's budget before `run` (uploads)."""

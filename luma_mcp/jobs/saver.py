@@ -7,17 +7,20 @@ and the links are the images.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
 from collections.abc import Awaitable, Callable, Generator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 
 from ..api import Generation, GenerationRequest, ImageRef
-from ..errors import StoreError
+from ..errors import OutputError, StoreError
+from ..media.bucket import is_object, name_of
 from ..media.folders import OutputFolder
 from ..media.names import file_created, output_stem
 from ..media.outputs import SavedFile
@@ -28,6 +31,7 @@ from .downloads import OUT_OF_TIME_UNKEPT, Downloader, Downloads
 from .locks import SharedLocks
 from .pricing import Price, price_of, settled_price
 from .report import FinishedOutput, Report
+from .uploads import BucketOutputs
 
 logger = logging.getLogger(__name__)
 
@@ -40,24 +44,40 @@ class Saver:
         self,
         downloader: Downloader,
         *,
-        folder: OutputFolder,
+        place: OutputFolder | BucketOutputs,
         history: History,
         keep_files: bool,
         saving: SharedLocks,
         on_saved: Callable[[HistoryEntry], Awaitable[None]] | None = None,
     ) -> None:
         """`saving` makes one look at a time, in any process on the store, save a job's images;
-        `on_saved` hears of each entry that gained files (to list them as resources)."""
+        `on_saved` hears of each entry that gained files (to list them as resources); `place`:
+        a folder, or this account's part of a bucket."""
         self._downloader = downloader
-        self._folder = folder
+        self._folder = place if isinstance(place, OutputFolder) else None
+        self._bucket = place if isinstance(place, BucketOutputs) else None
         self._history = history
         self._keep_files = keep_files
         self._on_saved = on_saved
         self._saving = saving
 
     def contains(self, path: str) -> bool:
-        """Whether `path` is in this saver's folders: only such files are ever read back."""
-        return self._folder.contains(path)
+        """Whether `path` is in this saver's folders (or its part of the bucket): only such files
+        are ever read back."""
+        return self._bucket.contains(path) if self._bucket is not None else self._local().contains(path)
+
+    def _local(self) -> OutputFolder:
+        assert self._folder is not None  # one of the two is always set
+        return self._folder
+
+    async def read(self, saved: SavedFile) -> bytes:
+        """The bytes of a saved output, from its file or object. Raises `OutputError`."""
+        if self._bucket is not None and is_object(saved.path):
+            return await self._bucket.read(saved)
+        try:
+            return await anyio.Path(saved.path).read_bytes()
+        except OSError as exc:
+            raise OutputError(f"{saved.path} cannot be read ({exc.strerror or type(exc).__name__})") from exc
 
     async def record_created(self, generation: Generation, request: GenerationRequest) -> None:
         """Note a job just created (before anything else can happen to it)."""
@@ -77,9 +97,10 @@ class Saver:
 
     @contextmanager
     def scratch(self, preview: PreviewMode) -> Generator[Path | None]:
-        """Where images this server does not keep are downloaded to be previewed, for the length of
-        a call (None where files are kept, or no preview is wanted)."""
-        if self._keep_files or preview == "none":
+        """Where images to be previewed that are not on disk (not kept, or kept in a bucket) are
+        downloaded, for the length of a call (None where no preview is wanted, or files are kept
+        on disk)."""
+        if preview == "none" or (self._keep_files and self._bucket is None):
             yield None
             return
         with tempfile.TemporaryDirectory(prefix="luma-preview-") as folder:
@@ -99,6 +120,7 @@ class Saver:
         outputs are downloaded into `scratch` instead (if given), to be previewed."""
         warnings = list(notes)
         errors: dict[int, str] = {}
+        spooled: dict[int, Path] = {}
         if generation.state == "completed" and not self._keep_files:
             known = await self._known(generation.id, warnings)
             entry = await self._updated_entry(generation, known)
@@ -120,9 +142,10 @@ class Saver:
                 if held == "busy":
                     warnings.append(BEING_SAVED)
                 else:
-                    generation, entry, errors, warning = await self._save_missing(
-                        generation, entry, finish_by, news=_tells_more(known, entry)
+                    entry, downloads, warning = await self._save_missing(
+                        generation, entry, finish_by, news=_tells_more(known, entry), spool=scratch
                     )
+                    generation, errors, spooled = downloads.generation, downloads.errors, downloads.local
                     warnings += [warning] if warning else []
         else:
             known = await self._known(generation.id, warnings)
@@ -130,11 +153,40 @@ class Saver:
             if _tells_more(known, entry):
                 await self._history.record(entry)
         files = {f.index: f for f in entry.files if self.contains(f.path)}
-        local = {index: Path(saved.path) for index, saved in files.items()}
+        local = {index: Path(saved.path) for index, saved in files.items() if not is_object(saved.path)}
+        outputs = _outputs(generation, files, local | spooled, errors)
+        if self._bucket is not None:
+            outputs = await self._linked(outputs, warnings, scratch)
         price = _price(entry, generation, known=known is not None)
-        return Report(
-            generation, entry.prompt, _outputs(generation, files, local, errors), waited, tuple(warnings), price=price
-        )
+        return Report(generation, entry.prompt, outputs, waited, tuple(warnings), price=price)
+
+    async def _linked(
+        self, outputs: tuple[FinishedOutput, ...], warnings: list[str], scratch: Path | None
+    ) -> tuple[FinishedOutput, ...]:
+        """Outputs in the bucket with a fresh link each, and (into `scratch`, to be previewed) the
+        bytes of those this call did not spool itself."""
+        assert self._bucket is not None
+        linked: list[FinishedOutput] = []
+        for output in outputs:
+            saved = output.saved
+            if saved is None or not is_object(saved.path):
+                linked.append(output)
+                continue
+            try:
+                url, expires_at = await self._bucket.link(saved)
+            except OutputError as exc:
+                warnings.append(f"{exc}: use the API's link, and call get_generation again for one of ours.")
+                url, expires_at = None, None
+            local = output.local
+            if local is None and scratch is not None:
+                with contextlib.suppress(OutputError, OSError):  # no preview, but the link and the object stand
+                    data = await self._bucket.read(saved)
+                    local = scratch / f"{saved.sha256[:16]}-{name_of(saved.path)}"
+                    await anyio.Path(local).write_bytes(data)
+            linked.append(replace(output, link=url, link_expires_at=expires_at, local=local))
+        if any(output.link for output in linked) and self._bucket.credentials.note:
+            warnings.append(self._bucket.credentials.note)
+        return tuple(linked)
 
     async def _known(self, generation_id: str, warnings: list[str]) -> HistoryEntry | None:
         """What the history knows of a job; nothing, said in `warnings`, when it cannot be read."""
@@ -175,20 +227,24 @@ class Saver:
         return downloads.generation, local, downloads.errors
 
     async def _save_missing(
-        self, generation: Generation, entry: HistoryEntry, finish_by: float, *, news: bool
-    ) -> tuple[Generation, HistoryEntry, dict[int, str], str | None]:
-        """Download the outputs not on disk yet: the generation (links refreshed if one was), the
-        updated entry, errors per output, a warning. `news`: the entry says more than the history
-        (the job's end), so it is recorded even if nothing is saved."""
-        on_disk = {f.index: f for f in entry.files if self.contains(f.path) and _exists(f.path)}
-        missing = [i for i in range(len(generation.output)) if i not in on_disk]
+        self, generation: Generation, entry: HistoryEntry, finish_by: float, *, news: bool, spool: Path | None
+    ) -> tuple[HistoryEntry, Downloads, str | None]:
+        """Download the outputs not saved yet: the updated entry, what became of each (the
+        generation, its links refreshed if one was; errors per output), a warning. `news`: the
+        entry says more than the history (the job's end), so it is recorded even if nothing is
+        saved. `spool`: where outputs bound for the bucket are downloaded first, to be previewed
+        (None: a folder of their own, for the upload only)."""
+        kept = {f.index: f for f in entry.files if self.contains(f.path) and _exists(f.path)}
+        missing = [i for i in range(len(generation.output)) if i not in kept]
+        downloads = Downloads(generation)
         if not missing:
             if news:
                 await self._history.record(entry)
-            return generation, entry, {}, None
-        folder, warning = await self._folder.writable()
-        if folder is None:
-            return generation, entry, dict.fromkeys(missing, warning or "no folder can be written"), warning
+            return entry, downloads, None
+        folder, warning = (None, None) if self._bucket is not None else await self._local().writable()
+        if folder is None and self._bucket is None:
+            downloads.errors.update(dict.fromkeys(missing, warning or "no folder can be written"))
+            return entry, downloads, warning
         created = file_created(generation.created_at)
 
         def stem(index: int) -> str:
@@ -197,33 +253,55 @@ class Saver:
             label = layer.label if layer else None
             return output_stem(created=created, prompt=prompt, generation_id=generation.id, index=index, layer=label)
 
-        downloads = Downloads(generation)
         try:
-            await self._downloader.download_each(downloads, missing, folder, stem, finish_by)
-            if downloads.unwritable and folder == self._folder.preferred:
-                # The folder took the probe but not the image (a full disk, a quota): probed again,
-                # it may give way to the temporary folder, where these outputs are tried once more.
-                self._folder.distrust()
-                fallback, fallback_warning = await self._folder.writable()
-                if fallback is not None and fallback != folder:
-                    folder, warning = fallback, fallback_warning
-                    retried = sorted(downloads.unwritable)
-                    for index in retried:
-                        del downloads.errors[index]
-                    await self._downloader.download_each(downloads, retried, folder, stem, finish_by)
+            if self._bucket is not None:
+                warning = await self._bucket.save_each(
+                    self._downloader, downloads, missing, stem, finish_by=finish_by, spool=spool
+                )
+            else:
+                assert folder is not None
+                warning = await self._save_in_folder(
+                    downloads, missing, folder, stem, warning=warning, finish_by=finish_by
+                )
         finally:
             # Recorded even when the call is cancelled part way: an output saved before the cancel
             # must not be downloaded again, under a second name, by the next look.
             for index, saved in downloads.saved.items():
-                on_disk[index] = saved
+                kept[index] = saved
                 logger.info("saved %s output %d to %s", generation.id, index, saved.path)
-            entry = entry.model_copy(update={"files": [on_disk[i] for i in sorted(on_disk)]})
+            entry = entry.model_copy(update={"files": [kept[i] for i in sorted(kept)]})
             if downloads.saved or news:
                 with anyio.CancelScope(shield=True):
                     await self._history.record(entry)
                     if downloads.saved and self._on_saved is not None:
                         await self._on_saved(entry)
-        return downloads.generation, entry, downloads.errors, warning
+        return entry, downloads, warning
+
+    async def _save_in_folder(
+        self,
+        downloads: Downloads,
+        missing: list[int],
+        folder: Path,
+        stem: Callable[[int], str],
+        *,
+        warning: str | None,
+        finish_by: float,
+    ) -> str | None:
+        """Download the `missing` outputs into `folder` (the temporary one, if the preferred one
+        refuses the images themselves): the warning to give."""
+        await self._downloader.download_each(downloads, missing, folder, stem, finish_by)
+        if downloads.unwritable and folder == self._local().preferred:
+            # The folder took the probe but not the image (a full disk, a quota): probed again,
+            # it may give way to the temporary folder, where these outputs are tried once more.
+            self._local().distrust()
+            fallback, fallback_warning = await self._local().writable()
+            if fallback is not None and fallback != folder:
+                retried = sorted(downloads.unwritable)
+                for index in retried:
+                    del downloads.errors[index]
+                await self._downloader.download_each(downloads, retried, fallback, stem, finish_by)
+                return fallback_warning
+        return warning
 
 
 BEING_SAVED = (
@@ -233,8 +311,9 @@ BEING_SAVED = (
 
 
 def _exists(path: str) -> bool:
-    # A stat takes microseconds: cheaper in place than a trip to a worker thread.
-    return os.path.isfile(path)
+    # A stat takes microseconds: cheaper in place than a trip to a worker thread. An object is
+    # taken at its record's word (a request per look would cost more than it tells).
+    return is_object(path) or os.path.isfile(path)
 
 
 def _tells_more(known: HistoryEntry | None, entry: HistoryEntry) -> bool:

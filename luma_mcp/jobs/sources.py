@@ -8,14 +8,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
 
 from ..api import Generation, LumaClient, SharedHttpClient
-from ..errors import InputError, LumaError
-from ..media.outputs import download
+from ..errors import InputError, LumaError, OutputError
+from ..media.bucket import name_of
+from ..media.outputs import SavedFile, download
 from ..store.history import History
 
 logger = logging.getLogger(__name__)
@@ -29,13 +30,16 @@ class OutputSources:
         history: History,
         *,
         contains: Callable[[str], bool],
+        read_saved: Callable[[SavedFile], Awaitable[bytes]],
         max_bytes: int,
     ) -> None:
-        """`contains` says which saved files may be read back (only the server's own)."""
+        """`contains` says which saved files may be read back (only the server's own);
+        `read_saved` reads one, from its file or object (raising `OutputError`)."""
         self._client = client
         self._http = http
         self._history = history
         self._contains = contains
+        self._read_saved = read_saved
         self._max_bytes = max_bytes
 
     async def output_image(self, generation_id: str, index: int, deadline: float) -> tuple[bytes, str, str] | None:
@@ -77,14 +81,14 @@ class OutputSources:
         if saved is None:
             return None
         try:
-            data = await anyio.Path(saved.path).read_bytes()
-        except OSError:
-            logger.warning("saved output %d of %s is gone; downloading it again", index, generation_id)
+            data = await self._read_saved(saved)
+        except OutputError as exc:
+            logger.warning("saved output %d of %s cannot be read (%s); downloading it again", index, generation_id, exc)
             return None
         if hashlib.sha256(data).hexdigest() != saved.sha256:
             logger.warning("saved output %d of %s was changed since; downloading it again", index, generation_id)
             return None
-        return data, saved.media_type, Path(saved.path).name
+        return data, saved.media_type, name_of(saved.path)
 
     async def _downloaded(self, generation: Generation, index: int) -> tuple[bytes, str, str]:
         """Output `index` downloaded from the generation's (fresh) link into a scratch folder."""

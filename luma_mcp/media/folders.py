@@ -10,6 +10,7 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import anyio
@@ -17,6 +18,14 @@ import anyio.to_thread
 
 RECHECK_SECONDS = 10.0
 """A folder that proved writable is trusted this long before it is probed again."""
+
+
+def default_output_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """`<Pictures>/luma-agents`: the user's pictures folder, never the host's working directory."""
+    home = Path(environ.get("HOME") or Path.home())
+    pictures = environ.get("XDG_PICTURES_DIR", "").replace("$HOME", str(home))
+    base = Path(pictures) if pictures else home / "Pictures"
+    return (base if base.is_dir() else home) / "luma-agents"
 
 
 def user_id() -> str:

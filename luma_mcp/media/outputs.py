@@ -36,12 +36,12 @@ PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
 
 
 class SavedFile(BaseModel):
-    """An output written to disk."""
+    """An output written to disk, or kept in a bucket (`path` is then its `s3://bucket/key`)."""
 
     model_config = ConfigDict(defer_build=True)
 
     index: int = Field(description="Position among the generation's outputs, from 0.")
-    path: str = Field(description="Where it was saved.")
+    path: str = Field(description="Where it was saved: a file's path, or an object's s3:// URI.")
     media_type: str = Field(description="MIME type of the file.")
     size_bytes: int = Field(description="Size in bytes.")
     sha256: str = Field(description="SHA-256 of the bytes, as the API served them.")

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from ..media.bucket import BucketLocation
 from .base import Store
 
 SCHEMES = ("sqlite", "redis", "rediss")
@@ -34,8 +35,8 @@ def state_folder(environ: Mapping[str, str] = os.environ) -> Path:
     return base / APP_FOLDER
 
 
-def default_database(output_dir: Path, environ: Mapping[str, str] = os.environ) -> Path:
-    """The SQLite file of an output folder."""
+def default_database(output_dir: Path | BucketLocation, environ: Mapping[str, str] = os.environ) -> Path:
+    """The SQLite file of an output folder (or bucket)."""
     digest = hashlib.sha256(str(output_dir).encode()).hexdigest()[:16]
     return state_folder(environ) / f"{digest}.db"
 
@@ -68,7 +69,7 @@ def problem_with(url: str) -> str | None:
     return None
 
 
-def open_store(url: str | None, output_dir: Path) -> Store:
+def open_store(url: str | None, output_dir: Path | BucketLocation) -> Store:
     """The store `url` names (checked by `problem_with` already), or the output folder's SQLite
     file. Nothing is connected until its first use."""
     if url is None or url.startswith("sqlite:"):

@@ -29,7 +29,16 @@ class OutputInfo(BaseModel):
     index: int = Field(description="Position among the generation's outputs, from 0.")
     url: str = Field(description="Download URL; it expires, get_generation gives a fresh one.")
     url_expires_at: str | None = Field(description="When url stops working (UTC, ISO 8601).")
-    path: str | None = Field(description="Where the image was saved on this machine, if it was.")
+    path: str | None = Field(
+        description="Where the image was saved, if it was: a path on this machine, or s3://bucket/key in the "
+        "server's bucket."
+    )
+    link: str | None = Field(
+        default=None,
+        description="For an image saved in the server's bucket: a link of our own to it, working until "
+        "link_expires_at (get_generation gives a fresh one).",
+    )
+    link_expires_at: str | None = Field(default=None, description="When link stops working (UTC, ISO 8601).")
     media_type: str | None = Field(description="MIME type of the saved image.")
     width: int | None = Field(description="Width in pixels.")
     height: int | None = Field(description="Height in pixels.")

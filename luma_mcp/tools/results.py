@@ -15,6 +15,7 @@ from mcp_types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 
 from ..jobs.pricing import Price
 from ..jobs.report import FinishedOutput, Report, SetReport
+from ..media.bucket import is_object, name_of
 from ..media.previews import Preview
 from ..media.resolver import Upload
 from ..resources import image_uri
@@ -39,6 +40,8 @@ def _output_info(finished: FinishedOutput) -> OutputInfo:
         url_expires_at=_iso(finished.output.url_expires_at),
         layer=LayerInfo.model_validate(layer.model_dump()) if layer else None,
         error=finished.error,
+        link=finished.link,
+        link_expires_at=_iso(finished.link_expires_at),
         **saved,
     )
 
@@ -117,15 +120,19 @@ def _output_blocks(report: Report, result: GenerationInfo) -> list[ContentBlock]
             blocks.append(_preview_block(finished.preview))
         saved = finished.saved
         if saved is not None:
-            path = Path(saved.path)
-            # The file, and the same file readable through MCP (resources/read) by any client.
-            for uri, title in (
-                (path.as_uri(), "Saved image"),
-                (image_uri(result.generation_id, saved), "Saved image (MCP resource)"),
-            ):
+            # The file (or our link to the object), and the same image readable through MCP
+            # (resources/read) by any client.
+            kept = [(Path(saved.path).as_uri(), "Saved image")] if not is_object(saved.path) else []
+            if info.link:
+                kept = [(info.link, f"Saved image (link until {info.link_expires_at})")]
+            for uri, title in (*kept, (image_uri(result.generation_id, saved), "Saved image (MCP resource)")):
                 blocks.append(
                     ResourceLink(
-                        uri=uri, name=path.name, title=title, mime_type=saved.media_type, size=saved.size_bytes
+                        uri=uri,
+                        name=name_of(saved.path),
+                        title=title,
+                        mime_type=saved.media_type,
+                        size=saved.size_bytes,
                     )
                 )
         expiry = f" (expires {info.url_expires_at})" if info.url_expires_at else ""

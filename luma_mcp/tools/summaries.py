@@ -124,9 +124,10 @@ def _state_summary(result: GenerationInfo, *, files_kept: bool) -> str:
             label = f"Image {output.index + 1}"
         if output.path:
             format_name = (output.media_type or "").removeprefix("image/").upper()
+            link = f"; its link, until {output.link_expires_at}: {output.link}" if output.link else ""
             lines.append(
                 f"{label}: {output.width}×{output.height} {format_name}, {readable_size(output.size_bytes or 0)}, "
-                f"saved to {output.path}"
+                f"saved to {output.path}{link}"
             )
         elif not files_kept:  # nothing is saved here: the link is the image
             expiry = f" until {output.url_expires_at}" if output.url_expires_at else " for an hour"

@@ -18,12 +18,12 @@ import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult, TextContent
+from mcp_types import CallToolResult, ElicitRequestParams, ElicitResult
 
 from ..store.test_processes import creates, environment
 from ..store.test_replicas import ALICE, BOB, connected, replicas
 from ..support.processes import Standalone, StdioServer, standalone_emulator, stdio_server
-from ..support.servers import structured
+from ..support.servers import structured, text
 
 pytestmark = pytest.mark.usefixtures("temporary_folder")
 
@@ -34,10 +34,6 @@ TWO_IMAGES = "0.0808"
 def api() -> Iterator[Standalone]:
     with standalone_emulator("--latency", "30", "--long-edge", "64") as running:
         yield running
-
-
-def text(result: CallToolResult) -> str:
-    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
 
 
 def answered(server: StdioServer, numbers: Sequence[int], seconds: float = 60) -> list[dict[str, Any]]:

@@ -97,9 +97,14 @@ def blocks(result: CallToolResult, kind: type) -> list[Any]:
     return [block for block in result.content if isinstance(block, kind)]
 
 
+def text(result: Any) -> str:
+    """The text blocks of a tool's result, a line each."""
+    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))
+
+
 def error_text(result: object) -> str:
     assert getattr(result, "is_error", False), result
-    return "\n".join(b.text for b in result.content if isinstance(b, TextContent))  # type: ignore[attr-defined]
+    return text(result)
 
 
 LONG_BASE64 = re.compile(r"[A-Za-z0-9+/]{500,}")

@@ -32,10 +32,11 @@ def api() -> Iterator[Standalone]:
 
 
 @asynccontextmanager
-async def apps_client(base_url: str, mode: str) -> AsyncIterator[Client]:
+async def apps_client(base_url: str, mode: str, headers: dict[str, str] | None = None) -> AsyncIterator[Client]:
+    """A host that shows the MCP App view; `headers` (a BYOK user's key) go with every request."""
     extensions = [shows_apps()]
     async with (
-        httpx2.AsyncClient(timeout=30) as http,
+        httpx2.AsyncClient(headers=headers or {}, timeout=30) as http,
         Client(streamable_http_client(f"{base_url}/mcp", http_client=http), mode=mode, extensions=extensions) as client,  # pyright: ignore[reportArgumentType]
     ):
         yield client

@@ -164,10 +164,11 @@ async function download(generation: Generation, output: Output): Promise<void> {
   try {
     const fresh = members(await server.look([generation.generation_id]))[0]?.outputs[output.index] ?? output;
     const name = fresh.path?.split(/[\\/]/).pop() ?? `${generation.generation_id}-${output.index + 1}`;
+    const url = fresh.link ?? fresh.url; // the bucket's copy, where there is one: it outlives the API's hour
     if (app.getHostCapabilities()?.downloadFile) {
-      await app.downloadFile({ contents: [{ type: "resource_link", uri: fresh.url, name, mimeType: fresh.media_type ?? undefined }] });
+      await app.downloadFile({ contents: [{ type: "resource_link", uri: url, name, mimeType: fresh.media_type ?? undefined }] });
     } else {
-      await app.openLink({ url: fresh.url });
+      await app.openLink({ url });
     }
   } catch (error) {
     problem = `Could not download: ${(error as Error).message}`;

@@ -13,6 +13,8 @@ export interface Output {
   index: number;
   url: string;
   path: string | null;
+  /** Where outputs go to a bucket: the server's own presigned link, longer-lived than `url`. */
+  link?: string | null;
   media_type: string | null;
   width: number | null;
   height: number | null;
