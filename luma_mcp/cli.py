@@ -15,8 +15,11 @@ import os
 import sys
 from collections.abc import Sequence
 
+from . import __version__
 from .config import Settings
 from .errors import ConfigError
+
+DEMO_PROMPT = "A red fox curled up in fresh snow at dawn, soft golden light"
 
 
 def _add_setting_flags(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +81,13 @@ def _add_emulator_command(commands: argparse._SubParsersAction[argparse.Argument
         help="serve one image per size and format, rendered once, for every generation (for benchmarks of a "
         "client: the emulator's rendering then stays out of the measurement)",
     )
+    emulator.add_argument(
+        "--state-dir",
+        default=None,
+        metavar="DIR",
+        help="keep generations and uploaded files in DIR (one SQLite file), so that a restarted emulator, or "
+        "another one on the same DIR, still knows them (default: in memory only)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,12 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="MCP server for image generation and editing with the Luma Agents API. "
         "Without a command it serves MCP over stdio, as MCP clients launch it.",
     )
+    parser.add_argument("--version", action="version", version=f"luma-agents-mcp {__version__}")
     _add_setting_flags(parser)
     commands = parser.add_subparsers(dest="command", metavar="{demo,emulator}")
     demo = commands.add_parser(
-        "demo", help="run a real MCP client session against the server with --emulator, and show the result"
+        "demo",
+        help="run a real MCP client session against the server with --emulator, and show the result",
+        description="Spawn this server over stdio with its embedded emulator (no key, no network), as an MCP "
+        "client would: list the tools, call generate_image with the prompt, and show what came back (the state, the "
+        "saved file, sizes and timings). Setting flags given before `demo` are passed on to the server.",
     )
-    demo.add_argument("prompt", nargs="?", default="A red fox curled up in fresh snow at dawn, soft golden light")
+    demo.add_argument(
+        "prompt", nargs="?", default=DEMO_PROMPT, help=f"what to draw, in quotes (default: {DEMO_PROMPT!r})"
+    )
     _add_emulator_command(commands)
     return parser
 
@@ -125,6 +142,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         fetch_urls=args.fetch_urls if args.fetch_urls is not None else is_loopback(args.host),
         stock_images=args.stock_images,
         admin_token=admin_token,
+        state_dir=args.state_dir,
         **({"storage_base_url": args.storage_url} if args.storage_url else {}),
     )
     with contextlib.suppress(KeyboardInterrupt):
@@ -138,6 +156,28 @@ def _configure_logging(level: str) -> None:
     for noisy in ("httpx2", "httpcore2", "httpx", "httpcore"):
         # Their INFO lines print output URLs, whose signatures grant an hour of access.
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def start_line(settings: Settings) -> str:
+    """What a person who started the server in a terminal is told: what it waits for, whether it
+    has a key, and where images go."""
+    from .api.keys import other_provider
+
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    other = other_provider(key) if key else None
+    if settings.emulator:
+        account = "the embedded emulator (no key needed)"
+    elif key is None:
+        account = "no LUMA_AGENTS_API_KEY set (calls will say how; --emulator tries it offline)"
+    elif other is not None:
+        account = f"LUMA_AGENTS_API_KEY holds {other[1]} key ({other[0]}...), not a Luma one"
+    else:
+        account = "LUMA_AGENTS_API_KEY set"
+    images = f"images go to {settings.output_dir}" if settings.keeps_files else "no images are kept"
+    return (
+        f"luma-agents-mcp {__version__}: waiting for an MCP client on stdin (add this command to your client's "
+        f"config; Ctrl-C quits). Account: {account}; {images}."
+    )
 
 
 def _given_flags(args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -166,6 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"luma-agents-mcp: {exc}\n")
         return 2
     _configure_logging(settings.log_level)
+    if settings.transport == "stdio" and sys.stdin.isatty():
+        # A person ran it in a terminal, where an MCP server otherwise says nothing at all.
+        sys.stderr.write(start_line(settings) + "\n")
+        sys.stderr.flush()
     if settings.transport == "http":
         from .http_app import serve_http
 

@@ -8,13 +8,12 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator, model_validator
 
 from .api.client import DEFAULT_BASE_URL
 from .errors import ConfigError
-from .hosts import is_loopback
+from .hosts import api_url_problem, is_loopback
 from .media.bucket import SCHEME, BucketLocation
 from .media.folders import default_output_dir, private_folder, user_id
 from .media.previews import PreviewMode
@@ -23,6 +22,8 @@ from .store.location import hidden, problem_with
 
 SECRETS = ("api_key", "http_token", "request_state_key")
 """Settings whose value is never shown, not even in a refusal."""
+MIN_TOKEN_CHARS = 32
+"""The shortest `LUMA_MCP_HTTP_TOKEN` accepted (`openssl rand -hex 32` makes 64)."""
 
 
 class Settings(BaseModel):
@@ -150,8 +151,8 @@ class Settings(BaseModel):
         None,
         env="LUMA_MCP_HTTP_TOKEN",
         flag=None,  # a secret: environment only
-        doc="HTTP: a secret every request must send as `Authorization: Bearer <token>` (compared in constant "
-        "time). Required when binding beyond loopback.",
+        doc="HTTP: a secret of at least 32 characters every request must send as `Authorization: Bearer <token>` "
+        "(compared in constant time), e.g. from `openssl rand -hex 32`. Required when binding beyond loopback.",
     )
     allowed_hosts: list[str] | None = setting(
         None,
@@ -305,6 +306,14 @@ class Settings(BaseModel):
                 f"serving HTTP on {self.host} (not loopback) needs LUMA_MCP_HTTP_TOKEN, a secret every "
                 "client sends as a Bearer token; or bind to 127.0.0.1"
             )
+        token = self.http_token.get_secret_value() if self.http_token else ""
+        if self.transport == "http" and token and len(token) < MIN_TOKEN_CHARS:
+            # A short secret can be guessed by whoever reaches the port.
+            raise ValueError(
+                f"LUMA_MCP_HTTP_TOKEN is {len(token)} characters; use at least {MIN_TOKEN_CHARS}, e.g. "
+                "LUMA_MCP_HTTP_TOKEN=$(openssl rand -hex 32) or "
+                "$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+            )
         if self.bucket is not None and self.save_outputs is False:
             raise ValueError(
                 f"LUMA_MCP_OUTPUT_DIR names a bucket ({self.bucket}) but LUMA_MCP_SAVE_OUTPUTS is off, so nothing "
@@ -342,14 +351,9 @@ class Settings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValueError("must be an http(s) URL ending in /v1, e.g. https://agents.lumalabs.ai/v1")
-        local = parts.hostname in ("localhost", "127.0.0.1", "::1") or parts.hostname.endswith((".test", ".localhost"))
-        if parts.scheme == "http" and not local:
-            raise ValueError(
-                "must use https: over http the API key would travel in clear (http is for local emulators)"
-            )
+        problem = api_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value.rstrip("/")
 
     @field_validator("log_level", mode="before")

@@ -4,7 +4,8 @@ cause, the fix, and whether anything was sent or charged; none quotes an HTTP li
 model reads (`tools/handlers.py`); anything else becomes the SDK's generic error.
 
     LumaError                   base of them all (defined with the API client, which imports nothing of ours)
-    ├── MissingApiKeyError      no usable key (none set, or one with a character no header can carry); nothing sent
+    ├── MissingApiKeyError      no usable key (none set, one with a character no header can carry, or another
+    │                           provider's: sk-, sk-ant-, ...); nothing sent
     ├── APIConnectionError      no usable answer to a request that was safe to repeat, after the retries
     ├── OutcomeUnknownError     a create was sent and may be queued (and charged); never resent by itself
     ├── UploadError             a Files API upload did not end in a ready file; no image was made
@@ -24,11 +25,14 @@ model reads (`tools/handlers.py`); anything else becomes the SDK's generic error
     ├── SpendNotConfirmedError  a call above LUMA_MCP_CONFIRM_ABOVE_USD could not be asked about: nothing sent;
     │                           the quote and how to confirm it (`confirm_spend_usd`) named
     ├── SpendDeclinedError      the user declined (or dismissed) the question before a big spend: nothing sent
-    └── ReusedJobError          an identical earlier job was reused but could not be looked at: its id is named
+    ├── ReusedJobError          an identical earlier job was reused but could not be looked at: its id is named
+    └── SavedInsteadError       the API no longer knows a generation this server saved: its file is named, to
+                                give as a `path` input instead; nothing was charged
 """
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from .api.errors import (
@@ -178,6 +182,32 @@ class ReusedJobError(LumaError):
         self.generation_id = generation_id
 
 
+class SavedInsteadError(LumaError):
+    """The API answered that it does not know a generation (404, or 422 naming it as an input) whose
+    image this server saved: jobs made by another process of the emulator, or older than the API
+    keeps them. The message adds each saved file, as the `path` input to give instead; nothing was
+    charged (the API refused the request)."""
+
+    def __init__(self, cause: LumaError, saved: list[tuple[str | None, str, str]]) -> None:
+        """`saved`: (the input's field, or None for a look at the generation itself; its
+        generation_id; the saved file's path)."""
+        hints: list[str] = []
+        for field, generation_id, path in saved:
+            source = json.dumps({"path": path}, ensure_ascii=False)
+            if field is None:
+                hints.append(
+                    f"The API no longer knows generation {generation_id}, but this server saved its image at {path}: "
+                    f"to edit or split it, give source {source}."
+                )
+            else:
+                hints.append(
+                    f"The API no longer knows generation {generation_id}, but this server saved its image: give "
+                    f"{field} as {source} instead (nothing was charged)."
+                )
+        super().__init__(" ".join([str(cause), *hints]))
+        self.saved = saved
+
+
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -193,6 +223,7 @@ __all__ = [
     "ResendRefusedError",
     "Retry",
     "ReusedJobError",
+    "SavedInsteadError",
     "ServerError",
     "ShuttingDownError",
     "SpendDeclinedError",

@@ -4,8 +4,8 @@ Stateless (every request stands alone and jobs live in the Luma API, so any copy
 balancer can answer any call; only deduplication is per process, see README), and guarded in layers:
 - a Bearer token on every request (`LUMA_MCP_HTTP_TOKEN`, compared in constant time), required to
   bind beyond loopback;
-- Host and Origin checks against DNS rebinding (the SDK's, with our allow-lists; the Origin list is
-  also checked here, since the SDK skips it whenever it skips the Host check);
+- Host and Origin checks against DNS rebinding (checked here, with answers naming the setting to
+  change, and by the SDK behind, with the same allow-lists);
 - a cap on request bodies, and no API keys in URLs (they end up in proxy logs).
 """
 
@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .config import Settings
-from .hosts import LOOPBACK_HOSTS, LOOPBACK_ORIGINS, origin_allowed
+from .hosts import LOOPBACK_HOSTS, LOOPBACK_ORIGINS, allowed_by
 from .jobs.draining import Draining
 from .workspaces import KEY_HEADER
 
@@ -50,22 +50,31 @@ def allowed_origins(settings: Settings) -> list[str] | None:
     return LOOPBACK_ORIGINS if settings.loopback else None
 
 
+def allowed_hosts(settings: Settings) -> list[str] | None:
+    """The `Host` values accepted: as configured, else loopback's own names on loopback, else any
+    (None: beyond loopback with no list, the token guards the server)."""
+    if settings.allowed_hosts is not None:
+        return settings.allowed_hosts
+    return LOOPBACK_HOSTS if settings.loopback else None
+
+
 def transport_security(settings: Settings) -> TransportSecuritySettings:
-    """Host and Origin allow-lists for the SDK: as configured, else loopback's own names on
-    loopback. Beyond loopback with no Host list, the SDK checks neither (Origin is checked by
-    `Gatekeeper` in every case)."""
-    hosts = settings.allowed_hosts if settings.allowed_hosts is not None else LOOPBACK_HOSTS
-    check = settings.allowed_hosts is not None or settings.loopback
+    """The same Host and Origin allow-lists for the SDK, behind `Gatekeeper` (which checks both
+    first, with answers that name the setting to change)."""
+    hosts = allowed_hosts(settings)
     return TransportSecuritySettings(
-        enable_dns_rebinding_protection=check, allowed_hosts=hosts, allowed_origins=allowed_origins(settings) or []
+        enable_dns_rebinding_protection=hosts is not None,
+        allowed_hosts=hosts or [],
+        allowed_origins=allowed_origins(settings) or [],
     )
 
 
 class Gatekeeper:
     """ASGI middleware in front of everything: `/healthz` answers on its own; every other request
-    needs the token (when one is set), an accepted `Origin` (when it sends one), a body within the
-    cap, and no key in its URL. Only HTTP and lifespan pass: nothing here speaks WebSocket, and a
-    WebSocket would otherwise get past these checks to whatever handles it."""
+    needs the token (when one is set), an accepted `Host` and `Origin` (when it sends one), a body
+    within the cap, and no key in its URL; a refusal names the setting that would let it in. Only
+    HTTP and lifespan pass: nothing here speaks WebSocket, and a WebSocket would otherwise get past
+    these checks to whatever handles it."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self._app = app
@@ -73,6 +82,7 @@ class Gatekeeper:
         self._expected = f"Bearer {token}".encode() if token else None
         self._emulator = settings.emulator
         self._origins = allowed_origins(settings)
+        self._hosts = allowed_hosts(settings)
         self._max_body_mb = settings.http_max_body_mb
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -95,8 +105,17 @@ class Gatekeeper:
             if not hmac.compare_digest(sent, self._expected):
                 await _answer(send, 401, {"error": "missing or wrong access token"}, [(b"www-authenticate", b"Bearer")])
                 return
+        host = headers.get(b"host", b"").decode("latin-1")
+        if self._hosts is not None and not allowed_by(host, self._hosts):
+            # A DNS-rebound name, or a proxy in front passing a name nobody listed.
+            error = (
+                f"requests for the host {host or '(no Host header)'} are not accepted; list it in "
+                "LUMA_MCP_ALLOWED_HOSTS (comma-separated, e.g. mcp.example.com or mcp.example.com:*)"
+            )
+            await _answer(send, 421, {"error": error})
+            return
         origin = headers.get(b"origin", b"").decode("latin-1")
-        if origin and self._origins is not None and not origin_allowed(origin, self._origins):
+        if origin and self._origins is not None and not allowed_by(origin, self._origins):
             # A browser page from another site (or a DNS-rebound name) must not reach the tools.
             error = f"requests from the web origin {origin} are not accepted; list it in LUMA_MCP_ALLOWED_ORIGINS"
             await _answer(send, 403, {"error": error})

@@ -1,5 +1,6 @@
 """MCP resources over the history: `luma://generations/{id}` (the metadata, JSON) and
-`luma://generations/{id}/images/{index}.png|jpg` (a saved image), so clients that browse resources
+`luma://generations/{id}/images/{index}.png|jpg|webp|gif` (a saved image, under the extension of
+its bytes, so the MIME type a client is told is the image's own), so clients that browse resources
 can show what was made. Saved images are also listed one by one as they are made."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import Field
 from .errors import LumaError, OutputError, StoreError
 from .media.bucket import is_object, name_of
 from .media.outputs import SavedFile
+from .media.sniff import EXTENSIONS
 from .store.records import HistoryEntry
 from .workspaces import AppState, Workspace  # at run time: the SDK reads `Context[AppState]` to inject the context
 
@@ -30,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 def image_uri(generation_id: str, saved: SavedFile) -> str:
     """The MCP resource URI of a saved image."""
-    extension = {"image/jpeg": "jpg"}.get(saved.media_type, saved.media_type.removeprefix("image/"))
+    extension = EXTENSIONS.get(saved.media_type, saved.media_type.removeprefix("image/"))
     return f"luma://generations/{generation_id}/images/{saved.index}.{extension}"
 
 
@@ -151,19 +153,30 @@ def register_templates(server: MCPServer[AppState]) -> None:
         entry, _ = await entry_of(generation_id, ctx)
         return entry.model_dump_json(indent=2)
 
-    async def image(generation_id: str, index: str, ctx: Context[AppState]) -> bytes:
-        entry, workspace = await entry_of(generation_id, ctx)
-        saved = next((f for f in entry.files if str(f.index) == index), None)
-        # Only files in this server's own folders are served, whatever a history line says.
-        if saved is None or not workspace.contains(saved.path):
-            raise ResourceNotFoundError(f"Generation {generation_id} has no saved image {index}")
-        return await _read_saved(workspace.read_saved, saved)
+    def image_of_type(media_type: str) -> Callable[[str, str, Context[AppState]], Awaitable[bytes]]:
+        """The reader of one template: saved images whose bytes are `media_type`, and no other (a
+        PNG asked for as `.jpg` is not found, rather than served under the wrong type)."""
 
-    for extension, media_type in (("png", "image/png"), ("jpg", "image/jpeg")):
+        async def image(generation_id: str, index: str, ctx: Context[AppState]) -> bytes:
+            entry, workspace = await entry_of(generation_id, ctx)
+            saved = next((f for f in entry.files if str(f.index) == index), None)
+            # Only files in this server's own folders are served, whatever a history line says.
+            if saved is None or not workspace.contains(saved.path):
+                raise ResourceNotFoundError(f"Generation {generation_id} has no saved image {index}")
+            if saved.media_type != media_type:
+                raise ResourceNotFoundError(
+                    f"Generation {generation_id}'s image {index} is {saved.media_type}, not {media_type}: "
+                    f"read {image_uri(generation_id, saved)}"
+                )
+            return await _read_saved(workspace.read_saved, saved)
+
+        return image
+
+    for media_type, extension in EXTENSIONS.items():
         server.resource(
             f"luma://generations/{{generation_id}}/images/{{index}}.{extension}",
             name=f"generation-image-{extension}",
             title="Saved image",
-            description="An image this server saved, by generation and output index.",
+            description=f"An image this server saved as {extension.upper()}, by generation and output index.",
             mime_type=media_type,
-        )(image)
+        )(image_of_type(media_type))

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
+import anyio.to_thread
 import httpx2
 from mcp.server import MCPServer
 from mcp.server.request_state import RequestStateSecurity
@@ -21,11 +22,13 @@ from .jobs.draining import Draining
 from .jobs.runner import GenerationRunner
 from .jobs.sources import OutputSources
 from .jobs.uploads import OutputBucket
+from .media.folders import private_folder
 from .media.resolver import InputResolver
 from .process import bound_allocator, bound_worker_threads
+from .prompts import register_prompts
 from .resources import ImageCatalog, register_templates, resources_listed_first
 from .store.base import SERVER_ACCOUNT
-from .store.location import open_store
+from .store.location import default_database, open_store
 from .tools import build_tools
 from .ui.extension import build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
@@ -35,6 +38,8 @@ logger = logging.getLogger(__name__)
 EMULATOR_KEY = "luma-api-emulator"
 EMULATOR_BASE_URL = "http://api.luma-emulator.test/v1"
 """Where the embedded emulator (`--emulator`) answers: in-process only, never on the network."""
+EMULATOR_STATE_SUFFIX = ".emulator"
+"""The embedded emulator's folder: the output folder's store file with this suffix instead of `.db`."""
 
 INSTRUCTIONS = """\
 Generate and edit images with the Luma Agents API (models uni-1 and uni-1-max).
@@ -52,13 +57,33 @@ against the server's caps. A call refused for its price quotes it: send confirm_
 """
 
 
-def _embedded_emulator(latency: float) -> httpx2.AsyncBaseTransport:
+def _embedded_emulator(latency: float, state: Path | None) -> httpx2.AsyncBaseTransport:
     """A transport into an emulator of the API inside this process (`--emulator`), at
-    `EMULATOR_BASE_URL`, finishing jobs after `latency` seconds of real time."""
+    `EMULATOR_BASE_URL`, finishing jobs after `latency` seconds of real time, keeping them in
+    `state` (see `emulator_state_folder`) or, for None, in this process only."""
     from .emulator import Clock, Emulator, EmulatorConfig
 
-    config = EmulatorConfig(latency=latency, api_base_url=EMULATOR_BASE_URL)
+    config = EmulatorConfig(
+        latency=latency, api_base_url=EMULATOR_BASE_URL, state_dir=None if state is None else str(state)
+    )
     return Emulator(config, clock=Clock(frozen=False)).transport()
+
+
+def emulator_state_folder(settings: Settings) -> Path | None:
+    """Where the embedded emulator keeps its jobs, so that a later process (hosts start one per
+    session, the Inspector CLI one per call) can chain off them, as the real API keeps jobs: one
+    folder per output folder, beside the output folder's store file in the user's state folder
+    (like the store, never inside the pictures folder: users sync it, and SQLite's WAL is unsafe
+    there), of this user's alone. None (jobs kept in this process only) where it cannot be made,
+    which is logged."""
+    folder = default_database(settings.output_dir).with_suffix(EMULATOR_STATE_SUFFIX)
+    try:
+        folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_folder(folder.parent, Path(folder.name), create=True)
+    except OSError as exc:
+        logger.warning("the emulator keeps its jobs in this process only: %s", exc.strerror or exc)
+        return None
+    return folder
 
 
 def build_server(
@@ -81,8 +106,12 @@ def build_server(
         base_url, api_key = settings.base_url, settings.api_key
         key = api_key.get_secret_value() if api_key else None
         embedded = settings.emulator and transport is None
+        emulator_state: Path | None = None
         if embedded:
             base_url, key = EMULATOR_BASE_URL, EMULATOR_KEY
+            emulator_state = (
+                await anyio.to_thread.run_sync(emulator_state_folder, settings) if settings.keeps_files else None
+            )
         timeout = httpx2.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout))
 
         def open_client() -> httpx2.AsyncClient:
@@ -90,7 +119,7 @@ def build_server(
             needs it waits here, not before `tools/list` (the embedded emulator; the allocator's
             bounds, which matter only once calls run)."""
             bound_allocator()
-            http_transport = _embedded_emulator(settings.emulator_latency) if embedded else transport
+            http_transport = _embedded_emulator(settings.emulator_latency, emulator_state) if embedded else transport
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
         store_url = settings.store_url.get_secret_value() if settings.store_url else None
@@ -150,6 +179,9 @@ def build_server(
 
             workspaces = Workspaces(workspace, byok=settings.byok)
             shared = workspaces.shared()
+            problem = None if shared is None else await shared.runner.folder_problem()
+            if problem is not None:
+                logger.warning("LUMA_MCP_OUTPUT_DIR: %s", problem)
             state = AppState(settings, workspaces)
             if shared is not None and settings.keeps_files:  # listed after start-up, which must stay fast
                 state = AppState(settings, workspaces, anyio.Event())
@@ -177,4 +209,5 @@ def build_server(
         middleware=[hide_app_only_tools, resources_listed_first],
     )
     register_templates(server)
+    register_prompts(server)
     return server

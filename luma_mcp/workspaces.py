@@ -21,11 +21,11 @@ import anyio
 
 from .api import GenerationRequest, ImageRef
 from .config import Settings
-from .errors import MissingApiKeyError
+from .errors import LumaError, MissingApiKeyError
 from .jobs.pricing import Price
 from .jobs.report import Progress, SetReport
 from .jobs.runner import GenerationRunner
-from .jobs.sources import OutputSources
+from .jobs.sources import OutputSources, generation_inputs
 from .jobs.spending import Spending, SpendingSummary
 from .media.image_input import ImageInput, InlineImage
 from .media.image_threads import in_image_thread
@@ -81,6 +81,7 @@ class Workspace:
     runner: GenerationRunner
     inputs: InputResolver
     sources: OutputSources
+    """Earlier generations' outputs as inputs, and their saved files where the API forgot them."""
 
     @property
     def history(self) -> History:
@@ -109,13 +110,16 @@ class Workspace:
             started = self.runner.now()
             inputs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
             request = order.request(inputs.refs)
-            async with self.spending.call(tool, request, order.count) as reserved:
-                if confirm is not None:
-                    await confirm(reserved.price, request)
-                return await self.runner.run_many(
-                    request, order.count, progress, preview=order.preview, started=started,
-                    new_variation=order.new_variation, notes=inputs.notes, charges=reserved.members,
-                )  # fmt: skip
+            try:
+                async with self.spending.call(tool, request, order.count) as reserved:
+                    if confirm is not None:
+                        await confirm(reserved.price, request)
+                    return await self.runner.run_many(
+                        request, order.count, progress, preview=order.preview, started=started,
+                        new_variation=order.new_variation, notes=inputs.notes, charges=reserved.members,
+                    )  # fmt: skip
+            except LumaError as exc:  # an input the API forgot, and this server saved: say which file
+                raise await self.sources.instead_of_gone(exc, generation_inputs(request)) from exc
 
     async def spent(self, limit: int) -> SpendingSummary:
         """What this account spent today and this month, its caps, and its last `limit` calls."""
@@ -123,7 +127,10 @@ class Workspace:
 
     async def look(self, generation_id: str, preview: PreviewMode | None) -> SetReport:
         """One look at a generation (saved and previewed if completed)."""
-        return SetReport((await self.runner.fetch(generation_id, preview=preview),))
+        try:
+            return SetReport((await self.runner.fetch(generation_id, preview=preview),))
+        except LumaError as exc:
+            raise await self.sources.instead_of_gone(exc, [(None, generation_id)]) from exc
 
     async def wait(
         self, generation_ids: Sequence[str], max_wait: float, progress: Progress, preview: PreviewMode | None

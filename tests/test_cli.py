@@ -17,6 +17,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import TextContent
 
+from luma_mcp import __version__
+from luma_mcp.cli import main
 from luma_mcp.emulator import fingerprint
 from luma_mcp.tools.arguments import GenerateImageArgs
 
@@ -140,6 +142,7 @@ def test_stdout_carries_only_json_rpc_and_the_key_appears_nowhere(tmp_path: Path
     for text in ("".join(session.lines), stderr, json.dumps(log)):
         assert SECRET not in text
     assert "POST /generations → 201" in stderr  # the log is on stderr, at the level asked
+    assert "waiting for an MCP client" not in stderr  # said in a terminal only, never to a host
     assert "Traceback" not in stderr
 
 
@@ -181,3 +184,59 @@ def test_the_process_ends_within_a_second_without_a_traceback(tmp_path: Path, en
     assert elapsed < 1.0
     assert code in (0, -signal.SIGTERM)
     assert "Traceback" not in stderr
+
+
+def test_in_a_terminal_it_says_in_one_line_what_it_waits_for_its_key_and_where_images_go(tmp_path: Path) -> None:
+    params = server_params(tmp_path)
+    terminal, its_side = os.openpty()
+    try:
+        with child([params.command, *params.args], env=params.env or {}, stdin=its_side) as server:
+            assert server.stderr is not None
+            line = server.stderr.next(time.monotonic() + READ_SECONDS, "no line on stderr")
+    finally:
+        os.close(terminal)
+        os.close(its_side)
+    assert line == (
+        f"luma-agents-mcp {__version__}: waiting for an MCP client on stdin (add this command to your client's "
+        "config; Ctrl-C quits). Account: no LUMA_AGENTS_API_KEY set (calls will say how; --emulator tries it "
+        f"offline); images go to {tmp_path / 'images'}.\n"
+    )
+
+
+def test_version_and_the_demos_help_answer(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"luma-agents-mcp {__version__}\n"
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "prompt what to draw, in quotes (default: 'A red fox" in help_text
+    assert "call generate_image with the prompt" in help_text
+
+
+async def test_with_the_emulator_a_process_started_afterwards_edits_what_an_earlier_one_made(tmp_path: Path) -> None:
+    """The README's Inspector recipe: each call a new process, on the same output folder."""
+    params = server_params(tmp_path, "--emulator", "--emulator-latency", "0", "--wait-seconds", "0")
+    async with Client(params) as first:
+        queued = await first.call_tool("generate_image", {"prompt": "a fox, made in one process"})
+        assert queued.structured_content is not None
+        gid = queued.structured_content["generation_id"]
+    async with Client(params) as second:
+        edit = await second.call_tool("edit_image", {"prompt": "make it night", "source": {"generation_id": gid}})
+        assert edit.structured_content is not None, edit.content
+        edited = await second.call_tool("get_generation", {"generation_id": edit.structured_content["generation_id"]})
+        looked = await second.call_tool("get_generation", {"generation_id": gid})
+        listed = await second.call_tool("list_generations", {})
+    assert edited.structured_content is not None
+    assert edited.structured_content["state"] == "completed"
+    [output] = edited.structured_content["outputs"]
+    assert Path(output["path"]).is_file()
+    assert listed.structured_content is not None
+    states = {entry["generation_id"]: entry["state"] for entry in listed.structured_content["generations"]}
+    assert states[gid] == "completed"  # the first job, known to the second process: not "queued" forever
+    assert looked.structured_content is not None
+    assert Path(looked.structured_content["outputs"][0]["path"]).is_file()
+    # Its jobs are kept in the user's state folder, never among the pictures (which users sync).
+    assert not (tmp_path / "images" / ".luma-agents").exists()
+    assert list((tmp_path / ".local" / "state" / "luma-agents-mcp").glob("*.emulator/emulator.sqlite3"))

@@ -45,6 +45,12 @@ def test_empty_variables_count_as_unset(tmp_path: Path) -> None:
             "LUMA_BASE_URL='agents.lumalabs.ai': must be an http(s) URL",
         ),
         ({"LUMA_MCP_LOG_LEVEL": "loud"}, "LUMA_MCP_LOG_LEVEL"),
+        (
+            {"LUMA_BASE_URL": "https://agents.lumalabs.ai"},
+            "LUMA_BASE_URL='https://agents.lumalabs.ai': must end in /v1, where the API's paths begin (without it "
+            "every request answers 404 Not Found), e.g. https://agents.lumalabs.ai/v1",
+        ),
+        ({"LUMA_BASE_URL": "http://127.0.0.1:4010/"}, "LUMA_BASE_URL='http://127.0.0.1:4010/': must end in /v1"),
     ],
 )
 def test_a_bad_value_names_the_variable(environ: dict[str, str], named: str) -> None:

@@ -11,6 +11,8 @@ import jsonschema
 
 import luma_mcp
 from luma_mcp.config import Settings
+from luma_mcp.hosts import LOOPBACK_HOSTS, LOOPBACK_ORIGINS
+from luma_mcp.http_app import allowed_hosts, allowed_origins
 from luma_mcp.tools import build_tools
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,3 +76,13 @@ def test_server_json_is_valid_for_the_registry() -> None:
     schema = json.loads(REGISTRY_SCHEMA.read_text())
     assert SERVER_JSON["$schema"] == schema["$id"]
     jsonschema.validate(SERVER_JSON, schema)
+
+
+def test_the_readme_says_which_hosts_and_origins_are_accepted_by_default_as_the_code_does() -> None:
+    defaults = {row[0].strip("`"): row[2] for row in _table_after("Settings")}
+    assert defaults["LUMA_MCP_ALLOWED_HOSTS"] == "loopback names; beyond loopback, any"
+    assert defaults["LUMA_MCP_ALLOWED_ORIGINS"] == "loopback origins; beyond loopback, any"
+    loopback = Settings(transport="http")
+    beyond = Settings(transport="http", host="0.0.0.0", http_token="x" * 32)  # pyright: ignore[reportArgumentType]
+    assert (allowed_hosts(loopback), allowed_origins(loopback)) == (LOOPBACK_HOSTS, LOOPBACK_ORIGINS)
+    assert (allowed_hosts(beyond), allowed_origins(beyond)) == (None, None)  # any

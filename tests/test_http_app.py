@@ -26,6 +26,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import fingerprint
+from luma_mcp.errors import ConfigError
 from luma_mcp.http_app import Gatekeeper, uvicorn_config
 
 from .support.processes import Standalone, child, http_server, http_server_args, listening_url, standalone_emulator
@@ -33,7 +34,7 @@ from .support.samples import b64, png_bytes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
-TOKEN = "test-access-token-0123"
+TOKEN = "test-access-token-0123456789abcdefghij"
 
 
 @pytest.fixture
@@ -111,6 +112,10 @@ def test_bad_host_and_origin_and_keys_in_urls_are_refused(api: Standalone, tmp_p
             for name in ("api_key", "x-luma-agents-api-key", "X_Luma_Agents_Api_Key", "Authorization")
         ]
     assert (rebinding.status_code, cross_site.status_code) == (421, 403)
+    assert rebinding.json()["error"] == (
+        f"requests for the host evil.example:{port} are not accepted; list it in LUMA_MCP_ALLOWED_HOSTS "
+        "(comma-separated, e.g. mcp.example.com or mcp.example.com:*)"
+    )
     assert [response.status_code for response in in_url] == [400] * 4
     assert all("not accepted in URLs" in response.text for response in in_url)
 
@@ -178,6 +183,34 @@ def test_websockets_are_refused_whatever_they_carry() -> None:
             pass
         assert refused.value.code == 1008
     assert reached == []
+
+
+@pytest.mark.parametrize("token", ["short", "x" * 31])
+def test_a_short_token_is_refused_at_start_with_the_command_that_makes_a_good_one(token: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({}, {"LUMA_MCP_TRANSPORT": "http", "LUMA_MCP_HTTP_TOKEN": token})
+    message = str(refused.value)
+    assert f"LUMA_MCP_HTTP_TOKEN is {len(token)} characters; use at least 32" in message
+    assert "LUMA_MCP_HTTP_TOKEN=$(openssl rand -hex 32)" in message
+    assert token not in message.replace("LUMA_MCP_HTTP_TOKEN", "")
+    assert Settings.load({}, {"LUMA_MCP_TRANSPORT": "http", "LUMA_MCP_HTTP_TOKEN": "x" * 32}).http_token
+
+
+def test_beyond_loopback_with_no_host_list_any_host_is_accepted_as_the_readme_says() -> None:
+    reached: list[str] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.append(dict(scope["headers"])[b"host"].decode())
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    beyond = Settings(transport="http", host="0.0.0.0", http_token=TOKEN)  # pyright: ignore[reportArgumentType]
+    loopback = Settings(transport="http")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    answered = TestClient(Gatekeeper(app, beyond)).post("/mcp", headers={**auth, "Host": "mcp.example.com"})
+    refused = TestClient(Gatekeeper(app, loopback)).post("/mcp", headers={"Host": "mcp.example.com"})
+    assert (answered.status_code, refused.status_code) == (204, 421)
+    assert reached == ["mcp.example.com"]
 
 
 def test_the_shutdown_bound_is_rounded_up_not_truncated(tmp_path: Path) -> None:
@@ -309,6 +342,7 @@ def test_sigterm_during_a_wait_hands_the_job_off_and_exits_within_the_bound(tmp_
             base_url = listening_url(server.stderr)
 
             answers: list[Any] = []
+            signalled: list[float] = []
 
             async def call_then_terminate() -> None:
                 async with anyio.create_task_group() as tasks:
@@ -323,11 +357,11 @@ def test_sigterm_during_a_wait_hands_the_job_off_and_exits_within_the_bound(tmp_
                     tasks.start_soon(call)
                     await slow_api.until_requested("get")  # the server has started waiting on the job
                     process.send_signal(signal.SIGTERM)
+                    signalled.append(time.monotonic())
 
-            started = time.monotonic()
             anyio.run(call_then_terminate)
             code = process.wait(timeout=10)
-            elapsed = time.monotonic() - started
+            elapsed = time.monotonic() - signalled[0]  # from the signal: start-up and the call's start vary with load
             stderr = "".join(server.stderr.rest())
             created = {r.get("generation_id") for r in slow_api.requests() if r["route"] == "create"}
     # Uvicorn finishes its graceful shutdown, then exits by the signal it got, as a process should.

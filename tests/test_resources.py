@@ -81,3 +81,16 @@ async def test_listening_clients_hear_that_a_saved_image_was_listed(server: MCPS
         listed = {str(r.uri) for r in (await client.list_resources()).resources}
     assert heard == [ResourcesListChanged(), ResourcesListChanged()]
     assert {f"luma://generations/{g}/images/0.png" for g in generated} <= listed
+
+
+async def test_an_image_is_read_under_the_extension_and_type_of_its_bytes_only(client: Client) -> None:
+    from mcp import MCPError
+
+    data = structured(await client.call_tool("generate_image", {"prompt": "a fox", "output_format": "png"}))
+    gid = data["generation_id"]
+    image = (await client.read_resource(f"luma://generations/{gid}/images/0.png")).contents[0]
+    assert image.mime_type == "image/png"
+    assert base64.b64decode(image.blob).startswith(b"\x89PNG")  # type: ignore[union-attr]
+    for wrong in ("jpg", "webp"):
+        with pytest.raises(MCPError, match=rf"is image/png, not image/.*: read luma://generations/{gid}/images/0\.png"):
+            await client.read_resource(f"luma://generations/{gid}/images/0.{wrong}")

@@ -4,16 +4,20 @@ still list and say how to set one, and with `--emulator` a start that does not w
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from mcp import Client
 from mcp_types import TextContent
+from pydantic import SecretStr
 
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
+from luma_mcp.media.folders import user_id
 from luma_mcp.server import INSTRUCTIONS
 
 from .support.servers import blocks, make_server
@@ -77,3 +81,41 @@ def test_with_the_emulator_tools_list_before_it_loads_and_the_first_request_load
     assert seen["before"] == []
     assert "luma_mcp.emulator.handle" in seen["after"]
     assert "not found" in seen["answer"].lower()  # the emulator's own answer
+
+
+@pytest.mark.parametrize(
+    ("key", "whose", "prefix"),
+    [("sk-ant-api03-0123456789", "an Anthropic", "sk-ant-"), ("sk-proj-0123456789", "an OpenAI", "sk-")],
+    ids=["anthropic", "openai"],
+)
+async def test_another_providers_key_is_named_and_never_sent(
+    settings: Settings, emulator: Emulator, key: str, whose: str, prefix: str
+) -> None:
+    server = make_server(settings.model_copy(update={"api_key": SecretStr(key)}), emulator)
+    async with Client(server) as client:
+        result = await client.call_tool("generate_image", {"prompt": "a cat"})
+    assert result.is_error
+    text = blocks(result, TextContent)[0].text
+    assert text.removeprefix("Error executing tool generate_image: ").startswith(
+        f"LUMA_AGENTS_API_KEY holds {whose} key (it starts with {prefix}), not a Luma Agents API key, so nothing "
+        "was sent. Set LUMA_AGENTS_API_KEY to your Luma Agents API key"
+    )
+    assert "--emulator" in text
+    assert key not in text
+    assert emulator.requests == []
+
+
+async def test_an_output_folder_that_cannot_be_written_is_reported_at_start(
+    settings: Settings, emulator: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a-file").write_text("in the way")
+    unwritable = tmp_path / "a-file" / "images"
+    async with Client(make_server(settings.model_copy(update={"output_dir": unwritable}), emulator)) as client:
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        await client.list_tools()
+    assert warned == [
+        f"LUMA_MCP_OUTPUT_DIR: {unwritable} cannot be written (Not a directory): images will be saved in "
+        f"{tempfile.gettempdir()}/luma-agents-mcp-{user_id()} instead, where temporary files get cleaned. Set "
+        "LUMA_MCP_OUTPUT_DIR to a folder that can be written."
+    ]
+    assert emulator.requests == []  # before any image, paid or not

@@ -33,6 +33,7 @@ from .errors import (
     UploadError,
 )
 from .http import SharedHttpClient, timeout_within
+from .keys import other_provider
 from .models import CreatedFile, Generation, GenerationRequest, PresignedUpload, StoredFile
 from .responses import error_detail, recovered_generation_id, retry_after_seconds
 
@@ -245,6 +246,9 @@ class LumaClient:
             raise MissingApiKeyError(header=self._key_header)
         if not self._api_key.isprintable() or " " in self._api_key or not self._api_key.isascii():
             raise MissingApiKeyError(unusable=True, header=self._key_header)
+        other = other_provider(self._api_key)
+        if other is not None:
+            raise MissingApiKeyError(other=other, header=self._key_header)
         for attempt in range(1, self._retry.attempts + 1):
             if idempotent:  # a read gives up near the caller's deadline, and may be abandoned
                 outcome = await self._attempt(method, path, model, json=json, idempotent=True, deadline=deadline)
@@ -327,7 +331,8 @@ class LumaClient:
         except httpx2.RequestError as exc:
             logger.warning("%s %s: no answer (%s), request id %s", method, path, type(exc).__name__, request_id)
             if not idempotent:
-                error = OutcomeUnknownError(f"the connection failed ({type(exc).__name__})", request_id=request_id)
+                what = f"The connection failed ({type(exc).__name__}) after this generation request was sent"
+                error = OutcomeUnknownError(what, request_id=request_id)
                 return _Attempt(error, retryable=False)
             message = f"The Luma API did not answer ({type(exc).__name__})"
             return _Attempt(APIConnectionError(message, request_id=request_id), retryable=True)
@@ -353,7 +358,8 @@ class LumaClient:
         hint = self._hints.get(status, "")
         if status >= 500 and not idempotent and not (status == 503 and "ingestion" in detail.lower()):
             # A 5xx to a create may come after the job was queued (URL ingestion fails before).
-            error = OutcomeUnknownError(f"the API answered {status} ({detail})", request_id=request_id, status=status)
+            what = f"The Luma API answered {status} ({detail}) to this generation request"
+            error = OutcomeUnknownError(what, request_id=request_id, status=status)
             return _Attempt(error, retryable=False)
         if status >= 500:
             error = ServerError(status, detail, request_id=request_id, hint=hint)
@@ -367,5 +373,8 @@ def _unreadable_creation(response: httpx2.Response, request_id: str) -> Generati
     if found:
         logger.warning("create answered an unreadable body; recovered generation id %s", found)
         return Generation(id=found, state="queued")
-    what = f"its answer (HTTP {response.status_code}, so it was queued) could not be read to learn its id"
-    return _Attempt(OutcomeUnknownError(what, request_id=request_id), retryable=False)
+    what = (
+        f"The Luma API queued this generation request (HTTP {response.status_code}), but its answer could not be "
+        "read to learn the job's id"
+    )
+    return _Attempt(OutcomeUnknownError(what, request_id=request_id, queued=True), retryable=False)

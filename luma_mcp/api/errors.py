@@ -3,7 +3,7 @@ quotes an HTTP library's own text (it can hold request headers, the key among th
 project's tree, these and the rest, is drawn in `luma_mcp/errors.py`.
 
     LumaError
-    ├── MissingApiKeyError      no usable key configured; nothing was sent
+    ├── MissingApiKeyError      no usable key configured (none, unsendable, another provider's); nothing was sent
     ├── APIConnectionError      no usable answer to a request that is safe to repeat
     ├── OutcomeUnknownError     a create was sent and may have been queued: not resent (no double charge)
     ├── UploadError             a Files API upload did not end in a ready file
@@ -24,7 +24,27 @@ _UNUSABLE = "a space, a control character, or one outside ASCII such as a curly 
 
 
 class MissingApiKeyError(LumaError):
-    def __init__(self, *, unusable: bool = False, header: str | None = None) -> None:
+    """No usable key: none set, one with a character no header can carry (`unusable`), or another
+    provider's (`other`: its prefix and whose it is). `header` names where a user's own key came
+    from (BYOK), instead of the server's setting. Nothing was sent."""
+
+    def __init__(
+        self, *, unusable: bool = False, header: str | None = None, other: tuple[str, str] | None = None
+    ) -> None:
+        where = f"The key sent in the {header} header" if header is not None else "LUMA_AGENTS_API_KEY"
+        if other is not None:
+            prefix, whose = other
+            fix = (
+                "Send your Luma Agents API key there instead"
+                if header is not None
+                else 'Set LUMA_AGENTS_API_KEY to your Luma Agents API key (the "env" block of your MCP client '
+                "config), or start the server with --emulator to try it offline"
+            )
+            super().__init__(
+                f"{where} holds {whose} key (it starts with {prefix}), not a Luma Agents API key, so nothing was "
+                f"sent. {fix}."
+            )
+            return
         if header is not None and unusable:
             super().__init__(
                 f"The Luma Agents API key sent in the {header} header contains a character that cannot be in "
@@ -61,27 +81,38 @@ class APIConnectionError(LumaError):
 
 
 class OutcomeUnknownError(LumaError):
-    """The API has no idempotency key, so a second POST could create (and charge) a second image.
-    `resend` says how the caller sends it again on purpose."""
+    """A create was sent and its outcome is not known: it may have been queued (and charged), so
+    it is never sent again by itself (the API has no idempotency key: a second POST could pay for
+    a second image). The message leads with what is known, then the safe next step (tell the
+    user), then how to try again, `resend`, and its risk."""
 
     def __init__(
-        self, what: str, *, request_id: str | None, status: int | None = None, resend: str = "send it again"
+        self,
+        what: str,
+        *,
+        request_id: str | None,
+        status: int | None = None,
+        queued: bool = False,
+        resend: str = "send the same request again",
     ) -> None:
+        """`what`: what is known, as a sentence's start (`The Luma API answered 502 (...) to this
+        generation request`); `queued`: whether the job is known to be queued (a 2xx)."""
+        charge = "it is charged as one image" if queued else "it costs one image at most (nothing if it was not queued)"
         super().__init__(
-            _with_id(
-                f"The generation request was sent but {what}, so it may have been queued (and charged). "
-                "It was not sent again, to avoid paying twice. The API cannot list generations: if the user "
-                f"accepts the risk of a second charge, {resend}",
-                request_id,
-            )
+            f"{_with_id(what, request_id)}. It was not sent again, so {charge}. Next step: tell the user, and ask "
+            f"whether to try again. To try again, {resend}: if this one was queued after all, that pays for a "
+            "second image, and the API cannot list generations to check."
         )
         self.what = what
         self.request_id = request_id
         self.status = status
+        self.queued = queued
 
     def resent_by(self, resend: str) -> OutcomeUnknownError:
-        """The same error, saying how the caller sends it again (e.g. a tool's argument)."""
-        return OutcomeUnknownError(self.what, request_id=self.request_id, status=self.status, resend=resend)
+        """The same error, saying how the caller tries again on purpose (e.g. a tool's argument)."""
+        return OutcomeUnknownError(
+            self.what, request_id=self.request_id, status=self.status, queued=self.queued, resend=resend
+        )
 
 
 class APIStatusError(LumaError):

@@ -133,15 +133,15 @@ async def create_generation(_: Request, emulator: Emulator, account: Account, bo
 
 
 async def get_generation(request: Request, emulator: Emulator, account: Account, _: Any) -> ApiAnswer:
-    return 200, emulator.generations.get(account, request.path_params["generation_id"]), {}
+    return 200, await emulator.generations.get(account, request.path_params["generation_id"]), {}
 
 
 async def file_collection(request: Request, emulator: Emulator, account: Account, body: Any) -> ApiAnswer:
     if request.method == "GET":
-        return 200, emulator.files.page(account, request.query_params), {}
+        return 200, await emulator.files.page(account, request.query_params), {}
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         return 201, await _inline_upload(request, emulator, account, body), {}
-    return 201, emulator.files.create(account, body), {}
+    return 201, await emulator.files.create(account, body), {}
 
 
 async def _inline_upload(request: Request, emulator: Emulator, account: Account, raw: Any) -> dict[str, Any]:
@@ -155,19 +155,19 @@ async def _inline_upload(request: Request, emulator: Emulator, account: Account,
             raise ApiError(400, "multipart upload needs a 'file' part")  # [guess]
         data = await part.read()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    return emulator.files.create_inline(account, fields, data, part.content_type)
+    return await emulator.files.create_inline(account, fields, data, part.content_type)
 
 
 async def file_item(request: Request, emulator: Emulator, account: Account, _: Any) -> ApiAnswer:
     file_id = request.path_params["file_id"]
     if request.method == "DELETE":
-        emulator.files.delete(account, file_id)
+        await emulator.files.delete(account, file_id)
         return 204, None, {}
-    return 200, emulator.files.get(account, file_id), {}
+    return 200, await emulator.files.get(account, file_id), {}
 
 
 async def complete_file(request: Request, emulator: Emulator, account: Account, _: Any) -> ApiAnswer:
-    return 200, emulator.files.complete(account, request.path_params["file_id"]), {}
+    return 200, await emulator.files.complete(account, request.path_params["file_id"]), {}
 
 
 # ------------------------------------------------------------ storage paths
@@ -201,7 +201,7 @@ async def download(request: Request, emulator: Emulator, _: bytes) -> StorageAns
 
 async def upload(request: Request, emulator: Emulator, raw: bytes) -> StorageAnswer:
     content_type = request.headers.get("content-type")
-    return emulator.storage.upload(request.url.path, request.query_params, content_type, raw)
+    return await emulator.storage.upload(request.url.path, request.query_params, content_type, raw)
 
 
 # ---------------------------------------------------------------- not found

@@ -55,6 +55,11 @@ class EmulatorConfig:
     stock_images: bool = False
     """Every text-to-image output of a size and format is the same stock image, rendered once: for
     benchmarks of a client, whose measure the emulator's rendering would otherwise share."""
+    state_dir: str | None = None
+    """A folder of this user's where the emulator keeps what a later process needs to take over:
+    generations (request, inputs, the plan of their outputs) and uploaded files, in one SQLite file
+    several processes may share. None keeps them in this process only. Read when the emulator is
+    made."""
     admin_token: str | None = None
     """When set, the `/_emulator` admin paths need `Authorization: Bearer <admin_token>`; None leaves
     them open, as in-process and on loopback, where only this machine can reach them."""

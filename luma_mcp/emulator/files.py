@@ -72,7 +72,7 @@ class Files:
         self._state.files[stored.id] = stored
         return stored
 
-    def create(self, account: Account, body: Any) -> dict[str, Any]:
+    async def create(self, account: Account, body: Any) -> dict[str, Any]:
         """The presigned flow: a pending file and where to PUT its bytes."""
         if not isinstance(body, dict):
             raise ApiError(400, "Request body must be a JSON object")  # [guess]
@@ -82,6 +82,7 @@ class Files:
         if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_FILE_BYTES:
             raise ApiError(400, f"size_bytes must be an integer between 1 and {MAX_FILE_BYTES}")  # [guess]
         stored = self._new_file(account, fields, size=size, mime_type=str(mime_type))
+        await self._state.keep_file(stored)
         now = self._state.clock.now()
         upload = {
             "url": self._storage.presigned_url(f"/uploads/{stored.id}", method="PUT", now=now),
@@ -95,7 +96,7 @@ class Files:
         file = self._file_json(stored)
         return {"id": stored.id, "file": file, "state": file["state"], "upload": upload}
 
-    def create_inline(
+    async def create_inline(
         self, account: Account, fields: Mapping[str, Any], data: bytes, part_type: str | None
     ) -> dict[str, Any]:
         """The multipart flow: bytes inline, no upload step, ready after processing."""
@@ -107,10 +108,11 @@ class Files:
         stored = self._new_file(account, fields, size=len(data), mime_type=str(mime_type))
         stored.content = data
         self._process(stored)
+        await self._state.keep_file(stored)
         return self._create_file_response(stored, None)
 
-    def _owned_file(self, account: Account, file_id: str) -> StoredFile:
-        stored = self._state.files.get(file_id)
+    async def _owned_file(self, account: Account, file_id: str) -> StoredFile:
+        stored = await self._state.file(file_id)
         if stored is None or stored.owner != account.fingerprint:
             raise ApiError(404, "File not found")  # [guess]
         return stored
@@ -129,21 +131,22 @@ class Files:
         except ApiError as error:
             stored.failure_reason = error.detail.removeprefix("file: ")
 
-    def complete(self, account: Account, file_id: str) -> dict[str, Any]:
+    async def complete(self, account: Account, file_id: str) -> dict[str, Any]:
         """`POST /v1/files/{id}/complete`, after the bytes were PUT; completing twice changes nothing."""
-        stored = self._owned_file(account, file_id)
+        stored = await self._owned_file(account, file_id)
         if stored.deleted_at is not None:
             raise ApiError(404, "File not found")
         if stored.content is None:
             raise ApiError(409, "File upload has not been received")  # [guess]
         if stored.completed_at is None:
             self._process(stored)
+            await self._state.keep_file(stored)
         return self._file_json(stored)
 
-    def get(self, account: Account, file_id: str) -> dict[str, Any]:
-        return self._file_json(self._owned_file(account, file_id))
+    async def get(self, account: Account, file_id: str) -> dict[str, Any]:
+        return self._file_json(await self._owned_file(account, file_id))
 
-    def page(self, account: Account, query: Mapping[str, str]) -> dict[str, Any]:
+    async def page(self, account: Account, query: Mapping[str, str]) -> dict[str, Any]:
         """`GET /v1/files`: newest first, filtered by `state` and `purpose`, paged by `cursor`."""
         try:
             limit = int(query.get("limit", "25"))
@@ -152,7 +155,7 @@ class Files:
         if not 1 <= limit <= 100:
             raise ApiError(400, "limit must be between 1 and 100")  # [guess]
         now = self._state.clock.now()
-        owned = [f for f in reversed(self._state.files.values()) if f.owner == account.fingerprint]
+        owned = list(reversed(await self._state.files_of(account.fingerprint)))
         wanted_state, purpose = query.get("state"), query.get("purpose")
         owned = [
             f
@@ -172,11 +175,12 @@ class Files:
             "next_cursor": page[-1].id if has_more and page else None,
         }
 
-    def delete(self, account: Account, file_id: str) -> None:
-        stored = self._owned_file(account, file_id)
+    async def delete(self, account: Account, file_id: str) -> None:
+        stored = await self._owned_file(account, file_id)
         if stored.deleted_at is None:
             stored.deleted_at = self._state.clock.now()
             stored.content = None
+            await self._state.keep_file(stored)
 
 
 def _check_mime_type(mime_type: object) -> None:

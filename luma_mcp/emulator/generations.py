@@ -102,13 +102,14 @@ class Generations:
         )
         self._state.generations[generation.id] = generation
         account.window.entries.append((now, units))
+        await self._state.keep_generation(generation)  # for a later process, as the API keeps jobs
         # The 201 always shows the job just queued, even one that will be done at once.
         created: dict[str, Any] = {**self.to_json(generation), "state": "queued", "output": []}
         return created, success_headers(account.window, now=now, rpm=config.rpm)
 
-    def get(self, account: Account, generation_id: str) -> dict[str, Any]:
-        """`GET /v1/generations/{id}`: the account's own generations only."""
-        generation = self._state.generations.get(generation_id)
+    async def get(self, account: Account, generation_id: str) -> dict[str, Any]:
+        """`GET /v1/generations/{id}`: the account's own generations only (an earlier process's too)."""
+        generation = await self._state.generation(generation_id)
         if generation is None or generation.owner != account.fingerprint:
             raise ApiError(404, "Generation not found")
         return self.to_json(generation)

@@ -8,6 +8,7 @@ outcomes, faults, keys, settings, registered URLs, the clock, and the request lo
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .accounts import Accounts
@@ -44,7 +45,13 @@ class Emulator:
     """An in-memory Luma Agents API: its services, its state, and the handles tests script it with."""
 
     def __init__(self, config: EmulatorConfig | None = None, *, clock: Clock | None = None) -> None:
-        self.state = EmulatorState(config or EmulatorConfig(), clock or Clock(frozen=True))
+        config = config or EmulatorConfig()
+        journal = None
+        if config.state_dir is not None:
+            from .journal import Journal  # sqlite3 only when state is kept: start-up time
+
+            journal = Journal(Path(config.state_dir))
+        self.state = EmulatorState(config, clock or Clock(frozen=True), journal=journal)
         self.accounts = Accounts(self.state)
         self.storage = Storage(self.state)
         self.inputs = Inputs(self.state, self.storage)

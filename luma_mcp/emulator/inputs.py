@@ -39,7 +39,7 @@ class Inputs:
                 raise ApiError(422, f"{field}: content-type is not an image")
             return InputImage(field, "url", check_image(field, data, None), data)
         if spec.generation_id is not None:
-            generation = self._state.generations.get(spec.generation_id)
+            generation = await self._state.generation(spec.generation_id)
             if generation is None or generation.owner != account.fingerprint:
                 raise ApiError(422, f"{field}: generation '{spec.generation_id}' not found")  # [guess]
             state = generation.state(self._state.clock.now())
@@ -50,7 +50,7 @@ class Inputs:
             output = (await rendered_outputs(generation, stock=self._state.config.stock_images))[0]
             return InputImage(field, "generation_id", output.media_type, output.data)
         file_id = spec.file_id or ""
-        stored = self._state.files.get(file_id)
+        stored = await self._state.file(file_id)
         if stored is None or stored.owner != account.fingerprint:
             raise ApiError(422, f"{field}: file '{file_id}' not found")  # [guess]
         now = self._state.clock.now()

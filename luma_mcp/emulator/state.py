@@ -6,18 +6,29 @@ emulator shares.
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
+import sqlite3
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
+import anyio.to_thread
 
 from .clock import Clock
 from .config import EmulatorConfig
 from .ratelimit import RequestWindow
 from .validation import CreateRequest
+
+if TYPE_CHECKING:
+    from .journal import Journal
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_A = TypeVar("_A")
 
 KeyState = Literal["active", "invalid", "revoked", "expired", "suspended"]
 Route = Literal["create", "get", "download", "files", "upload"]
@@ -238,9 +249,58 @@ class EmulatorState:
     """How the next generations end, as scripted; the default outcome when empty."""
     faults: dict[Route, deque[Fault]] = field(default_factory=_empty_fault_queues)
     urls: dict[str, RegisteredUrl] = field(default_factory=dict[str, RegisteredUrl])
+    journal: Journal | None = None
+    """Where generations and files are kept for later processes (`EmulatorConfig.state_dir`);
+    None keeps them in this process only."""
+
+    async def generation(self, generation_id: str) -> Generation | None:
+        """A generation of this emulator, or one an earlier process kept in the journal (then kept
+        here too); None if there is no such generation."""
+        found = self.generations.get(generation_id)
+        if found is None and self.journal is not None:
+            kept = await self._from_journal(self.journal.generation, generation_id)
+            found = None if kept is None else self.generations.setdefault(generation_id, kept)
+        return found
+
+    async def file(self, file_id: str) -> StoredFile | None:
+        """An uploaded file of this emulator, or of an earlier process, as `generation` does."""
+        found = self.files.get(file_id)
+        if found is None and self.journal is not None:
+            kept = await self._from_journal(self.journal.file, file_id)
+            found = None if kept is None else self.files.setdefault(file_id, kept)
+        return found
+
+    async def files_of(self, owner: str) -> list[StoredFile]:
+        """Every file of the key with fingerprint `owner`, earlier processes' included, oldest first."""
+        if self.journal is not None:
+            for kept in await self._from_journal(self.journal.files_of, owner) or []:
+                self.files.setdefault(kept.id, kept)
+        return [stored for stored in self.files.values() if stored.owner == owner]
+
+    async def keep_generation(self, generation: Generation) -> None:
+        """Write a generation just created to the journal, for later processes."""
+        if self.journal is not None:
+            await self._from_journal(self.journal.save_generation, generation)
+
+    async def keep_file(self, stored: StoredFile) -> None:
+        """Write a file as it now stands to the journal, for later processes."""
+        if self.journal is not None:
+            await self._from_journal(self.journal.save_file, stored)
+
+    async def _from_journal(self, work: Callable[[_A], _T], argument: _A) -> _T | None:
+        """`work(argument)` in a worker thread; a journal that cannot be used is logged, and the
+        emulator carries on in memory (None)."""
+        try:
+            return await anyio.to_thread.run_sync(work, argument)
+        except (sqlite3.Error, OSError) as exc:
+            where = self.journal.path if self.journal else None
+            logger.warning("the emulator's journal %s cannot be used (%s): jobs live in this process only", where, exc)
+            return None
 
     def reset(self) -> None:
-        """Forget all records, scripts, faults and the log (the clock and config stay)."""
+        """Forget all records, scripts, faults and the log, the journal's too (the clock and config stay)."""
+        if self.journal is not None:
+            self.journal.clear()
         self.requests.clear()
         self.accounts.clear()
         self.generations.clear()

@@ -53,7 +53,7 @@ class Storage:
         if refused is not None:
             return refused
         segments = path.strip("/").split("/")
-        generation = self._state.generations.get(segments[1]) if len(segments) == 3 else None
+        generation = await self._state.generation(segments[1]) if len(segments) == 3 else None
         if generation is None or generation.state(self._state.clock.now()) != "completed":
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")
         outputs = await rendered_outputs(generation, stock=self._state.config.stock_images)
@@ -63,12 +63,12 @@ class Storage:
         data = match[0].data
         return StorageAnswer(200, {"Content-Type": match[0].media_type, "ETag": s3_etag(data)}, data)
 
-    def upload(self, path: str, query: Mapping[str, str], content_type: str | None, data: bytes) -> StorageAnswer:
+    async def upload(self, path: str, query: Mapping[str, str], content_type: str | None, data: bytes) -> StorageAnswer:
         """PUT to a presigned upload URL: the bytes of a file made by `POST /v1/files`."""
         refused = self._refusal(path, query, "PUT")
         if refused is not None:
             return refused
-        stored = self._state.files.get(path.rsplit("/", 1)[-1])
+        stored = await self._state.file(path.rsplit("/", 1)[-1])
         if stored is None or stored.deleted_at is not None:
             return s3_error(404, "NoSuchUpload", "The specified upload does not exist.")
         if (content_type or "").split(";")[0].strip() != stored.mime_type:
@@ -78,4 +78,5 @@ class Storage:
                 f"Content-Type must be {stored.mime_type}, as signed in the upload headers.",
             )
         stored.content = data
+        await self._state.keep_file(stored)
         return StorageAnswer(200, {"ETag": s3_etag(data)}, b"")

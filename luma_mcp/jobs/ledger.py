@@ -122,6 +122,11 @@ class Ledger:
         claim = Claim("created", this_process(), now, now + UNFINISHED_REUSE_SECONDS, generation_id)
         await self._settle(ticket, claim, f"job {generation_id} may not be handed to an identical request")
 
+    @property
+    def refusal_seconds(self) -> float:
+        """For how long after a create's answer was lost an identical request is refused."""
+        return self._lost_seconds
+
     async def lost(self, ticket: Ticket) -> None:
         """A create was sent and its answer lost: identical requests are refused for a while."""
         await self._settle(ticket, self._lost(self._wall(), this_process()), "an identical request may be sent")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..api import Generation, GenerationOutput
+from ..errors import LumaError, OutcomeUnknownError
 from ..media.outputs import SavedFile
 from ..media.previews import Preview
 from .pricing import Price
@@ -71,3 +72,33 @@ class SetReport:
     """How many were asked for (0: as many as there are members)."""
     unsure: tuple[Price, ...] = ()
     """The price of each member whose create was sent but whose answer was lost: it may be charged."""
+
+
+def set_of(
+    results: Sequence[Report | LumaError | None], notes: tuple[str, ...], *, what: str, unsure: Price | None = None
+) -> SetReport:
+    """The members that stand, each with its place in what was asked, and the failures of the
+    others. When none stands: the error itself for one, else one error naming every member's cause,
+    those that may have been charged (an answer lost) first. `unsure` is a member's price, counted
+    for each whose create was sent and answer lost."""
+    errors = [(number, result) for number, result in enumerate(results, 1) if isinstance(result, LumaError)]
+    lost = [number for number, error in errors if isinstance(error, OutcomeUnknownError)]
+    failures = tuple(
+        f"{what.capitalize()} {number} of {len(results)}: {error}"
+        for number, error in sorted(errors, key=lambda item: item[0] not in lost)
+    )
+    standing = [(number, result) for number, result in enumerate(results, 1) if isinstance(result, Report)]
+    if not standing and errors:
+        if len(results) == 1:
+            raise errors[0][1]
+        raise LumaError(f"None of the {len(results)} {what}s could be made:\n- " + "\n- ".join(failures))
+    members = tuple(report for _, report in standing)
+    if members and notes:
+        members = (replace(members[0], warnings=notes + members[0].warnings), *members[1:])
+    return SetReport(
+        members,
+        failures,
+        numbers=tuple(number for number, _ in standing),
+        asked=len(results),
+        unsure=tuple(unsure for _ in lost) if unsure is not None else (),
+    )

@@ -32,12 +32,13 @@ from .draining import Draining
 from .ledger import Ledger, Ticket, request_key
 from .locks import SharedLocks
 from .previewing import previewed, previewed_set
-from .pricing import FREE, Price, request_price
-from .report import Progress, Report, SetReport, no_progress
+from .pricing import FREE, request_price
+from .report import Progress, Report, SetReport, no_progress, set_of
 from .saver import Saver
 from .set_progress import SetProgress
 from .spending import MemberCharge, Spending
 from .uploads import BucketOutputs
+from .wait_progress import WaitProgress
 
 logger = logging.getLogger(__name__)
 
@@ -78,16 +79,17 @@ class GenerationRunner:
         self._wait_seconds = settings.wait_seconds
         self._preview: PreviewMode = settings.preview
         self._max_bytes = int(settings.max_download_mb * 1024 * 1024)
-        keep_files = settings.keeps_files
+        keep_files = self._keeps_files = settings.keeps_files
         place: OutputFolder | BucketOutputs
         logs: list[LegacyLog] = []
+        self._folder: OutputFolder | None = None
         if bucket is not None:
             place = bucket
         else:
             preferred = folder or settings.output_dir
             if not isinstance(preferred, Path):
                 raise TypeError("outputs bound for a bucket need `bucket`")
-            place = OutputFolder(preferred, label=label)
+            place = self._folder = OutputFolder(preferred, label=label)
             # Earlier versions logged the history beside the images: imported from there.
             logs = [LegacyLog(place.preferred), LegacyLog(place.fallback, place.fallback_is_private)]
         self.history = History(account, logs if keep_files else [])
@@ -120,6 +122,10 @@ class GenerationRunner:
             yield
         finally:
             self._active -= 1
+
+    async def folder_problem(self) -> str | None:
+        """Why images cannot be saved where they should be (None when they can, or none are kept)."""
+        return await self._folder.check() if self._keeps_files and self._folder is not None else None
 
     def inputs_deadline(self, started: float) -> float:
         """When a call that started at `started` must have its input images uploaded."""
@@ -206,7 +212,7 @@ class GenerationRunner:
                 async with anyio.create_task_group() as members:
                     for index in range(count):
                         members.start_soon(member, index)
-            made = _as_set(results, notes, what="image", unsure=request_price(request))
+            made = set_of(results, notes, what="image", unsure=request_price(request))
             return await previewed_set(made, mode)
 
     async def _made(
@@ -228,11 +234,11 @@ class GenerationRunner:
                 generation = await self._create(request, decided, deadline, charge)
         if generation is not None:
             await progress(0, self._wait_seconds, f"Queued as {generation.id}")
-            return await self._waited(generation, deadline, progress, scratch)
+            return await self._waited(generation, deadline, progress, scratch, budget=self._wait_seconds)
         assert not isinstance(decided, Ticket)
         logger.info("identical request: reusing generation %s", decided.generation_id)
         try:
-            report = await self._waited(decided.generation_id, deadline, progress, scratch)
+            report = await self._waited(decided.generation_id, deadline, progress, scratch, budget=self._wait_seconds)
         except LumaError as exc:
             raise ReusedJobError(exc, decided.generation_id) from exc
         return replace(report, reused_after=max(self._wall() - decided.at, 0.0), price=FREE)
@@ -255,7 +261,9 @@ class GenerationRunner:
         except OutcomeUnknownError as exc:
             self.spending.lost(charge)
             await self._ledger.lost(ticket)
-            raise exc.resent_by("call again with new_variation=true") from exc
+            minutes = self._ledger.refusal_seconds / 60
+            refused = f"an identical call is refused for {minutes:g} minutes, in case this one was queued"
+            raise exc.resent_by(f"call again with new_variation=true ({refused})") from exc
         except BaseException:  # refused, or cancelled between attempts: nothing was queued
             await self._ledger.released(ticket)
             raise
@@ -322,25 +330,31 @@ class GenerationRunner:
             async with anyio.create_task_group() as members:
                 for index, generation_id in enumerate(generation_ids):
                     members.start_soon(member, index, generation_id)
-            return await previewed_set(_as_set(results, (), what="generation"), mode)
+            return await previewed_set(set_of(results, (), what="generation"), mode)
 
     async def _waited(
-        self, generation: Generation | str, deadline: float, progress: Progress, scratch: Path | None
+        self,
+        generation: Generation | str,
+        deadline: float,
+        progress: Progress,
+        scratch: Path | None,
+        *,
+        budget: float | None = None,
     ) -> Report:
-        """Poll until `deadline`, then save what completed by `deadline + SAVE_SECONDS`."""
+        """Poll until `deadline`, then save what completed by `deadline + SAVE_SECONDS`.
+
+        Progress counts the seconds of `budget` (a generating call's whole wait, up to `deadline`,
+        of which creating the job took the first moments; by default, from now)."""
         started = self.now()
-        max_wait = max(deadline - started, 0.0)
+        total = max(deadline - started, 0.0) if budget is None else budget
+        bar = WaitProgress(progress, began=deadline - total, total=total, now=self.now)
         finish_by = deadline + SAVE_SECONDS
-        last = 0.0
         seen: Generation | None = generation if isinstance(generation, Generation) else None
 
         async def on_update(current: Generation) -> None:
-            nonlocal last, seen
+            nonlocal seen
             seen = current
-            elapsed = self.now() - started
-            # Strictly increasing (the protocol asks it), and below the total kept for "completed".
-            last = max(min(elapsed, 0.99 * max_wait), last + 0.001)
-            await progress(last, max_wait, f"{current.state.capitalize()} · {elapsed:.0f} s of up to {max_wait:.0f} s")
+            await bar.running(current.state)
 
         notes: tuple[str, ...] = ()
         drained = False
@@ -361,40 +375,10 @@ class GenerationRunner:
                 drained, finish_by, scratch = True, self.now(), None
         waited = self.now() - started
         if final.state == "completed" and not notes:
-            await progress(max(max_wait, last + 0.001), max_wait, "Completed · saving the image")
+            await bar.completed()
         await self._ledger.note_outcome(final)
         report = await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
         await self.spending.settle(report)
         if drained:  # no time to preview: the answer goes out inside the shutdown grace
             report = replace(report, outputs=tuple(replace(output, local=None) for output in report.outputs))
         return report
-
-
-def _as_set(
-    results: Sequence[Report | LumaError | None], notes: tuple[str, ...], *, what: str, unsure: Price | None = None
-) -> SetReport:
-    """The members that stand, each with its place in what was asked, and the failures of the
-    others. When none stands: the error itself for one, else one error naming every member's cause,
-    those that may have been charged (an answer lost) first. `unsure` is a member's price, counted
-    for each whose create was sent and answer lost."""
-    errors = [(number, result) for number, result in enumerate(results, 1) if isinstance(result, LumaError)]
-    lost = [number for number, error in errors if isinstance(error, OutcomeUnknownError)]
-    failures = tuple(
-        f"{what.capitalize()} {number} of {len(results)}: {error}"
-        for number, error in sorted(errors, key=lambda item: item[0] not in lost)
-    )
-    standing = [(number, result) for number, result in enumerate(results, 1) if isinstance(result, Report)]
-    if not standing and errors:
-        if len(results) == 1:
-            raise errors[0][1]
-        raise LumaError(f"None of the {len(results)} {what}s could be made:\n- " + "\n- ".join(failures))
-    members = tuple(report for _, report in standing)
-    if members and notes:
-        members = (replace(members[0], warnings=notes + members[0].warnings), *members[1:])
-    return SetReport(
-        members,
-        failures,
-        numbers=tuple(number for number, _ in standing),
-        asked=len(results),
-        unsure=tuple(unsure for _ in lost) if unsure is not None else (),
-    )

@@ -116,6 +116,20 @@ class OutputFolder:
         self._good_at = now if answer[0] == self.preferred else None
         return answer
 
+    async def check(self) -> str | None:
+        """At start: why the preferred folder cannot be written and where images will go instead,
+        so that the user hears of it before the first paid image; None when it can be written."""
+        try:
+            await anyio.to_thread.run_sync(_probe, self.preferred)
+        except OSError as exc:
+            return (
+                f"{self.preferred} cannot be written ({exc.strerror or type(exc).__name__}): images will be saved "
+                f"in {self.fallback} instead, where temporary files get cleaned. Set LUMA_MCP_OUTPUT_DIR to a folder "
+                "that can be written."
+            )
+        self._good_at = time.monotonic()
+        return None
+
     def distrust(self) -> None:
         """Forget that the preferred folder proved writable (a save there just failed): the next
         `writable()` probes it again, and falls back if it fails."""

@@ -22,6 +22,10 @@ KINDS = ("url", "path", "data", "generation_id", "file_id")
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 DATA_URI = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=-]+)*;base64,$")
 URL_DRIVE = re.compile(r"^/[A-Za-z]:[\\/]")
+PATH_DESCRIPTION = (
+    "A local image file by its absolute path or one from ~, e.g. ~/Pictures/cat.png, inside the allowed folders."
+)
+"""How a `path` argument is described to the model, wherever one is taken."""
 BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
 
@@ -45,9 +49,7 @@ class ImageInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     url: str | None = Field(default=None, description="Public http(s) URL of the image (file:// URLs count as paths).")
-    path: str | None = Field(
-        default=None, description="A local image file, e.g. ~/Pictures/cat.png; it must be inside the allowed folders."
-    )
+    path: str | None = Field(default=None, description=PATH_DESCRIPTION)
     data: str | None = Field(
         default=None, description="The image as base64 (or a data: URI); set media_type unless it is a data: URI."
     )

@@ -37,6 +37,19 @@ def remote_path_problem(raw: str, *, windows: bool = sys.platform == "win32") ->
     return None
 
 
+def relative_path_problem(raw: str) -> str | None:
+    """Why a path cannot be read as given, being relative (None if it is absolute, starts with
+    `~`, or names a Windows drive): the server's working folder is whatever its host started it
+    in, never the agent's or the user's, so a relative path would find some other file or none."""
+    if raw.startswith("~") or WINDOWS_DRIVE.match(raw) or Path(raw).is_absolute():
+        return None
+    example = Path.home() / "Pictures" / "cat.png"
+    return (
+        f"{raw} is a relative path, and this server cannot know which folder it is relative to: give an "
+        f"absolute path (like {example}) or one starting with ~ (like ~/Pictures/cat.png)"
+    )
+
+
 def expanded_path(raw: str) -> Path:
     """`~` expanded; a Windows drive path mapped to WSL's `/mnt/<drive>` where that exists."""
     match = WINDOWS_DRIVE.match(raw)
@@ -117,9 +130,9 @@ def read_local_image(field: str, raw: str, allowed: list[Path], opener: Opener =
     `opener` opens the checked path (`os.open`; tests race it)."""
     if not allowed:  # over HTTP by default: the path is likely on the caller's machine, not this one
         raise InputError(field, f"{raw} was not read: {NO_LOCAL_FILES}")
-    remote = remote_path_problem(raw)
-    if remote is not None:
-        raise InputError(field, remote)
+    problem = remote_path_problem(raw) or relative_path_problem(raw)
+    if problem is not None:
+        raise InputError(field, problem)
     try:
         # Links resolved as far as the path exists; confinement is checked before existence, so
         # nothing about files outside the allowed folders can be learned from the answers.

@@ -1,5 +1,6 @@
 """Names a person can browse: `2026-11-24_red-fox-in-the-snow_d290f1ee_1.png` (date, prompt, short
-id, output number), built only from sanitised parts, so no name can climb out of its folder."""
+id, output number), built only from sanitised parts, so no name can climb out of its folder. The
+prompt's words are kept in whatever script they are written (`2026-11-24_雪の中の狐_d290f1ee_1.png`)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,35 @@ import re
 import unicodedata
 from datetime import UTC, datetime
 
+JOINER = "\u200d"
+"""The zero-width joiner inside emoji sequences (👩‍🎨): kept within a word."""
 
-def slug(text: str, max_length: int = 48) -> str:
-    """Lowercase ASCII words joined by `-`: safe in a file name on every OS, never empty."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    words = re.findall(r"[a-z0-9]+", ascii_text.lower())
+
+def _in_word(char: str) -> bool:
+    """Letters, marks and digits of any script, and pictographs (emoji): everything else (spaces,
+    punctuation, the characters file systems reserve such as `/ \\ : * ? " < > |`, controls, and
+    invisible format characters like a right-to-left override) separates words."""
+    category = unicodedata.category(char)
+    return category[0] in "LMN" or category == "So" or char == JOINER
+
+
+def _cut(word: str, max_bytes: int) -> str:
+    """The longest start of `word` within `max_bytes` of UTF-8, cut between characters."""
+    cut = word.encode()[:max_bytes].decode(errors="ignore")
+    return cut.rstrip(JOINER)
+
+
+def slug(text: str, max_bytes: int = 48) -> str:
+    """Lowercase words of any script (NFC), joined by `-`, at most `max_bytes` of UTF-8: safe in
+    a file name on every OS, never empty. `雪の中の狐` stays `雪の中の狐`, `Рыжая лиса!` becomes
+    `рыжая-лиса`; a prompt with no word at all gives `image`."""
+    normal = unicodedata.normalize("NFC", text.lower())
+    words = "".join(char if _in_word(char) else " " for char in normal).split()
     result = ""
     for word in words:
         candidate = f"{result}-{word}" if result else word
-        if len(candidate) > max_length:
+        if len(candidate.encode()) > max_bytes:
+            result = result or _cut(word, max_bytes)  # one long word (a script without spaces): its start
             break
         result = candidate
     return result or "image"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from ..api.models import (
     MAX_EDIT_IMAGE_REFS,
@@ -25,7 +25,7 @@ from ..api.models import (
     OutputFormat,
     Style,
 )
-from ..media.image_input import UUID, ImageInput, InlineImage, MediaType, inline_data
+from ..media.image_input import PATH_DESCRIPTION, UUID, ImageInput, InlineImage, MediaType, inline_data
 from ..media.previews import PreviewMode
 
 MAX_WAIT_SECONDS = 600
@@ -51,6 +51,17 @@ NewVariationArg = Annotated[
 GenerationIdArg = Annotated[
     str, Field(pattern=UUID.pattern, description="The generation_id returned by generate_image or edit_image.")
 ]
+
+
+def _has_words(prompt: str) -> str:
+    """A prompt of only spaces (or line breaks) is refused as an empty one is, before anything is paid."""
+    if not prompt.strip():
+        raise ValueError("is only spaces: say in words what to draw or change")
+    return prompt
+
+
+Words = AfterValidator(_has_words)
+"""On a prompt: it holds more than white space."""
 ConfirmSpendArg = Annotated[
     float | None,
     Field(
@@ -83,7 +94,7 @@ class ToolArguments(ArgModelBase):
 class GenerateImageArgs(ToolArguments):
     """Arguments of generate_image."""
 
-    prompt: str = Field(
+    prompt: Annotated[str, Words] = Field(
         min_length=1,
         max_length=MAX_PROMPT_CHARS,
         description="What to draw: subject, setting, lighting, style and mood (1–6000 characters).",
@@ -134,7 +145,7 @@ class GenerateImageArgs(ToolArguments):
 class EditImageArgs(ToolArguments):
     """Arguments of edit_image."""
 
-    prompt: str = Field(
+    prompt: Annotated[str, Words] = Field(
         min_length=1,
         max_length=MAX_PROMPT_CHARS,
         description="The change to make, e.g. 'make it night, add falling snow' (1–6000 characters).",
@@ -178,7 +189,7 @@ class SplitIntoLayersArgs(ToolArguments):
     source: ImageInput = Field(
         description='The image to split, e.g. {"generation_id": "<id of an earlier result>"} or {"path": "..."}.'
     )
-    prompt: str | None = Field(
+    prompt: Annotated[str, Words] | None = Field(
         default=None,
         min_length=1,
         max_length=MAX_LAYERING_PROMPT_CHARS,
@@ -279,9 +290,7 @@ class GetSpendingArgs(ToolArguments):
 class UploadImageArgs(ToolArguments):
     """Arguments of upload_image."""
 
-    path: str | None = Field(
-        default=None, description="A local image file, e.g. ~/Pictures/cat.png; it must be inside the allowed folders."
-    )
+    path: str | None = Field(default=None, description=PATH_DESCRIPTION)
     data: str | None = Field(default=None, description="Or the image as base64 (or a data: URI).")
     media_type: MediaType | None = Field(default=None, description="MIME type of data.")
     _inline: InlineImage | None = PrivateAttr(default=None)

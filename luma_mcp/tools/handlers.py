@@ -52,6 +52,11 @@ def _workspace(ctx: Context[AppState]) -> Workspace:
     return ctx.request_context.lifespan_context.workspace(ctx)
 
 
+def _emulated(ctx: Context[AppState]) -> bool:
+    """Whether the links are the embedded emulator's, which nothing outside this server opens."""
+    return ctx.request_context.lifespan_context.settings.emulator
+
+
 async def _generated(
     args: GenerateImageArgs | EditImageArgs | SplitIntoLayersArgs, ctx: Context[AppState], tool: str
 ) -> CallToolResult | InputRequiredResult:
@@ -66,7 +71,7 @@ async def _generated(
         return question.result
     totals = await workspace.spending.today()
     spending = None if totals is None else running_total(totals, workspace.spending.caps)
-    return tool_result(made, tool=tool, failure_is_error=True, spent=True, spending=spending)
+    return tool_result(made, tool=tool, failure_is_error=True, spent=True, spending=spending, emulated=_emulated(ctx))
 
 
 async def generate_image(args: GenerateImageArgs, ctx: Context[AppState]) -> Generated:
@@ -90,7 +95,7 @@ async def get_spending(args: GetSpendingArgs, ctx: Context[AppState]) -> Spent:
 async def get_generation(args: GetGenerationArgs, ctx: Context[AppState]) -> Result:
     with reported_as_tool_errors():
         looked = await _workspace(ctx).look(args.generation_id, args.preview)
-    return tool_result(looked, tool="get_generation")
+    return tool_result(looked, tool="get_generation", emulated=_emulated(ctx))
 
 
 async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState]) -> Result:
@@ -98,7 +103,7 @@ async def wait_for_generation(args: WaitForGenerationArgs, ctx: Context[AppState
     max_wait = args.timeout_seconds if args.timeout_seconds is not None else settings.wait_seconds
     with reported_as_tool_errors():
         waited = await _workspace(ctx).wait(args.ids, max_wait, ctx.report_progress, args.preview)
-    return tool_result(waited, tool="wait_for_generation")
+    return tool_result(waited, tool="wait_for_generation", emulated=_emulated(ctx))
 
 
 async def list_generations(args: ListGenerationsArgs, ctx: Context[AppState]) -> Listing:

@@ -46,7 +46,30 @@ def _output_info(finished: FinishedOutput) -> OutputInfo:
     )
 
 
-def generation_info(report: Report, *, tool: str) -> GenerationInfo:
+def emulator_links(report: Report) -> list[str]:
+    """What a result of the embedded emulator says of its links, which lead nowhere outside this
+    server (`http://storage.luma-emulator.test/...`): where the images are instead."""
+    if not report.outputs:
+        return []
+    gid, many = report.generation.id, len(report.outputs) > 1
+    saved = [finished.saved for finished in report.outputs if finished.saved is not None]
+    where = "; ".join(f"{file.path} ({image_uri(gid, file)})" for file in saved)
+    if not saved:
+        use = "look at the preview, or call get_generation to save the image"
+    elif len(saved) > 1:
+        use = f"use the saved files or their luma:// resources: {where}"
+    else:
+        use = f"use the saved file or its luma:// resource: {where}"
+    links = (
+        "download links are the embedded emulator's and work"
+        if many
+        else "download link is the embedded emulator's and works"
+    )
+    return [f"The {links} only inside this server (--emulator): {use}."]
+
+
+def generation_info(report: Report, *, tool: str, emulated: bool = False) -> GenerationInfo:
+    """`emulated`: the links are the embedded emulator's, which nothing outside this server opens."""
     generation = report.generation
     return GenerationInfo(
         generation_id=generation.id,
@@ -61,7 +84,7 @@ def generation_info(report: Report, *, tool: str) -> GenerationInfo:
         retryable=generation.retryable,
         waited_seconds=None if report.waited_seconds is None else round(report.waited_seconds, 1),
         next_step=next_step(report, tool),
-        warnings=list(report.warnings),
+        warnings=list(report.warnings) + (emulator_links(report) if emulated else []),
         reused=report.reused_after is not None,
         cost_usd=None if report.price is None else report.price.usd,
         cost_is_estimate=report.price is not None and report.price.estimate,
@@ -112,8 +135,9 @@ def _preview_block(preview: Preview) -> ImageContent:
     return ImageContent(data=base64.b64encode(preview.data).decode(), mime_type=preview.media_type)
 
 
-def _output_blocks(report: Report, result: GenerationInfo) -> list[ContentBlock]:
-    """Each output's preview (when it has its own), saved file (as a file and an MCP resource) and link."""
+def _output_blocks(report: Report, result: GenerationInfo, *, emulated: bool) -> list[ContentBlock]:
+    """Each output's preview (when it has its own), saved file (as a file and an MCP resource) and
+    link (said to be the emulator's, where it is)."""
     blocks: list[ContentBlock] = []
     for finished, info in zip(report.outputs, result.outputs, strict=True):
         if finished.preview is not None:
@@ -136,9 +160,17 @@ def _output_blocks(report: Report, result: GenerationInfo) -> list[ContentBlock]
                     )
                 )
         expiry = f" (expires {info.url_expires_at})" if info.url_expires_at else ""
+        title, description = f"Download link{expiry}", None
+        if emulated:
+            title = "The embedded emulator's link (works only inside this server)"
+            description = "A stand-in for a download link: open the saved file or its luma:// resource instead."
         blocks.append(
             ResourceLink(
-                uri=info.url, name=f"output-{info.index + 1}", title=f"Download link{expiry}", mime_type=info.media_type
+                uri=info.url,
+                name=f"output-{info.index + 1}",
+                title=title,
+                description=description,
+                mime_type=info.media_type,
             )
         )
     return blocks
@@ -151,17 +183,20 @@ def tool_result(
     failure_is_error: bool = False,
     spent: bool = False,
     spending: dict[str, Any] | None = None,
+    emulated: bool = False,
 ) -> CallToolResult:
     """The whole answer of a tool: structured result, text, previews and links.
 
     `failure_is_error`: for the generating tools a failed job is a failed call; for the tools that
     only look, it is a successful report of a failure. `spent`: the call made the generations (its
-    cost goes in `_meta.cost`); `spending`: the running total after it (`_meta.spending`)."""
-    members = [generation_info(report, tool=tool) for report in made.members]
+    cost goes in `_meta.cost`); `spending`: the running total after it (`_meta.spending`).
+    `emulated`: the links are the embedded emulator's (`--emulator`), which nothing outside this
+    server can open: the result says so, and where the images are."""
+    members = [generation_info(report, tool=tool, emulated=emulated) for report in made.members]
     total = _total(made)
     if len(members) == 1 and not made.failures and made.asked <= 1:
         whole, report = GenerationResult.model_validate(members[0].model_dump()), made.members[0]
-        text = summary(whole, report.reused_after, files_kept=report.files_kept)
+        text = summary(whole, report.reused_after, files_kept=report.files_kept, emulated=emulated)
     else:
         whole = GenerationResult.model_validate(
             {
@@ -180,12 +215,12 @@ def tool_result(
         listed = [
             (number, member, report) for number, member, report in zip(numbers, members, made.members, strict=True)
         ]
-        text = set_summary(whole, listed, what=what, asked=made.asked or len(members))
+        text = set_summary(whole, listed, what=what, asked=made.asked or len(members), emulated=emulated)
     content: list[ContentBlock] = [TextContent(text=text), TextContent(text=whole.model_dump_json(exclude_none=True))]
     sheets = [made.sheet, *(report.sheet for report in made.members)]
     content += [_preview_block(sheet) for sheet in sheets if sheet is not None]
     for report, result in zip(made.members, members, strict=True):
-        content += _output_blocks(report, result)
+        content += _output_blocks(report, result, emulated=emulated)
     meta = {"cost": _cost_meta(made, total, whole.model)} if spent and total is not None else None
     if spending is not None:
         meta = {**(meta or {}), "spending": spending}

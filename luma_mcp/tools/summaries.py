@@ -95,8 +95,9 @@ def cost_words(result: GenerationInfo, *, reused: bool) -> str:
     return f"Cost: {format_usd(result.cost_usd)}{estimate}."
 
 
-def summary(result: GenerationInfo, reused_after: float | None, *, files_kept: bool) -> str:
-    text = _state_summary(result, files_kept=files_kept)
+def summary(result: GenerationInfo, reused_after: float | None, *, files_kept: bool, emulated: bool = False) -> str:
+    """`emulated`: the links are the embedded emulator's, which nothing outside this server opens."""
+    text = _state_summary(result, files_kept=files_kept, emulated=emulated)
     if reused_after is not None:
         text = (
             f"An identical request was made {reused_after:.0f} s ago: its generation is returned and nothing was "
@@ -105,7 +106,7 @@ def summary(result: GenerationInfo, reused_after: float | None, *, files_kept: b
     return text
 
 
-def _state_summary(result: GenerationInfo, *, files_kept: bool) -> str:
+def _state_summary(result: GenerationInfo, *, files_kept: bool, emulated: bool) -> str:
     gid = result.generation_id
     cost = cost_words(result, reused=result.reused)
     cost_line = f"\n{cost}" if cost else ""
@@ -129,6 +130,8 @@ def _state_summary(result: GenerationInfo, *, files_kept: bool) -> str:
                 f"{label}: {output.width}×{output.height} {format_name}, {readable_size(output.size_bytes or 0)}, "
                 f"saved to {output.path}{link}"
             )
+        elif emulated:  # a link nobody else can open: not one to offer
+            lines.append(f"{label}: not saved" + (f" ({output.error})" if output.error else ""))
         elif not files_kept:  # nothing is saved here: the link is the image
             expiry = f" until {output.url_expires_at}" if output.url_expires_at else " for an hour"
             problem = f" ({output.error})" if output.error else ""
@@ -143,17 +146,25 @@ def _state_summary(result: GenerationInfo, *, files_kept: bool) -> str:
 
 
 def set_summary(
-    whole: GenerationResult, members: list[tuple[int, GenerationInfo, Report]], *, what: str, asked: int
+    whole: GenerationResult,
+    members: list[tuple[int, GenerationInfo, Report]],
+    *,
+    what: str,
+    asked: int,
+    emulated: bool = False,
 ) -> str:
     """Several generations: a line of totals, each member's summary under its place in what was
-    asked, the step."""
+    asked, the step. `emulated`: as `summary`."""
     done = sum(1 for _, member, _ in members if member.state == "completed")
     cost = cost_words(whole, reused=whole.reused)
     made = f"{len(members)} {'made' if what == 'image' else 'found'}, " if len(members) < asked else ""
     lines = [f"{asked} {what}s asked: {made}{done} completed." + (f" {cost}" if cost else "")]
     for number, member, report in members:
         text = summary(
-            member.model_copy(update={"next_step": ""}), report.reused_after, files_kept=report.files_kept
+            member.model_copy(update={"next_step": ""}),
+            report.reused_after,
+            files_kept=report.files_kept,
+            emulated=emulated,
         ).rstrip()
         lines.append(f"#{number} " + text.replace("\n", "\n   "))
     lines += [f"Warning: {warning}" for warning in whole.warnings]

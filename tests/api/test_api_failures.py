@@ -114,9 +114,25 @@ async def test_502_on_create_is_not_retried_and_reported(client: Client, emulato
     emulator.inject("create", "status", status=502, created=True)  # queued, then the 502: it happens
     text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
     assert "answered 502 (Upstream service unavailable)" in text
-    assert "may have been queued" in text
+    assert "costs one image at most" in text
     assert request_id_in(text) == emulator.requests_to("create")[0].request_id
     assert len(emulator.requests_to("create")) == 1  # a POST whose outcome is unclear is never repeated
+
+
+async def test_a_502_to_a_create_leads_with_what_is_known_and_the_safe_step_then_the_risk(
+    client: Client, emulator: Emulator
+) -> None:
+    emulator.inject("create", "status", status=502)
+    text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
+    text = text.removeprefix("Error executing tool generate_image: ")
+    request_id = emulator.requests_to("create")[0].request_id
+    assert text == (
+        f"The Luma API answered 502 (Upstream service unavailable) to this generation request (request id "
+        f"{request_id}). It was not sent again, so it costs one image at most (nothing if it was not queued). "
+        "Next step: tell the user, and ask whether to try again. To try again, call again with new_variation=true "
+        "(an identical call is refused for 10 minutes, in case this one was queued): if this one was queued after "
+        "all, that pays for a second image, and the API cannot list generations to check."
+    )
 
 
 async def test_502_while_waiting_is_retried(client: Client, emulator: Emulator) -> None:
@@ -129,7 +145,7 @@ async def test_502_while_waiting_is_retried(client: Client, emulator: Emulator) 
 async def test_a_dropped_create_is_not_sent_twice(client: Client, emulator: Emulator) -> None:
     emulator.inject("create", "drop")  # the job was queued; the answer was lost
     text = error_text(await client.call_tool("generate_image", {"prompt": "x"}))
-    assert "may have been queued" in text
+    assert "costs one image at most (nothing if it was not queued)" in text
     assert "not sent again" in text
     assert len(emulator.requests_to("create")) == 1
 

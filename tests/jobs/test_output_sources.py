@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,35 @@ async def test_an_output_index_without_a_generation_is_refused_naming_the_fix(cl
         "edit_image", {"prompt": "x", "source": {"url": "https://a.test/x.png", "output_index": 1}}
     )
     assert "output_index goes with generation_id" in error_text(refused)
+
+
+async def test_where_the_api_forgot_a_job_its_saved_file_is_named_as_the_path_to_give(
+    settings: Settings, emulator: Emulator
+) -> None:
+    """A job the API no longer knows (another process's emulator, or older than the API keeps
+    jobs): the error names the saved file as the `path` source; a layer is sent from its file."""
+    async with Client(make_server(settings, emulator)) as client:
+        made = structured(await client.call_tool("generate_image", {"prompt": "a kite"}))
+        split = structured(await client.call_tool("split_into_layers", {"source": SOURCE}))
+    forgetful = Emulator(emulator.config)  # the same API, its jobs forgotten; the same output folder
+    async with Client(make_server(settings, forgetful)) as client:
+        edit = await client.call_tool(
+            "edit_image", {"prompt": "in red", "source": {"generation_id": made["generation_id"]}}
+        )
+        looked = await client.call_tool("get_generation", {"generation_id": made["generation_id"]})
+        layer = {"generation_id": split["generation_id"], "output_index": 1}
+        layer_edit = structured(await client.call_tool("edit_image", {"prompt": "in red", "source": layer}))
+    path = made["outputs"][0]["path"]
+    source = json.dumps({"path": path})
+    assert error_text(edit).endswith(
+        f"The API no longer knows generation {made['generation_id']}, but this server saved its image: give source "
+        f"as {source} instead (nothing was charged)."
+    )
+    assert error_text(looked).endswith(
+        f"The API no longer knows generation {made['generation_id']}, but this server saved its image at {path}: "
+        f"to edit or split it, give source {source}."
+    )
+    assert layer_edit["state"] == "completed"
+    sent = forgetful.requests_to("create")[-1].body["source"]
+    assert base64.b64decode(sent["data"]) == await emulator.output_bytes(split["generation_id"], 1)
+    assert forgetful.spent_usd("luma-api-test-key") == pytest.approx(0.0434)  # the layer's edit only

@@ -155,7 +155,7 @@ async def test_a_lost_answer_in_a_set_is_counted_and_its_advice_buys_one_image_n
     assert data["cost_usd"] == pytest.approx(4 * 0.0404)  # and the result counts it, as an estimate
     assert data["cost_is_estimate"] is True
     [lost] = data["warnings"]
-    assert "may have been queued" in lost
+    assert "costs one image at most" in lost
     assert "count=1 and new_variation=true" in lost
     assert first.meta is not None
     assert [part["final"] for part in first.meta["cost"]["generations"]] == [True, True, True, False]
@@ -176,7 +176,7 @@ async def test_a_set_of_which_none_could_be_made_names_every_cause_the_lost_answ
     refused = await client.call_tool("generate_image", {"prompt": "a lighthouse", "count": 3})
     text = error_text(refused)
     lines = text[text.index("None of the 3 images could be made:") :].splitlines()
-    assert "may have been queued" in lines[1]  # what may be charged comes first
+    assert "costs one image at most" in lines[1]  # what may be charged comes first
     assert sum("429" in line for line in lines) == 2
 
 

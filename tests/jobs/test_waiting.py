@@ -17,7 +17,7 @@ from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 
 from ..support.clocks import AutojumpTime
-from ..support.servers import blocks, structured
+from ..support.servers import blocks, make_server, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
@@ -100,3 +100,31 @@ async def test_64_parallel_calls_all_complete_with_their_own_results(
         assert f"fox-number-{i}_" in path
         assert Path(path).read_bytes() == await emulator.output_bytes(result["generation_id"])
     assert len(emulator.requests_to("create")) == 64
+
+
+@pytest.mark.parametrize(("wait_seconds", "latency"), [(35, 8), (35, 100), (0.05, 0), (0, 0)])
+async def test_no_progress_passes_its_total_nor_repeats_a_value(
+    settings: Settings, emulator: Emulator, wait_seconds: float, latency: float
+) -> None:
+    """Each call's progress has one total, its wait; a second identical call (which gets the
+    first job back) and a wait that ends on its deadline keep inside it too."""
+    emulator.configure(latency=latency)
+    server = make_server(settings.model_copy(update={"wait_seconds": wait_seconds}), emulator)
+    calls: list[list[tuple[float, float | None]]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        calls[-1].append((progress, total))
+
+    async with Client(server) as client:
+        for _ in range(2):
+            calls.append([])
+            await client.call_tool("generate_image", {"prompt": "a fox"}, progress_callback=on_progress)
+        calls.append([])
+        waited = {"generation_id": emulator.generation_ids()[0], "timeout_seconds": 30}
+        await client.call_tool("wait_for_generation", waited, progress_callback=on_progress)
+    assert any(calls)
+    for seen in calls:
+        assert all(total is not None and progress <= total for progress, total in seen), seen
+        assert len({total for _, total in seen}) <= 1, seen  # one total per call
+        values = [progress for progress, _ in seen]
+        assert values == sorted(set(values)), seen  # each above the last

@@ -423,3 +423,25 @@ async def test_the_saved_output_folder_is_readable_by_default(
     saved = Path(first["outputs"][0]["path"]).read_bytes()
     expected = {"data": f"<{len(b64(saved))} chars>", "media_type": "image/png"}
     assert emulator.requests_to("create")[-1].body["source"] == expected
+
+
+@pytest.mark.parametrize("raw", ["cat.png", "./cat.png", "pictures/cat.png", " /cat.png"])
+async def test_a_relative_path_is_refused_saying_to_give_an_absolute_one(
+    client: Client, emulator: Emulator, pictures: Path, monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    (pictures / "cat.png").write_bytes(png_bytes())
+    (pictures / "pictures").mkdir()
+    (pictures / "pictures" / "cat.png").write_bytes(png_bytes())
+    monkeypatch.chdir(pictures)  # the server's working folder holds such a file: it is not read even so
+    for tool, arguments, field in (
+        ("edit_image", {"prompt": "x", "source": {"path": raw}}, "source"),
+        ("upload_image", {"path": raw}, "image"),
+    ):
+        result = await client.call_tool(tool, arguments)
+        assert result.is_error
+        text = "".join(b.text for b in result.content if isinstance(b, TextContent))
+        assert f"{field}: {raw} is a relative path" in text
+        assert "give an absolute path (like " in text
+        assert "or one starting with ~ (like ~/Pictures/cat.png)" in text
+        assert "LUMA_MCP_ALLOWED_DIRS" not in text
+    assert emulator.requests == []

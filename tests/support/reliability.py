@@ -98,7 +98,8 @@ SCENARIOS: list[Scenario] = [
              _inject("create", "malformed_json"), "saved", "id read from the half body, image saved"),
     Scenario("create: wrong shape", "create", "201 with a JSON body of another shape",
              _inject("create", "wrong_shape"), "reported",
-             "error: queued but its id unreadable, not sent again", unknown_outcome=True, words="so it was queued"),
+             "error: queued but its id unreadable, not sent again", unknown_outcome=True,
+             words="queued this generation request (HTTP 201)"),
     # --- get ------------------------------------------------------------------------------------
     Scenario("get: 429", "get", "429, Retry-After 3, twice",
              _inject("get", "status", status=429, retry_after=3, count=2), "saved",

@@ -25,6 +25,8 @@ GID = "d290f1ee-6c54-4b01-90e6-d701748f0851"
 INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ("generate_image", {}, "prompt", "is required"),
     ("generate_image", {"prompt": ""}, "prompt", "at least 1 character(s) long (got 0)"),
+    ("generate_image", {"prompt": "   "}, "prompt", "is only spaces: say in words what to draw"),
+    ("generate_image", {"prompt": " \n\t "}, "prompt", "is only spaces"),
     ("generate_image", {"prompt": "x" * 6001}, "prompt", "at most 6000 characters long (got 6001)"),
     ("generate_image", {"prompt": "x", "aspect_ratio": "4:3"}, "aspect_ratio", "must be one of '3:1'"),
     ("generate_image", {"prompt": "x", "model": "uni-2"}, "model", "'uni-1' or 'uni-1-max'"),
@@ -63,6 +65,8 @@ INVALID: list[tuple[str, dict[str, Any], str, str]] = [
     ("generate_image", {"prompt": "x", "image_ref": ["https://a/b.png"]}, "image_ref[0]", "must be an object"),
     ("generate_image", {"prompt": "x", "negative_prompt": "dogs"}, "negative_prompt", "use only: "),
     ("edit_image", {"prompt": "x"}, "source", "is required"),
+    ("edit_image", {"prompt": "  ", "source": REF}, "prompt", "is only spaces"),
+    ("split_into_layers", {"prompt": " ", "source": REF}, "prompt", "is only spaces"),
     ("edit_image", {"prompt": "x", "source": REF, "image_ref": [REF] * 9}, "image_ref", "at most 8"),
     ("edit_image", {"prompt": "x", "source": {"media_type": "image/png"}}, "source", "exactly one of"),
     ("get_generation", {"generation_id": "latest"}, "generation_id", "must be a UUID"),

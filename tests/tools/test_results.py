@@ -95,3 +95,29 @@ async def test_where_no_files_are_kept_the_text_gives_the_links(emulator: Emulat
             assert "not saved" not in text
             assert re.search(r"Image 1: download it from http\S+ \(it works until 20\d\d-", text), text
     assert not list(output_dir.glob("*.png"))
+
+
+@pytest.mark.parametrize("embedded", [True, False], ids=["--emulator", "an API on the network"])
+async def test_the_embedded_emulators_links_are_said_to_work_only_inside_the_server(
+    settings: Settings, emulator: Emulator, embedded: bool
+) -> None:
+    server = make_server(settings.model_copy(update={"emulator": embedded}), emulator)
+    async with Client(server) as client:
+        result = await client.call_tool("generate_image", {"prompt": "a fox", "output_format": "png"})
+    data = structured(result)
+    [output] = data["outputs"]
+    note = (
+        "The download link is the embedded emulator's and works only inside this server (--emulator): use the "
+        f"saved file or its luma:// resource: {output['path']} (luma://generations/{data['generation_id']}/images/0.png)."
+    )
+    [link] = [block for block in blocks(result, ResourceLink) if block.uri == output["url"]]
+    if embedded:
+        assert note in data["warnings"]
+        assert f"Warning: {note}" in blocks(result, TextContent)[0].text
+        assert link.title == "The embedded emulator's link (works only inside this server)"
+        assert link.description is not None
+        assert "luma:// resource" in link.description
+    else:
+        assert data["warnings"] == []
+        assert link.title is not None
+        assert link.title.startswith("Download link (expires ")
