@@ -1,5 +1,5 @@
 """Finished images to disk: a streamed download, capped and checked (status, type by its bytes,
-the storage's MD5 where it catches what the rest would not, that it decodes), written beside its
+the storage's MD5 where its ETag is one, that it decodes), written beside its
 final name and moved there only when whole, never over another file. `SavedFile` is the one record
 of a saved output, in results and history.
 
@@ -184,8 +184,8 @@ async def download(
     the record names it output `index` (with the layer's `label`, for layering).
 
     Checked on the way: the status, the size cap, magic bytes against the declared type, the MD5
-    when the storage's ETag is one (over plain HTTP, for other images than PNG: see
-    `_md5_catches_more`), and that the result decodes. Disk work runs in worker threads,
+    when the storage's ETag is one (it catches bytes changed at rest, which TLS cannot), and that
+    the result decodes. Disk work runs in worker threads,
     so other calls keep flowing meanwhile. `limits` replaces the client's own (a caller whose
     deadline is near shortens it)."""
     partial: _PartialFile | None = None
@@ -213,7 +213,7 @@ async def download(
                 pending_size += len(chunk)
                 if media_type is None and size >= SNIFF_BYTES:
                     media_type = _checked_type(_head(pending), declared_type)
-                    if etag and _md5_catches_more(url, media_type):
+                    if etag:
                         partial.expect_md5(etag.group(1))
                 if pending_size >= FLUSH_BYTES and media_type is not None:
                     blocks, pending, pending_size = pending, [], 0
@@ -263,12 +263,6 @@ def _unwritable(directory: Path, exc: OSError) -> OutputError:
     """A disk error while saving, as an error the caller can act on: the temporary folder may
     still take the image."""
     return OutputError(f"could not write {directory}: {exc.strerror or type(exc).__name__}", retry="fallback")
-
-
-def _md5_catches_more(url: str, media_type: str) -> bool:
-    """Whether the storage's MD5 would catch damage nothing else does: not over HTTPS (TLS
-    authenticates every byte), nor in a PNG (the decode check verifies the CRC of every chunk)."""
-    return not url.lower().startswith("https:") and media_type != "image/png"
 
 
 def _head(chunks: Sequence[bytes]) -> bytes:

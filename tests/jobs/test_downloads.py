@@ -48,7 +48,7 @@ async def test_a_download_truncated_twice_is_reported_and_saved_on_the_next_look
     assert Path(again["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])
 
 
-@pytest.mark.parametrize("output_format", ["png", "jpeg"])  # caught by the chunks' CRCs; by the storage's MD5
+@pytest.mark.parametrize("output_format", ["png", "jpeg"])  # caught by the storage's MD5 (and by the PNG chunks' CRCs)
 async def test_corrupt_bytes_are_caught_and_downloaded_again(
     client: Client, emulator: Emulator, output_format: str
 ) -> None:
