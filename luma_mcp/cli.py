@@ -76,6 +76,12 @@ def _add_emulator_command(commands: argparse._SubParsersAction[argparse.Argument
         "--storage-url", default=None, help="base URL for output links (default: this server as localhost)"
     )
     emulator.add_argument(
+        "--stock-images",
+        action="store_true",
+        help="serve one image per size and format, rendered once, for every generation (for benchmarks of a "
+        "client: the emulator's rendering then stays out of the measurement)",
+    )
+    emulator.add_argument(
         "--state-dir",
         default=None,
         metavar="DIR",
@@ -134,6 +140,7 @@ def _run_emulator(args: argparse.Namespace) -> int:
         weights=weights,
         api_keys=frozenset(args.api_key) if args.api_key else None,
         fetch_urls=args.fetch_urls if args.fetch_urls is not None else is_loopback(args.host),
+        stock_images=args.stock_images,
         admin_token=admin_token,
         state_dir=args.state_dir,
         **({"storage_base_url": args.storage_url} if args.storage_url else {}),

@@ -24,6 +24,7 @@ from .jobs.sources import OutputSources
 from .jobs.uploads import OutputBucket
 from .media.folders import private_folder
 from .media.resolver import InputResolver
+from .process import bound_allocator, bound_worker_threads
 from .prompts import register_prompts
 from .resources import ImageCatalog, register_templates, resources_listed_first
 from .store.base import SERVER_ACCOUNT
@@ -35,6 +36,8 @@ from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 logger = logging.getLogger(__name__)
 
 EMULATOR_KEY = "luma-api-emulator"
+EMULATOR_BASE_URL = "http://api.luma-emulator.test/v1"
+"""Where the embedded emulator (`--emulator`) answers: in-process only, never on the network."""
 EMULATOR_STATE_SUFFIX = ".emulator"
 """The embedded emulator's folder: the output folder's store file with this suffix instead of `.db`."""
 
@@ -52,6 +55,18 @@ against the server's caps. A call refused for its price quotes it: send confirm_
 - get_generation looks a generation up again: fresh download link, and the file saved if it was not.
 - Every generate_image or edit_image call is a new paid image: do not repeat one just to check on it.\
 """
+
+
+def _embedded_emulator(latency: float, state: Path | None) -> httpx2.AsyncBaseTransport:
+    """A transport into an emulator of the API inside this process (`--emulator`), at
+    `EMULATOR_BASE_URL`, finishing jobs after `latency` seconds of real time, keeping them in
+    `state` (see `emulator_state_folder`) or, for None, in this process only."""
+    from .emulator import Clock, Emulator, EmulatorConfig
+
+    config = EmulatorConfig(
+        latency=latency, api_base_url=EMULATOR_BASE_URL, state_dir=None if state is None else str(state)
+    )
+    return Emulator(config, clock=Clock(frozen=False)).transport()
 
 
 def emulator_state_folder(settings: Settings) -> Path | None:
@@ -87,18 +102,24 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(server: MCPServer[AppState]) -> AsyncGenerator[AppState]:
-        base_url, api_key, http_transport = settings.base_url, settings.api_key, transport
+        bound_worker_threads()
+        base_url, api_key = settings.base_url, settings.api_key
         key = api_key.get_secret_value() if api_key else None
-        if settings.emulator and transport is None:
-            from .emulator import Clock, Emulator, EmulatorConfig
-
-            state = await anyio.to_thread.run_sync(emulator_state_folder, settings) if settings.keeps_files else None
-            config = EmulatorConfig(latency=settings.emulator_latency, state_dir=None if state is None else str(state))
-            emulator = Emulator(config, clock=Clock(frozen=False))
-            base_url, key, http_transport = emulator.base_url, EMULATOR_KEY, emulator.transport()
+        embedded = settings.emulator and transport is None
+        emulator_state: Path | None = None
+        if embedded:
+            base_url, key = EMULATOR_BASE_URL, EMULATOR_KEY
+            emulator_state = (
+                await anyio.to_thread.run_sync(emulator_state_folder, settings) if settings.keeps_files else None
+            )
         timeout = httpx2.Timeout(settings.http_timeout, connect=min(10.0, settings.http_timeout))
 
         def open_client() -> httpx2.AsyncClient:
+            """The shared client, opened by the first request: work that can wait until a call
+            needs it waits here, not before `tools/list` (the embedded emulator; the allocator's
+            bounds, which matter only once calls run)."""
+            bound_allocator()
+            http_transport = _embedded_emulator(settings.emulator_latency, emulator_state) if embedded else transport
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
         store_url = settings.store_url.get_secret_value() if settings.store_url else None

@@ -11,7 +11,7 @@ from .support.imports import PACKAGE_ROOT, ImportGraph
 
 LAYERS: list[tuple[str, ...]] = [
     ("luma_mcp.api",),
-    ("luma_mcp.errors", "luma_mcp.hosts", "luma_mcp.setting_sources"),
+    ("luma_mcp.errors", "luma_mcp.hosts", "luma_mcp.process", "luma_mcp.setting_sources"),
     ("luma_mcp.media",),
     ("luma_mcp.config", "luma_mcp.store"),
     ("luma_mcp.jobs",),

@@ -1,9 +1,12 @@
-"""The server as a client meets it: instructions that explain the tools, and without a key, tools
-that still list and say how to set one."""
+"""The server as a client meets it: instructions that explain the tools, without a key tools that
+still list and say how to set one, and with `--emulator` a start that does not wait for it."""
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -40,6 +43,44 @@ async def test_without_a_key_the_tools_list_and_calls_say_how_to_set_it(
     assert "LUMA_AGENTS_API_KEY" in text
     assert "--emulator" in text
     assert emulator.requests == []
+
+
+EMULATOR_ON_FIRST_USE = """
+import json, sys
+import anyio
+from mcp import Client
+from luma_mcp.config import Settings
+from luma_mcp.server import build_server
+
+def loaded():
+    return sorted(name for name in sys.modules if name.startswith("luma_mcp.emulator"))
+
+async def main():
+    settings = Settings.load({"emulator": True, "output_dir": sys.argv[1]}, environ={})
+    async with Client(build_server(settings)) as client:
+        tools = sorted(tool.name for tool in (await client.list_tools()).tools)
+        before = loaded()
+        missing = await client.call_tool("get_generation", {"generation_id": "00000000-0000-4000-8000-000000000000"})
+        print(json.dumps({"tools": tools, "before": before, "after": loaded(), "answer": missing.content[0].text}))
+
+anyio.run(main)
+"""
+
+
+def test_with_the_emulator_tools_list_before_it_loads_and_the_first_request_loads_it(tmp_path: Path) -> None:
+    # A fresh interpreter: this one has loaded the emulator long ago. Hosts wait for tools/list.
+    ran = subprocess.run(
+        [sys.executable, "-c", EMULATOR_ON_FIRST_USE, str(tmp_path / "images")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    seen = json.loads(ran.stdout)
+    assert "generate_image" in seen["tools"]
+    assert seen["before"] == []
+    assert "luma_mcp.emulator.handle" in seen["after"]
+    assert "not found" in seen["answer"].lower()  # the emulator's own answer
 
 
 @pytest.mark.parametrize(

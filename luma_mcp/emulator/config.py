@@ -52,6 +52,9 @@ class EmulatorConfig:
     """Base URL (with `/v1`) that clients use; in-process any host reaches the app."""
     storage_base_url: str = DEFAULT_STORAGE_BASE
     """Where output and upload URLs point; a different host than the API, as S3 is."""
+    stock_images: bool = False
+    """Every text-to-image output of a size and format is the same stock image, rendered once: for
+    benchmarks of a client, whose measure the emulator's rendering would otherwise share."""
     state_dir: str | None = None
     """A folder of this user's where the emulator keeps what a later process needs to take over:
     generations (request, inputs, the plan of their outputs) and uploaded files, in one SQLite file

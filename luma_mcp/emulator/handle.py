@@ -182,4 +182,5 @@ class Emulator:
 
     async def output_bytes(self, generation_id: str, index: int = 0) -> bytes:
         """The bytes a completed generation's output `index` downloads as."""
-        return (await rendered_outputs(self.state.generations[generation_id]))[index].data
+        generation = self.state.generations[generation_id]
+        return (await rendered_outputs(generation, stock=self.config.stock_images))[index].data

@@ -47,7 +47,7 @@ class Inputs:
                 raise ApiError(
                     422, f"{field}: generation '{spec.generation_id}' is not completed (state: {state})"
                 )  # [guess]
-            output = (await rendered_outputs(generation))[0]
+            output = (await rendered_outputs(generation, stock=self._state.config.stock_images))[0]
             return InputImage(field, "generation_id", output.media_type, output.data)
         file_id = spec.file_id or ""
         stored = await self._state.file(file_id)

@@ -3,6 +3,8 @@ rendered once (in a worker thread) when first downloaded or chained."""
 
 from __future__ import annotations
 
+import functools
+
 import anyio.to_thread
 
 from . import render
@@ -37,12 +39,25 @@ def plan_outputs(
     return size, output_format, (f"output.{render.EXTENSIONS[output_format]}",)
 
 
-async def rendered_outputs(generation: Generation) -> tuple[Output, ...]:
-    """Render a generation's outputs once (in a worker thread) and keep them."""
+async def rendered_outputs(generation: Generation, *, stock: bool) -> tuple[Output, ...]:
+    """Render a generation's outputs once (in a worker thread) and keep them. `stock` (see
+    `EmulatorConfig.stock_images`): a text-to-image output is the one stock image of its size and
+    format."""
     async with generation.render_lock:
         if generation.outputs is None:
-            generation.outputs = await anyio.to_thread.run_sync(_render, generation)
+            stocked = stock and generation.request.type == "image"
+            generation.outputs = await anyio.to_thread.run_sync(_stock if stocked else _render, generation)
     return generation.outputs
+
+
+def _stock(generation: Generation) -> tuple[Output, ...]:
+    data = _stock_image(generation.size, generation.output_format)
+    return (Output(data, render.MEDIA_TYPES[generation.output_format], generation.output_names[0]),)
+
+
+@functools.lru_cache(maxsize=8)
+def _stock_image(size: tuple[int, int], output_format: str) -> bytes:
+    return render.render_image("stock image", size=size, output_format=output_format, model="uni-1", style="auto")
 
 
 def _render(generation: Generation) -> tuple[Output, ...]:

@@ -56,7 +56,7 @@ class Storage:
         generation = await self._state.generation(segments[1]) if len(segments) == 3 else None
         if generation is None or generation.state(self._state.clock.now()) != "completed":
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")
-        outputs = await rendered_outputs(generation)
+        outputs = await rendered_outputs(generation, stock=self._state.config.stock_images)
         match = [o for o in outputs if o.name == segments[2]]
         if not match:
             return s3_error(404, "NoSuchKey", "The specified key does not exist.")

@@ -46,7 +46,7 @@ class InlineImage:
 class ImageInput(BaseModel):
     """An image: give exactly one of url, path, data, generation_id or file_id."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     url: str | None = Field(default=None, description="Public http(s) URL of the image (file:// URLs count as paths).")
     path: str | None = Field(default=None, description=PATH_DESCRIPTION)

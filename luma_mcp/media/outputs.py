@@ -1,6 +1,7 @@
 """Finished images to disk: a streamed download, capped and checked (status, type by its bytes,
-the storage's MD5, that it decodes), written beside its final name and moved there only when whole,
-never over another file. `SavedFile` is the one record of a saved output, in results and history.
+the storage's MD5 where its ETag is one, that it decodes), written beside its
+final name and moved there only when whole, never over another file. `SavedFile` is the one record
+of a saved output, in results and history.
 
 Downloads never carry the API key: they go to the storage host with the URL's own signature.
 Pillow is imported inside the functions that need it, to keep the server's start-up fast.
@@ -16,13 +17,14 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio
 import anyio.to_thread
 import httpx2
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import OutputError
 from .image_threads import in_image_thread
@@ -35,6 +37,8 @@ PLAIN_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})"?$')
 
 class SavedFile(BaseModel):
     """An output written to disk, or kept in a bucket (`path` is then its `s3://bucket/key`)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     index: int = Field(description="Position among the generation's outputs, from 0.")
     path: str = Field(description="Where it was saved: a file's path, or an object's s3:// URI.")
@@ -72,8 +76,11 @@ def _check_decodes(path: Path) -> tuple[int, int]:
     return size
 
 
-FLUSH_BYTES = 1024 * 1024
-"""Downloads reach the disk in blocks this size: never whole in memory, few thread hops."""
+FLUSH_BYTES = 256 * 1024
+"""Downloads reach the disk in blocks this size: never whole in memory (64 at once hold 16 MB),
+few thread hops (24 for a 6 MB PNG)."""
+SNIFF_BYTES = 16
+"""Bytes at the head of a download that tell its type."""
 
 
 @functools.cache
@@ -93,26 +100,43 @@ def _umask() -> int:
 class _PartialFile:
     """A download on its way to disk, as `.<stem>.<random>.part` beside its final name: a name of
     its own (created exclusively), so two processes saving the same image never write one file.
-    Blocking methods: each runs in a worker thread."""
+    Hashed as it is written (SHA-256, and MD5 once `expect_md5` names the storage's), so the bytes
+    are gone over once, in the worker thread that writes them. Blocking methods: each runs in a
+    worker thread."""
 
     def __init__(self, directory: Path, stem: str) -> None:
         self.directory = directory
         self.stem = stem
         self.path: Path | None = None
         self._file: BinaryIO | None = None
+        self.sha256 = hashlib.sha256()
+        self._md5: Any = None
+        self._expected_md5: str | None = None
 
-    def write(self, data: bytes) -> None:
+    def expect_md5(self, checksum: str) -> None:
+        """Check the bytes against the storage's MD5 `checksum` when committed (call before the first write)."""
+        self._md5, self._expected_md5 = hashlib.md5(), checksum  # noqa: S324 - only to compare with S3's ETag
+
+    def write(self, blocks: Sequence[bytes]) -> None:
+        """Hash `blocks` and write them as they came: no copy joins them."""
         if self._file is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             descriptor, name = tempfile.mkstemp(prefix=f".{self.stem}.", suffix=".part", dir=self.directory)
             self.path, self._file = Path(name), os.fdopen(descriptor, "wb")
-        self._file.write(data)
+        for block in blocks:
+            self.sha256.update(block)
+            if self._md5 is not None:
+                self._md5.update(block)
+        self._file.writelines(blocks)
 
-    def commit(self, data: bytes, extension: str) -> tuple[Path, int, int]:
-        """Write the rest, check the image decodes, and move it to a name of its own."""
-        self.write(data)
+    def commit(self, blocks: Sequence[bytes], extension: str) -> tuple[Path, int, int]:
+        """Write the rest, check it against the storage's MD5 (if expected) and that the image
+        decodes, and move it to a name of its own."""
+        self.write(blocks)
         assert self._file is not None
         assert self.path is not None
+        if self._md5 is not None and self._md5.hexdigest() != self._expected_md5:
+            raise OutputError("The downloaded bytes do not match the storage's checksum", retry="again")
         if sys.platform != "win32":
             # mkstemp made it private; a saved image is an ordinary file, as the user's umask has
             # them. Set on the open file, never by name once it is in place: in a folder others can
@@ -160,12 +184,12 @@ async def download(
     the record names it output `index` (with the layer's `label`, for layering).
 
     Checked on the way: the status, the size cap, magic bytes against the declared type, the MD5
-    when the storage's ETag is one, and that the result decodes. Disk work runs in worker threads,
+    when the storage's ETag is one (it catches bytes changed at rest, which TLS cannot), and that
+    the result decodes. Disk work runs in worker threads,
     so other calls keep flowing meanwhile. `limits` replaces the client's own (a caller whose
     deadline is near shortens it)."""
-    partial = _PartialFile(directory, stem)
-    digest, md5 = hashlib.sha256(), hashlib.md5()  # noqa: S324 - MD5 only to compare with S3's ETag
-    size = 0
+    partial: _PartialFile | None = None
+    size = pending_size = 0
     media_type: str | None = None
     pending: list[bytes] = []
     committed: tuple[Path, int, int] | None = None
@@ -180,47 +204,55 @@ async def download(
                 raise OutputError(f"The image is {declared} bytes, over the {max_bytes}-byte download cap")
             declared_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
             etag = PLAIN_MD5_ETAG.match(response.headers.get("etag", ""))
-            async for chunk in response.aiter_bytes(chunk_size=65536):
-                if media_type is None:
-                    media_type = _checked_type(chunk[:16], declared_type)
+            partial = _PartialFile(directory, stem)
+            async for chunk in response.aiter_bytes():  # as they arrive: re-cut, they would be copied
                 size += len(chunk)
                 if size > max_bytes:
                     raise OutputError(f"The image exceeds the {max_bytes}-byte download cap")
-                digest.update(chunk)
-                md5.update(chunk)
                 pending.append(chunk)
-                if sum(len(p) for p in pending) >= FLUSH_BYTES:
-                    block, pending = b"".join(pending), []
+                pending_size += len(chunk)
+                if media_type is None and size >= SNIFF_BYTES:
+                    media_type = _checked_type(_head(pending), declared_type)
+                    if etag:
+                        partial.expect_md5(etag.group(1))
+                if pending_size >= FLUSH_BYTES and media_type is not None:
+                    blocks, pending, pending_size = pending, [], 0
                     try:
-                        await anyio.to_thread.run_sync(partial.write, block)
+                        await anyio.to_thread.run_sync(partial.write, blocks)
                     except OSError as exc:
                         raise _unwritable(directory, exc) from exc
         if media_type is None:
-            raise OutputError("The download was empty", retry="again")
-        if etag and etag.group(1) != md5.hexdigest():
-            raise OutputError("The downloaded bytes do not match the storage's checksum", retry="again")
+            if not size:
+                raise OutputError("The download was empty", retry="again")
+            media_type = _checked_type(_head(pending), declared_type)
+        try:  # the last bytes written before the wait for an image thread: none held while it lasts
+            await anyio.to_thread.run_sync(partial.write, pending)
+        except OSError as exc:
+            raise _unwritable(directory, exc) from exc
+        del pending
         # Shielded: once the bytes are all here, a cancelled call must not leave a saved image that
         # nobody recorded (the next look would download it again under a second name).
         with anyio.CancelScope(shield=True):
             try:
-                committed = await in_image_thread(partial.commit, b"".join(pending), EXTENSIONS[media_type])
+                committed = await in_image_thread(partial.commit, (), EXTENSIONS[media_type])
             except OSError as exc:
                 raise _unwritable(directory, exc) from exc
     except httpx2.HTTPError as exc:
         # Only the kind of failure: the library's own text can quote URLs with their signatures.
         raise OutputError(f"The image download failed ({type(exc).__name__})", retry="again") from exc
     finally:
-        if committed is None:
+        if committed is None and partial is not None:
             with anyio.CancelScope(shield=True):  # a cancelled call must not leave a .part file behind
                 await anyio.to_thread.run_sync(partial.discard)
     assert committed is not None  # a shield with no deadline of its own is never cancelled
+    assert partial is not None
     path, width, height = committed
     return SavedFile(
         index=index,
         path=str(path),
         media_type=media_type,
         size_bytes=size,
-        sha256=digest.hexdigest(),
+        sha256=partial.sha256.hexdigest(),
         width=width,
         height=height,
         label=label,
@@ -231,6 +263,11 @@ def _unwritable(directory: Path, exc: OSError) -> OutputError:
     """A disk error while saving, as an error the caller can act on: the temporary folder may
     still take the image."""
     return OutputError(f"could not write {directory}: {exc.strerror or type(exc).__name__}", retry="fallback")
+
+
+def _head(chunks: Sequence[bytes]) -> bytes:
+    """The first `SNIFF_BYTES` of `chunks`, however the network cut them."""
+    return b"".join(chunk[:SNIFF_BYTES] for chunk in chunks[:SNIFF_BYTES])[:SNIFF_BYTES]
 
 
 def _checked_type(head: bytes, declared: str) -> str:

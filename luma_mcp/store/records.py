@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..media.outputs import SavedFile
 
 
 class InputRecord(BaseModel):
     """An image input, as far as it can be named (never its bytes)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     field: str = Field(description="Where it was given: source or image_ref[i].")
     kind: str = Field(description="url, data, generation_id or file_id.")
@@ -22,6 +24,8 @@ class InputRecord(BaseModel):
 
 class HistoryEntry(BaseModel):
     """One generation this server submitted or fetched."""
+
+    model_config = ConfigDict(defer_build=True)
 
     generation_id: str = Field(description="Id to look up, wait on, or edit from (source: {generation_id}).")
     prompt: str | None = Field(default=None, description="The prompt, when this server submitted it.")

@@ -85,7 +85,7 @@ class ToolArguments(ArgModelBase):
     """Base of the argument models. Being the SDK's own kind of argument model, each is used as
     is to validate a call, and handed whole to the tool function as its `args` parameter."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     def model_dump_one_level(self) -> dict[str, Any]:
         return {"args": self}

@@ -25,7 +25,7 @@ from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import NoBackChannelError
 from mcp_types import ClientCapabilities, ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
 from mcp_types.version import is_version_at_least
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..api import GenerationRequest
 from ..config import Settings
@@ -42,6 +42,8 @@ INPUT_REQUIRED_VERSION = "2026-07-28"
 
 class SpendAnswer(BaseModel):
     """The form the user answers."""
+
+    model_config = ConfigDict(defer_build=True)
 
     spend: bool = Field(default=True, title="Spend it", description="Leave checked to make the images and pay.")
 

@@ -6,7 +6,6 @@ message that names each field and the fix."""
 
 from __future__ import annotations
 
-import functools
 import inspect
 from collections.abc import Callable
 from typing import Any, get_args, get_type_hints
@@ -19,6 +18,8 @@ from mcp.shared.tool_name_validation import validate_and_warn_tool_name
 from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
+
+from .schemas import schema
 
 
 class ModelTool(Tool):
@@ -83,18 +84,13 @@ def model_tool(
         name=name,
         title=title,
         description=description,
-        parameters=_schema(model),
-        fn_metadata=FuncMetadata(arg_model=model, output_schema=_schema(output), output_model=output),
+        parameters=schema(model),
+        fn_metadata=FuncMetadata(arg_model=model, output_schema=schema(output), output_model=output),
         is_async=True,
         context_kwarg=find_context_parameter(fn),
         annotations=annotations,
         meta=meta,
     )
-
-
-@functools.cache
-def _schema(model: type[BaseModel]) -> dict[str, Any]:
-    return model.model_json_schema()
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

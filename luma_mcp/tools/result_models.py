@@ -13,7 +13,7 @@ from ..store.records import HistoryEntry
 class LayerInfo(BaseModel):
     """One layer of a split; any further key the API sends about it is kept as it came."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     index: int = Field(description="Position from the front: 0 is the front-most layer, the last is the background.")
     label: str = Field(description="What the layer holds, e.g. subject or background.")
@@ -23,6 +23,8 @@ class LayerInfo(BaseModel):
 
 class OutputInfo(BaseModel):
     """One image of a generation."""
+
+    model_config = ConfigDict(defer_build=True)
 
     index: int = Field(description="Position among the generation's outputs, from 0.")
     url: str = Field(description="Download URL; it expires, get_generation gives a fresh one.")
@@ -47,6 +49,8 @@ class OutputInfo(BaseModel):
 
 class GenerationInfo(BaseModel):
     """Where a generation stands, what it cost, and what to do next."""
+
+    model_config = ConfigDict(defer_build=True)
 
     generation_id: str = Field(description="Id to wait on, look up, or edit from (source: {generation_id}).")
     state: Literal["queued", "processing", "completed", "failed"] = Field(description="Where the job is.")
@@ -90,6 +94,8 @@ class GenerationResult(GenerationInfo):
 class GenerationList(BaseModel):
     """Generations this server has made, most recent first by creation time."""
 
+    model_config = ConfigDict(defer_build=True)
+
     generations: list[HistoryEntry] = Field(description="Each with its prompt, state and saved files.")
     next_offset: int | None = Field(
         default=None, description="Pass it as offset for the next (older) page; None when this page is the last."
@@ -101,6 +107,8 @@ class GenerationList(BaseModel):
 class UploadResult(BaseModel):
     """An image uploaded with the Files API, ready to use as an input."""
 
+    model_config = ConfigDict(defer_build=True)
+
     file_id: str = Field(description='Use it as an image input: {"file_id": "..."}, as often as needed.')
     media_type: str = Field(description="MIME type of the image.")
     size_bytes: int = Field(description="Size in bytes.")
@@ -111,6 +119,8 @@ class UploadResult(BaseModel):
 
 class CallCost(BaseModel):
     """One generating call of the past and what it spent."""
+
+    model_config = ConfigDict(defer_build=True)
 
     at: str = Field(description="When it was made (UTC, ISO 8601).")
     tool: str = Field(description="generate_image, edit_image or split_into_layers.")
@@ -126,6 +136,8 @@ class CallCost(BaseModel):
 class SpendingResult(BaseModel):
     """What this key has spent, against its caps, from this server's records (shared by every copy on
     the same store)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     day: str = Field(description="Today (UTC), YYYY-MM-DD.")
     today_usd: float = Field(description="Spent today (UTC): settled prices, and reservations not yet settled.")

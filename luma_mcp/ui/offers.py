@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..jobs.pricing import Price, price_of
 from ..tools.result_models import GenerationInfo
@@ -20,6 +20,8 @@ Action = Literal["edit", "more", "split", "reference"]
 class Offer(BaseModel):
     """One paid action on one image, with what it costs."""
 
+    model_config = ConfigDict(defer_build=True)
+
     action: Action = Field(description="edit, more (like this), split (into layers) or reference (use as one).")
     label: str = Field(description="The button's words, without the price.")
     tool: str = Field(description="The tool the view calls.")
@@ -31,6 +33,8 @@ class Offer(BaseModel):
 
 class ImageOffers(BaseModel):
     """The actions offered on one output of a generation."""
+
+    model_config = ConfigDict(defer_build=True)
 
     generation_id: str
     output_index: int

@@ -234,3 +234,20 @@ async def test_an_undecodable_source_fails_the_job_with_corrupt_input(
     emulator.clock.advance(60)
     generation = (await api.get(f"/generations/{response.json()['id']}")).json()
     assert (generation["state"], generation["failure_code"]) == ("failed", "corrupt_input")
+
+
+async def test_with_stock_images_every_image_of_a_size_and_format_is_the_same_rendering(
+    api: httpx2.AsyncClient, emulator: Emulator
+) -> None:
+    # For benchmarks of a client: the emulator's rendering stays out of what they measure.
+    emulator.configure(stock_images=True)
+    fox = await _completed(api, emulator, prompt="a fox", output_format="png", aspect_ratio="16:9")
+    owl = await _completed(api, emulator, prompt="an owl", output_format="png", aspect_ratio="16:9")
+    square = await _completed(api, emulator, prompt="an owl", output_format="png", aspect_ratio="1:1")
+    photo = await _completed(api, emulator, prompt="an owl", output_format="jpeg", aspect_ratio="16:9")
+    fox_bytes, owl_bytes, square_bytes, photo_bytes = [
+        (await _download(emulator, g["output"][0]["url"])).content for g in (fox, owl, square, photo)
+    ]
+    assert fox_bytes == owl_bytes == await emulator.output_bytes(owl["id"])
+    assert _image(square_bytes).size == (128, 128)
+    assert (_image(photo_bytes).format, _image(photo_bytes).size) == ("JPEG", _image(fox_bytes).size)

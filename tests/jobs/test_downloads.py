@@ -48,9 +48,12 @@ async def test_a_download_truncated_twice_is_reported_and_saved_on_the_next_look
     assert Path(again["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])
 
 
-async def test_corrupt_bytes_are_caught_and_downloaded_again(client: Client, emulator: Emulator) -> None:
+@pytest.mark.parametrize("output_format", ["png", "jpeg"])  # caught by the storage's MD5 (and by the PNG chunks' CRCs)
+async def test_corrupt_bytes_are_caught_and_downloaded_again(
+    client: Client, emulator: Emulator, output_format: str
+) -> None:
     emulator.inject("download", "corrupt")
-    data = structured(await client.call_tool("generate_image", {"prompt": "a fox", "output_format": "png"}))
+    data = structured(await client.call_tool("generate_image", {"prompt": "a fox", "output_format": output_format}))
     assert Path(data["outputs"][0]["path"]).read_bytes() == await emulator.output_bytes(data["generation_id"])
     assert len(emulator.requests_to("download")) == 2
 

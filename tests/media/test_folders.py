@@ -91,7 +91,7 @@ async def test_a_full_disk_found_while_saving_falls_back_to_the_temporary_folder
 
     disk_full = False  # until the image is written: the folder passes its probe first
 
-    def write(self: outputs._PartialFile, data: bytes) -> None:  # pyright: ignore[reportPrivateUsage]
+    def write(self: outputs._PartialFile, data: list[bytes]) -> None:  # pyright: ignore[reportPrivateUsage]
         nonlocal disk_full
         if full(self.directory):
             disk_full = True

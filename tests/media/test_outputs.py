@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 import sys
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -46,7 +48,7 @@ def test_a_link_swapped_in_at_the_saved_name_keeps_its_targets_mode(
         return moved
 
     monkeypatch.setattr(Path, "replace", replace_then_swap)
-    path, _, _ = outputs._PartialFile(shared, "img").commit(png_bytes(), "png")  # pyright: ignore[reportPrivateUsage]
+    path, _, _ = outputs._PartialFile(shared, "img").commit([png_bytes()], "png")  # pyright: ignore[reportPrivateUsage]
     assert path.is_symlink()  # the swap happened
     assert mode(secret) == 0o600
 
@@ -57,7 +59,7 @@ def test_a_file_system_that_refuses_modes_still_gets_the_image(tmp_path: Path, m
         raise OSError(errno.EPERM, os.strerror(errno.EPERM))
 
     monkeypatch.setattr(os, "fchmod", refused)
-    path, _, _ = outputs._PartialFile(tmp_path, "img").commit(png_bytes(), "png")  # pyright: ignore[reportPrivateUsage]
+    path, _, _ = outputs._PartialFile(tmp_path, "img").commit([png_bytes()], "png")  # pyright: ignore[reportPrivateUsage]
     assert path.read_bytes() == png_bytes()
 
 
@@ -70,7 +72,7 @@ def test_a_failed_rename_leaves_no_empty_image_at_the_name_it_reserved(
     monkeypatch.setattr(Path, "replace", full)
     partial = outputs._PartialFile(tmp_path, "img")  # pyright: ignore[reportPrivateUsage]
     with pytest.raises(OSError, match="No space left"):
-        partial.commit(png_bytes(), "png")
+        partial.commit([png_bytes()], "png")
     partial.discard()
     assert list(tmp_path.iterdir()) == []
 
@@ -78,7 +80,7 @@ def test_a_failed_rename_leaves_no_empty_image_at_the_name_it_reserved(
 @posix_only
 def test_a_saved_image_has_the_mode_the_users_umask_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(outputs, "_umask", lambda: 0o027)
-    path, _, _ = outputs._PartialFile(tmp_path, "img").commit(png_bytes(), "png")  # pyright: ignore[reportPrivateUsage]
+    path, _, _ = outputs._PartialFile(tmp_path, "img").commit([png_bytes()], "png")  # pyright: ignore[reportPrivateUsage]
     assert mode(path) == 0o640  # not a fixed 0644: this user's files are not for others
 
 
@@ -138,7 +140,7 @@ async def test_a_disk_error_while_saving_names_the_reason_and_asks_for_the_fallb
 def test_discarding_a_partial_file_on_a_full_disk_removes_it_and_raises_nothing(tmp_path: Path) -> None:
     # It runs while the error that ended the download is on its way: raising would replace it.
     partial = outputs._PartialFile(tmp_path, "img")  # pyright: ignore[reportPrivateUsage]
-    partial.write(b"")  # the .part file exists
+    partial.write([])  # the .part file exists
     assert partial._file is not None  # pyright: ignore[reportPrivateUsage]
     partial._file.close()  # pyright: ignore[reportPrivateUsage]
     partial._file = full = open("/dev/full", "wb")  # noqa: SIM115  # pyright: ignore[reportPrivateUsage]
@@ -166,3 +168,22 @@ def test_a_folder_on_a_full_disk_is_not_taken_for_writable(tmp_path: Path, monke
     chosen, warning = folder._writable()  # pyright: ignore[reportPrivateUsage]
     assert chosen == folder.fallback
     assert f"{preferred} cannot be written (No space left on device)" in (warning or "")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("piece", [1, 5, 70_000])
+async def test_a_download_however_the_network_cuts_it_is_told_apart_and_saved_whole(piece: int, tmp_path: Path) -> None:
+    data = png_bytes()
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), piece):
+            yield data[start : start + piece]
+
+    def answer(_: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=pieces(), headers={"Content-Type": "image/png"})
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(answer)) as http:
+        saved = await outputs.download(http, "https://storage.test/x.png", tmp_path, "img", max_bytes=10**6)
+    assert (saved.media_type, saved.size_bytes) == ("image/png", len(data))
+    assert Path(saved.path).read_bytes() == data
+    assert saved.sha256 == hashlib.sha256(data).hexdigest()

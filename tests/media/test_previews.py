@@ -93,3 +93,58 @@ async def test_preview_is_small_even_for_a_full_size_output(settings: Settings, 
     assert len(raw) < 700_000
     assert Image.open(io.BytesIO(raw)).size == (1024, 1024)
     assert structured(result)["outputs"][0]["width"] == 2048
+
+
+def _mean_difference(first: bytes, second: bytes) -> float:
+    """Mean absolute difference per channel, 0–255, of two images of one size."""
+    from PIL import ImageChops, ImageStat
+
+    a, b = (Image.open(io.BytesIO(data)).convert("RGBA") for data in (first, second))
+    assert a.size == b.size
+    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 4
+
+
+@pytest.mark.parametrize("output_format", ["png", "jpeg"])
+async def test_a_preview_shows_the_same_picture_whether_libvips_or_pillow_shrinks_it(
+    settings: Settings, emulator: Emulator, output_format: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from luma_mcp.media import vips
+
+    assert vips.libvips() is not None  # the wheel is installed here: PNGs go through libvips
+    emulator.configure(long_edge=2048)
+    async with Client(make_server(settings, emulator)) as client:
+        made = await client.call_tool(
+            "generate_image", {"prompt": "a harbour", "aspect_ratio": "16:9", "output_format": output_format}
+        )
+        # A platform without the wheel: Pillow makes every preview, of the same picture.
+        monkeypatch.setattr(vips, "libvips", lambda: None)
+        looked = await client.call_tool("get_generation", {"generation_id": structured(made)["generation_id"]})
+    [shrunk], [by_pillow] = inline_images(made), inline_images(looked)
+    assert Image.open(io.BytesIO(shrunk)).size == Image.open(io.BytesIO(by_pillow)).size == (1024, 576)
+    assert _mean_difference(shrunk, by_pillow) < 4
+
+
+@pytest.mark.parametrize("libvips", [True, False], ids=["libvips", "pillow"])
+def test_a_transparent_png_previews_as_webp_keeping_its_transparency(
+    tmp_path: Path, libvips: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from luma_mcp.media import vips
+    from luma_mcp.media.previews import make_preview
+
+    if not libvips:
+        monkeypatch.setattr(vips, "libvips", lambda: None)
+    image = Image.radial_gradient("L").resize((1600, 1200)).convert("RGBA")
+    image.putalpha(Image.linear_gradient("L").resize((1600, 1200)))
+    image.save(tmp_path / "layer.png")
+    preview = make_preview(tmp_path / "layer.png", max_edge=1024, budget=700_000)
+    shown = Image.open(io.BytesIO(preview.data))
+    assert (preview.media_type, shown.size, shown.mode) == ("image/webp", (1024, 768), "RGBA")
+    assert shown.getchannel("A").getextrema() == (0, 255)  # the transparency is still there, all of it
+
+
+def test_an_image_libvips_cannot_read_is_left_to_pillow(tmp_path: Path) -> None:
+    from luma_mcp.media.vips import shrunk
+
+    damaged = tmp_path / "damaged.png"
+    damaged.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not a PNG after all" * 10)
+    assert shrunk(damaged, 1024) is None  # no exception: the caller tries Pillow, which names the damage

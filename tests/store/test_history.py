@@ -71,7 +71,7 @@ async def test_after_a_fallback_part_way_each_folder_keeps_the_record_of_its_fil
     real_write, real_probe = outputs._PartialFile.write, folders._probe  # pyright: ignore[reportPrivateUsage]
     disk_full = False
 
-    def write(self: outputs._PartialFile, data: bytes) -> None:  # pyright: ignore[reportPrivateUsage]
+    def write(self: outputs._PartialFile, data: list[bytes]) -> None:  # pyright: ignore[reportPrivateUsage]
         nonlocal disk_full
         disk_full = disk_full or (self.directory == output_dir and "_layer-1-" in self.stem)
         if self.directory == output_dir and disk_full:  # the first output fits; then the disk is full

@@ -19,6 +19,8 @@ from luma_mcp.tools.result_models import GenerationList, GenerationResult, Spend
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
+STALE = "the stored schemas are stale: uv run python -m tests.support.stored_schemas"
+
 MODELS = {
     "generate_image": GenerateImageArgs,
     "edit_image": EditImageArgs,
@@ -36,7 +38,7 @@ async def test_the_tools_publish_their_argument_models_flat(client: Client) -> N
     assert set(tools) == set(MODELS)
     for name, model in MODELS.items():
         schema = tools[name].input_schema
-        assert schema == model.model_json_schema(), name
+        assert schema == model.model_json_schema(), f"{name}: {STALE}"
         assert set(schema["properties"]) == set(model.model_fields), name  # flat: no nesting parameter
 
 
@@ -52,7 +54,9 @@ async def test_every_field_is_described_for_the_model(client: Client) -> None:
 async def test_results_are_published_as_the_output_schema(client: Client) -> None:
     for tool in (await client.list_tools()).tools:
         expected = {"list_generations": GenerationList, "upload_image": UploadResult, "get_spending": SpendingResult}
-        assert tool.output_schema == expected.get(tool.name, GenerationResult).model_json_schema()
+        assert tool.output_schema == expected.get(tool.name, GenerationResult).model_json_schema(), (
+            f"{tool.name}: {STALE}"
+        )
 
 
 async def test_annotations_say_which_tools_generate_and_which_only_look(client: Client) -> None:
