@@ -13,6 +13,7 @@ from mcp import Client
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 
+from ..support.clocks import until_requested
 from ..support.servers import make_server, structured
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
@@ -81,7 +82,7 @@ async def test_a_refreshed_link_is_the_one_handed_out_when_saving_fails_anyway(
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(generate)
-        await anyio.wait_all_tasks_blocked()  # the first download waits for its answer
+        await until_requested(emulator, "download")  # the first download waits for its answer
         emulator.clock.advance(2)
     [output] = outputs
     assert output["path"] is None

@@ -28,6 +28,7 @@ from luma_mcp.ui.app_tools import RENDITIONS
 from luma_mcp.workspaces import AppState
 
 from ..support.buckets import BUCKET, S3Server
+from ..support.clocks import until_requested
 from ..support.samples import KEY
 from ..support.servers import make_server, shows_apps, structured, text
 
@@ -137,8 +138,7 @@ async def test_with_the_bucket_gone_the_job_is_unsaved_and_a_later_look_saves_it
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(generate)
-        await anyio.wait_all_tasks_blocked()  # the download waits for its answer
-        assert emulator.requests_to("download")
+        await until_requested(emulator, "download")  # the download waits for its answer
         s3.stop()
         emulator.clock.advance(2)
     [made] = results
