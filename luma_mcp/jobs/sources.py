@@ -90,8 +90,10 @@ class OutputSources:
     async def _saved(self, generation_id: str, index: int) -> tuple[bytes, str, str] | None:
         """Output `index` as this server saved it, if it did and the file is still there, unchanged."""
         saved = await self._saved_file(generation_id, index)
-        if saved is None:
-            return None
+        return None if saved is None else await self._unchanged(saved, generation_id, index)
+
+    async def _unchanged(self, saved: SavedFile, generation_id: str, index: int) -> tuple[bytes, str, str] | None:
+        """The saved output's bytes, type and name; None where it cannot be read or was changed since."""
         try:
             data = await self._read_saved(saved)
         except OutputError as exc:
@@ -128,7 +130,7 @@ class OutputSources:
             if exc.status == 404 or generation_id in exc.detail:  # a 422 names the input it refused
                 found = await self._saved_file(generation_id, 0)
                 # A file there, unchanged (an object in a bucket is no `path` input)
-                if found is not None and not is_object(found.path) and await self._saved(generation_id, 0) is not None:
+                if found is not None and not is_object(found.path) and await self._unchanged(found, generation_id, 0):
                     saved.append((field, generation_id, found.path))
         return SavedInsteadError(exc, saved) if saved else exc
 

@@ -103,19 +103,21 @@ class BucketOutputs:
 
     async def link(self, saved: SavedFile) -> tuple[str, float]:
         """A fresh link to a saved object, and when it stops working. Raises `OutputError`."""
-        key = self.place.key_of(saved.path)
-        if key is None:
-            raise OutputError(f"{saved.path} is not in {self.place}")
+        key = self._key(saved)
         signed_at = self._wall()
         url = await self._bucket.link(key, self._lifetime)
         return url, self.credentials.link_expiry(signed_at, self._lifetime)
 
     async def read(self, saved: SavedFile) -> bytes:
         """A saved object's bytes. Raises `OutputError`."""
+        return await self._bucket.read(self._key(saved), max_bytes=self._max_bytes)
+
+    def _key(self, saved: SavedFile) -> str:
+        """The object's key in the bucket; `OutputError` where it is not in this account's part."""
         key = self.place.key_of(saved.path)
         if key is None:
             raise OutputError(f"{saved.path} is not in {self.place}")
-        return await self._bucket.read(key, max_bytes=self._max_bytes)
+        return key
 
 
 class OutputBucket:
