@@ -65,6 +65,8 @@ class Journal:
                 time.sleep(RETRY_SECONDS)
 
     def _once(self, work: Callable[[sqlite3.Connection], _T], *, write: bool) -> _T:
+        if not self._ready:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
         try:
             if not self._ready:

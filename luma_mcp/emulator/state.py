@@ -300,7 +300,10 @@ class EmulatorState:
     def reset(self) -> None:
         """Forget all records, scripts, faults and the log, the journal's too (the clock and config stay)."""
         if self.journal is not None:
-            self.journal.clear()
+            try:
+                self.journal.clear()
+            except (sqlite3.Error, OSError) as exc:
+                logger.warning("the emulator's journal %s could not be cleared (%s)", self.journal.path, exc)
         self.requests.clear()
         self.accounts.clear()
         self.generations.clear()

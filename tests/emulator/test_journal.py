@@ -141,3 +141,18 @@ def test_two_emulator_processes_on_one_folder_answer_for_each_others_jobs(
             image = httpx.get(looked.json()["output"][0]["url"])
             assert image.status_code == 200
             assert image.content.startswith((b"\x89PNG", b"\xff\xd8"))
+
+
+async def test_a_state_folder_that_does_not_exist_yet_is_made_and_keeps_jobs_and_a_reset_clears_it(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "state" / "emulator"  # as `emulator --state-dir` on a fresh machine
+    first = emulator_on(folder)
+    made = await create(first, {"prompt": "a fox"})
+    later = emulator_on(folder)
+    later.clock.advance(60)
+    async with api_of(later) as api:
+        assert (await api.get(f"/generations/{made}")).json()["state"] == "completed"
+    later.reset()
+    async with api_of(emulator_on(folder)) as api:
+        assert (await api.get(f"/generations/{made}")).status_code == 404
