@@ -43,7 +43,7 @@ def api_url_problem(url: str) -> str | None:
             "must end in /v1, where the API's paths begin (without it every request answers 404 Not Found), "
             "e.g. https://agents.lumalabs.ai/v1"
         )
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1") or parts.hostname.endswith((".test", ".localhost"))
+    local = is_loopback(parts.hostname) or parts.hostname.endswith((".test", ".localhost"))
     if parts.scheme == "http" and not local:
         return "must use https: over http the API key would travel in clear (http is for local emulators)"
     return None

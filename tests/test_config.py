@@ -51,6 +51,10 @@ def test_empty_variables_count_as_unset(tmp_path: Path) -> None:
             "every request answers 404 Not Found), e.g. https://agents.lumalabs.ai/v1",
         ),
         ({"LUMA_BASE_URL": "http://127.0.0.1:4010/"}, "LUMA_BASE_URL='http://127.0.0.1:4010/': must end in /v1"),
+        (
+            {"LUMA_MCP_OUTPUT_DIR": "s3://team-images/luma", "LUMA_MCP_SAVE_OUTPUTS": "false"},
+            "but LUMA_MCP_SAVE_OUTPUTS is off, so nothing would be saved there: drop one of the two",
+        ),
     ],
 )
 def test_a_bad_value_names_the_variable(environ: dict[str, str], named: str) -> None:
