@@ -42,9 +42,9 @@ KEY_HEADER = "x-luma-agents-api-key"
 """The BYOK header, as looked up (lower case)."""
 KEY_HEADER_SHOWN = "X-Luma-Agents-Api-Key"
 """The same header as messages name it."""
-Confirm = Callable[[Price, GenerationRequest], Awaitable[None]]
-"""Asked, once a call's price is known and reserved, whether to spend it: returns to go on, raises
-(a `LumaError`, or the tool layer's own signal) to send nothing."""
+Confirm = Callable[[Price, GenerationRequest, int], Awaitable[None]]
+"""Asked, once a call's price (for its count of images) is known and reserved, whether to spend it:
+returns to go on, raises (a `LumaError`, or the tool layer's own signal) to send nothing."""
 
 KEPT_WORKSPACES = 256
 """Workspaces kept warm in BYOK mode; the least recently used idle ones beyond this are dropped."""
@@ -113,7 +113,7 @@ class Workspace:
             try:
                 async with self.spending.call(tool, request, order.count) as reserved:
                     if confirm is not None:
-                        await confirm(reserved.price, request)
+                        await confirm(reserved.price, request, order.count)
                     return await self.runner.run_many(
                         request, order.count, progress, preview=order.preview, started=started,
                         new_variation=order.new_variation, notes=inputs.notes, charges=reserved.members,

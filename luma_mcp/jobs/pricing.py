@@ -40,7 +40,7 @@ class Price:
 
     @property
     def usd(self) -> float:
-        return round(self.micro_usd / 1_000_000, 6)
+        return usd(self.micro_usd)
 
     def __add__(self, other: Price) -> Price:
         return Price(self.micro_usd + other.micro_usd, self.estimate or other.estimate)
@@ -81,6 +81,16 @@ def request_price(request: GenerationRequest) -> Price:
 def settled_price(price: Price, *, state: str, failure_code: str | None) -> Price:
     """What a generation in `state` ends up costing: nothing once a refunded failure."""
     return FREE if state == "failed" and failure_code in REFUNDED_FAILURES else price
+
+
+def usd(micro_usd: int) -> float:
+    """Micro-dollars as dollars (exact: six decimals)."""
+    return round(micro_usd / 1_000_000, 6)
+
+
+def format_micro(micro_usd: int) -> str:
+    """Micro-dollars as a price to show, as `format_usd` writes it."""
+    return format_usd(usd(micro_usd))
 
 
 def format_usd(amount: float) -> str:

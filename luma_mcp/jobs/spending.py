@@ -26,7 +26,7 @@ from ..api import GenerationRequest
 from ..config import Settings
 from ..errors import BudgetExceededError, StoreError
 from ..store.base import Account, Caps, Charge, Totals
-from .pricing import Price, format_usd, request_price
+from .pricing import Price, format_micro, request_price
 from .report import Report
 
 logger = logging.getLogger(__name__)
@@ -130,8 +130,8 @@ class Spending:
             assert monthly is not None
             period, setting, used, cap = "this month", "LUMA_MCP_BUDGET_MONTHLY_USD", spent.month_micro, monthly
         return BudgetExceededError(
-            period=period, setting=setting, spent=_usd(used), cap=_usd(cap), price=_usd(price.micro_usd),
-            byok=self._byok,
+            period=period, setting=setting, spent=format_micro(used), cap=format_micro(cap),
+            price=format_micro(price.micro_usd), byok=self._byok,
         )  # fmt: skip
 
     async def created(self, member: MemberCharge | None, generation_id: str) -> None:
@@ -189,7 +189,3 @@ def _call(charges: list[Charge]) -> CallSpending:
         settled=all(charge.settled for charge in charges),
         estimate=any(charge.estimate for charge in charges),
     )
-
-
-def _usd(micro_usd: int) -> str:
-    return format_usd(micro_usd / 1_000_000)

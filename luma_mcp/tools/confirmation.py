@@ -31,7 +31,7 @@ from ..api import GenerationRequest
 from ..config import Settings
 from ..errors import SpendDeclinedError, SpendNotConfirmedError
 from ..jobs.ledger import request_key
-from ..jobs.pricing import MAX_LAYERS, PRICE_TABLE_VERSION, Price, format_usd, request_price
+from ..jobs.pricing import MAX_LAYERS, PRICE_TABLE_VERSION, Price, format_micro, format_usd
 from ..jobs.spending import micro
 
 QUESTION = "confirm_spend"
@@ -56,13 +56,12 @@ class InputRequiredError(Exception):
         self.result = result
 
 
-def describes(request: GenerationRequest, price: Price) -> str:
-    """What a call will make, in a few words: `2 images with uni-1-max`, `a split into up to 10 layers`."""
+def describes(request: GenerationRequest, count: int) -> str:
+    """What a call of `count` images will make, in a few words: `2 images with uni-1-max`, `a split
+    into up to 10 layers`."""
     if request.type == "layering":
         resolution = request.layering.resolution if request.layering else "1k"
         return f"a split into up to {MAX_LAYERS} layers at {resolution} with {request.model}"
-    each = request_price(request).micro_usd
-    count = round(price.micro_usd / each) if each else 1
     kind = "edited image" if request.type == "image_edit" else "image"
     return f"{count} {kind}{'s' if count != 1 else ''} with {request.model}"
 
@@ -88,17 +87,17 @@ class Confirmation:
         self._tool = tool
         self._given = given
 
-    async def __call__(self, price: Price, request: GenerationRequest) -> None:
-        """Returns when the call may spend `price`; raises otherwise (nothing sent)."""
+    async def __call__(self, price: Price, request: GenerationRequest, count: int) -> None:
+        """Returns when the call of `count` images may spend `price`; raises otherwise (nothing sent)."""
         if self._threshold is None or price.micro_usd <= self._threshold:
             return None
         if self._given is not None and micro(self._given) == price.micro_usd:
             return None
-        shown, what = format_usd(price.usd), describes(request, price)
+        shown, what = format_usd(price.usd), describes(request, count)
         if self._given is None and _answers_forms(self._ctx.client_capabilities):
             message = (
                 f"Spend {shown}{' (an estimate: at most)' if price.estimate else ''} on {what}? "
-                f"This server asks before any call above {format_usd(self._threshold / 1_000_000)}."
+                f"This server asks before any call above {format_micro(self._threshold)}."
             )
             version = self._ctx.protocol_version
             if version is not None and is_version_at_least(version, INPUT_REQUIRED_VERSION):
@@ -113,7 +112,7 @@ class Confirmation:
                         return None
                     raise SpendDeclinedError(shown, "dismissed" if outcome.action == "cancel" else "declined")
         raise SpendNotConfirmedError(
-            price=shown, quote=price.usd, threshold=format_usd(self._threshold / 1_000_000), what=what,
+            price=shown, quote=price.usd, threshold=format_micro(self._threshold), what=what,
             table=PRICE_TABLE_VERSION, given=self._given,
         )  # fmt: skip
 

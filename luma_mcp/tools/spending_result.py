@@ -8,14 +8,22 @@ from typing import Any
 from mcp_types import CallToolResult, TextContent
 
 from ..config import Settings
-from ..jobs.pricing import BASE_MICRO, LAYER_MICRO, PER_REFERENCE_MICRO, PRICE_TABLE_VERSION, format_usd
+from ..jobs.pricing import (
+    BASE_MICRO,
+    LAYER_MICRO,
+    PER_REFERENCE_MICRO,
+    PRICE_TABLE_VERSION,
+    format_micro,
+    format_usd,
+    usd,
+)
 from ..jobs.spending import SpendingSummary
 from ..store.base import Caps, Totals
 from .result_models import CallCost, SpendingResult
 
 
 def _usd(micro_usd: int | None) -> float | None:
-    return None if micro_usd is None else round(micro_usd / 1_000_000, 6)
+    return None if micro_usd is None else usd(micro_usd)
 
 
 def _left(cap: int | None, spent: int) -> float | None:
@@ -24,11 +32,9 @@ def _left(cap: int | None, spent: int) -> float | None:
 
 def price_table() -> dict[str, float]:
     """The published table, USD: per request by model/type, per reference image, per layer (estimated)."""
-    prices = {f"{model}/{kind}": micro / 1_000_000 for (model, kind), micro in BASE_MICRO.items()}
-    prices["per reference image"] = PER_REFERENCE_MICRO / 1_000_000
-    prices |= {
-        f"uni-1/layering, per layer at {size} (estimate)": micro / 1_000_000 for size, micro in LAYER_MICRO.items()
-    }
+    prices = {f"{model}/{kind}": usd(micro) for (model, kind), micro in BASE_MICRO.items()}
+    prices["per reference image"] = usd(PER_REFERENCE_MICRO)
+    prices |= {f"uni-1/layering, per layer at {size} (estimate)": usd(micro) for size, micro in LAYER_MICRO.items()}
     return prices
 
 
@@ -44,9 +50,9 @@ def running_total(totals: Totals, caps: Caps) -> dict[str, Any]:
 
 def _of(spent: int, cap: int | None) -> str:
     if cap is None:
-        return f"{format_usd(spent / 1_000_000)} (no cap)"
-    left = format_usd(max(cap - spent, 0) / 1_000_000)
-    return f"{format_usd(spent / 1_000_000)} of {format_usd(cap / 1_000_000)} (left {left})"
+        return f"{format_micro(spent)} (no cap)"
+    left = format_micro(max(cap - spent, 0))
+    return f"{format_micro(spent)} of {format_micro(cap)} (left {left})"
 
 
 def spending_result(summary: SpendingSummary, settings: Settings) -> CallToolResult:
@@ -56,7 +62,7 @@ def spending_result(summary: SpendingSummary, settings: Settings) -> CallToolRes
             at=datetime.fromtimestamp(call.at, UTC).isoformat().replace("+00:00", "Z"),
             tool=call.tool,
             model=call.model,
-            cost_usd=round(call.micro_usd / 1_000_000, 6),
+            cost_usd=usd(call.micro_usd),
             settled=call.settled,
             cost_is_estimate=call.estimate,
             generation_ids=list(call.generations),
@@ -65,8 +71,8 @@ def spending_result(summary: SpendingSummary, settings: Settings) -> CallToolRes
     ]
     result = SpendingResult(
         day=summary.day,
-        today_usd=round(totals.day_micro / 1_000_000, 6),
-        month_usd=round(totals.month_micro / 1_000_000, 6),
+        today_usd=usd(totals.day_micro),
+        month_usd=usd(totals.month_micro),
         daily_cap_usd=_usd(caps.daily_micro),
         monthly_cap_usd=_usd(caps.monthly_micro),
         daily_left_usd=_left(caps.daily_micro, totals.day_micro),
