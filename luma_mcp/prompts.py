@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.prompts.base import Message, Prompt, PromptArgument, UserMessage
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
-from pydantic import PrivateAttr
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -82,7 +81,7 @@ class Recipe:
             )
             for argument in self.arguments
         ]
-        prompt = RecipePrompt(
+        return RecipePrompt(
             name=self.name,
             title=self.title,
             description=self.description,
@@ -90,27 +89,14 @@ class Recipe:
             fn=self.render,
             context_kwarg=None,
         )
-        prompt.recipe = self
-        return prompt
 
 
 class RecipePrompt(Prompt):
     """A recipe as the SDK's prompt, checking its own arguments: the SDK's check of a missing one
     ends in an internal error, where the caller should read which argument to give."""
 
-    _recipe: Recipe | None = PrivateAttr(default=None)
-
-    @property
-    def recipe(self) -> Recipe:
-        assert self._recipe is not None
-        return self._recipe
-
-    @recipe.setter
-    def recipe(self, recipe: Recipe) -> None:
-        self._recipe = recipe
-
     async def render(self, arguments: dict[str, Any] | None, context: Context[Any, Any]) -> list[Message]:
-        return [UserMessage(self.recipe.render(arguments or {}))]
+        return [UserMessage(cast("str", self.fn(arguments or {})))]  # `fn` is the recipe's own `render`
 
 
 RECIPES = (
