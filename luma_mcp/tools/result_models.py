@@ -152,4 +152,3 @@ class SpendingResult(BaseModel):
     recent_calls: list[CallCost] = Field(description="The last calls, most recent first.")
     prices: dict[str, float] = Field(description="The price table, USD per request: model/type, and extras.")
     price_table_version: str = Field(description="The date of the price table.")
-    warnings: list[str] = Field(default_factory=list[str], description="What could not be read, if anything.")
