@@ -182,10 +182,11 @@ def build_server(
             problem = None if shared is None else await shared.runner.folder_problem()
             if problem is not None:
                 logger.warning("LUMA_MCP_OUTPUT_DIR: %s", problem)
-            state = AppState(settings, workspaces)
+            state = AppState(settings, workspaces, anyio.Event())
             if shared is not None and settings.keeps_files:  # listed after start-up, which must stay fast
-                state = AppState(settings, workspaces, anyio.Event())
                 background.start_soon(catalog.list_saved, shared, state.resources_listed)
+            else:
+                state.resources_listed.set()  # nothing to list
             try:
                 yield state
             finally:
