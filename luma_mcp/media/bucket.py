@@ -148,6 +148,8 @@ class Bucket:
         for attempt in range(1, 1000):
             key = place.key(f"{stem}.{extension}" if attempt == 1 else f"{stem}-{attempt}.{extension}")
             try:
+                # Asked first even where the put is conditional: S3-compatible servers that ignore
+                # If-None-Match would overwrite, and a multipart put cannot be conditional at all.
                 if await self._exists(key):
                     continue
                 await obstore.put_async(

@@ -82,6 +82,51 @@ async def test_an_upload_is_used_and_listed_by_a_later_emulator(tmp_path: Path) 
         )
     assert [item["id"] for item in listed] == [file_id]
     assert used.status_code == 201, used.text
+    assert later.state.files == {}  # listed and used from the journal, no upload's bytes kept in memory
+
+
+async def test_a_file_deleted_by_one_emulator_is_deleted_for_the_others(tmp_path: Path) -> None:
+    first, other = emulator_on(tmp_path), emulator_on(tmp_path)
+    async with api_of(first) as api:
+        uploaded = await api.post(
+            "/files", files={"file": ("cat.png", png_bytes(), "image/png")}, data={"mime_type": "image/png"}
+        )
+    file_id = uploaded.json()["id"]
+    other.clock.advance(60)
+    async with api_of(other) as api:
+        assert (await api.get(f"/files/{file_id}")).json()["state"] == "ready"  # read while it lived
+    async with api_of(first) as api:
+        assert (await api.delete(f"/files/{file_id}")).status_code == 204
+    later = emulator_on(tmp_path)
+    later.clock.advance(60)
+    for emulator in (other, later):
+        async with api_of(emulator) as api:
+            looked = await api.get(f"/files/{file_id}")
+            listed = (await api.get("/files")).json()["data"]
+            used = await api.post("/generations", json={"prompt": "x", "image_ref": [{"file_id": file_id}]})
+        # As in one process (test_files): a deleted file reads as "deleted", is not listed nor usable.
+        assert (looked.status_code, looked.json()["state"], listed) == (200, "deleted", [])
+        assert used.status_code == 422, used.text
+
+
+async def test_a_file_completed_by_one_emulator_is_ready_for_another_that_read_it_pending(tmp_path: Path) -> None:
+    first, other = emulator_on(tmp_path), emulator_on(tmp_path)
+    data = png_bytes()
+    async with api_of(first) as api:
+        created = (await api.post("/files", json={"mime_type": "image/png", "size_bytes": len(data)})).json()
+    async with api_of(other) as api:
+        assert (await api.get(f"/files/{created['id']}")).json()["state"] == "pending"
+    async with httpx2.AsyncClient(transport=first.transport()) as storage:
+        put = await storage.put(created["upload"]["url"], content=data, headers=created["upload"]["headers"])
+    assert put.status_code == 200
+    async with api_of(first) as api:
+        assert (await api.post(f"/files/{created['id']}/complete")).status_code == 200
+    other.clock.advance(60)
+    async with api_of(other) as api:
+        looked = (await api.get(f"/files/{created['id']}")).json()
+        used = await api.post("/generations", json={"prompt": "x", "image_ref": [{"file_id": created["id"]}]})
+    assert looked["state"] == "ready"
+    assert used.status_code == 201, used.text
 
 
 async def test_two_emulators_writing_at_once_each_see_all_the_jobs(
