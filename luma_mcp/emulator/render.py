@@ -227,9 +227,8 @@ def render_layers(
     layers: list[tuple[bytes, str, str, str]] = []
     for index, (label, description, alpha_hint) in enumerate(plan):
         depth = len(plan) - 1 - index  # 0 for the background, more towards the front
-        if depth == 0:  # the background is opaque, whatever the source's transparency
-            layer = Image.new("RGBA", size, (255, 255, 255, 255))
-            layer.alpha_composite(base)
+        if depth == 0:  # made opaque below, after its caption
+            layer = base.copy()
         else:
             mask = Image.new("L", size, 0)
             inset = (depth * min(size)) // (2 * len(plan) + 2)
@@ -239,7 +238,7 @@ def render_layers(
         _caption(
             layer, f"{label}: {prompt}" if prompt else label, Palette.of(prompt, label, variation), f"layer {index}"
         )
-        if depth == 0:  # the caption's band is translucent: the background stays opaque under it
+        if depth == 0:  # the background is opaque, whatever the source's transparency or the caption's band
             layer = Image.alpha_composite(Image.new("RGBA", size, (255, 255, 255, 255)), layer)
         layers.append((_encode(layer, "png"), label, description, alpha_hint))
     return layers
