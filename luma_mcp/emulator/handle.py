@@ -48,7 +48,7 @@ class Emulator:
         config = config or EmulatorConfig()
         journal = None
         if config.state_dir is not None:
-            from .journal import Journal  # sqlite3 only when state is kept: start-up time
+            from .journal import Journal  # its module only when state is kept
 
             journal = Journal(Path(config.state_dir))
         self.state = EmulatorState(config, clock or Clock(frozen=True), journal=journal)
