@@ -115,7 +115,11 @@ class Journal:
     def save_file(self, stored: StoredFile) -> None:
         record = json.dumps({name: value for name, value in asdict(stored).items() if name != "content"})
         row = (stored.id, stored.owner, record, stored.content)
-        sql = "INSERT OR REPLACE INTO files (id, owner, record, content) VALUES (?, ?, ?, ?)"
+        # An upsert, not INSERT OR REPLACE: the row keeps its rowid, so listings stay oldest first.
+        sql = (
+            "INSERT INTO files (id, owner, record, content) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE"
+            " SET owner = excluded.owner, record = excluded.record, content = excluded.content"
+        )
         self._transaction(lambda db: db.execute(sql, row), write=True)
 
     def file(self, file_id: str) -> StoredFile | None:
@@ -124,10 +128,11 @@ class Journal:
         return None if row is None else StoredFile(**json.loads(row[0]), content=row[1])
 
     def files_of(self, owner: str) -> list[StoredFile]:
-        """Every file of the key with fingerprint `owner`, oldest first."""
-        sql = "SELECT record, content FROM files WHERE owner = ? ORDER BY rowid"
+        """Every file of the key with fingerprint `owner`, oldest first, without its bytes
+        (`content` None: uploads can be large, and a listing needs only the records)."""
+        sql = "SELECT record FROM files WHERE owner = ? ORDER BY rowid"
         rows = self._transaction(lambda db: db.execute(sql, (owner,)).fetchall())
-        return [StoredFile(**json.loads(record), content=content) for record, content in rows]
+        return [StoredFile(**json.loads(record)) for (record,) in rows]
 
     def clear(self) -> None:
         """Forget every generation and file (an emulator reset)."""

@@ -263,19 +263,25 @@ class EmulatorState:
         return found
 
     async def file(self, file_id: str) -> StoredFile | None:
-        """An uploaded file of this emulator, or of an earlier process, as `generation` does."""
-        found = self.files.get(file_id)
-        if found is None and self.journal is not None:
+        """An uploaded file as it now stands: read from the journal each time when there is one
+        (another process may have filled, completed or deleted it since), else this process's
+        copy; None if there is no such file."""
+        if self.journal is not None:
             kept = await self._from_journal(self.journal.file, file_id)
-            found = None if kept is None else self.files.setdefault(file_id, kept)
-        return found
+            if kept is not None:
+                return kept
+        return self.files.get(file_id)
 
     async def files_of(self, owner: str) -> list[StoredFile]:
-        """Every file of the key with fingerprint `owner`, earlier processes' included, oldest first."""
-        if self.journal is not None:
-            for kept in await self._from_journal(self.journal.files_of, owner) or []:
-                self.files.setdefault(kept.id, kept)
-        return [stored for stored in self.files.values() if stored.owner == owner]
+        """Every file of the key with fingerprint `owner`, earlier processes' included, oldest
+        first. A file read from the journal comes without its bytes (`content` None): a listing
+        needs only its record, and `file()` reads the bytes where they are used."""
+        mine = [stored for stored in self.files.values() if stored.owner == owner]
+        if self.journal is None:
+            return mine
+        listed = {kept.id: kept for kept in await self._from_journal(self.journal.files_of, owner) or []}
+        unsaved = [stored for stored in mine if stored.id not in listed]
+        return sorted([*listed.values(), *unsaved], key=lambda stored: stored.created_at)
 
     async def keep_generation(self, generation: Generation) -> None:
         """Write a generation just created to the journal, for later processes."""
@@ -283,9 +289,21 @@ class EmulatorState:
             await self._from_journal(self.journal.save_generation, generation)
 
     async def keep_file(self, stored: StoredFile) -> None:
-        """Write a file as it now stands to the journal, for later processes."""
-        if self.journal is not None:
-            await self._from_journal(self.journal.save_file, stored)
+        """Write a file as it now stands to the journal, for this and later processes. Once the
+        journal has it, this process keeps no copy (the journal is read each time, and the bytes
+        are not pinned in memory); a file the journal could not take stays here."""
+        journal = self.journal
+        if journal is None:
+            return
+
+        def save(file: StoredFile) -> bool:
+            journal.save_file(file)
+            return True
+
+        if await self._from_journal(save, stored):
+            self.files.pop(stored.id, None)
+        else:
+            self.files[stored.id] = stored
 
     async def _from_journal(self, work: Callable[[_A], _T], argument: _A) -> _T | None:
         """`work(argument)` in a worker thread; a journal that cannot be used is logged, and the
