@@ -14,7 +14,7 @@ import hashlib
 import io
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 import anyio
@@ -105,7 +105,8 @@ class Workspace:
     ) -> SetReport:
         """Resolve the input images once (uploading large ones), reserve what the call may spend
         (refused past a cap), `confirm` it, then submit `order.count` jobs and wait: one time
-        budget, from the first upload on, and the workspace kept for all of it."""
+        budget, from the first upload on, and the workspace kept for all of it. The report carries
+        the account's spending after the call (`spent`)."""
         with self.runner.busy():
             started = self.runner.now()
             inputs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
@@ -114,12 +115,17 @@ class Workspace:
                 async with self.spending.call(tool, request, order.count) as reserved:
                     if confirm is not None:
                         await confirm(reserved.price, request, order.count)
-                    return await self.runner.run_many(
+                    made = await self.runner.run_many(
                         request, order.count, progress, preview=order.preview, started=started,
                         new_variation=order.new_variation, notes=inputs.notes, charges=reserved.members,
                     )  # fmt: skip
-            except LumaError as exc:  # an input the API forgot, and this server saved: say which file
-                raise await self.sources.instead_of_gone(exc, generation_inputs(request)) from exc
+            except BaseException as exc:
+                await self.runner.flush()  # the settlements its looks queued, which no read will send now
+                if isinstance(exc, LumaError):  # an input the API forgot, and this server saved: say which file
+                    raise await self.sources.instead_of_gone(exc, generation_inputs(request)) from exc
+                raise
+            # The settlements queued by the looks go with this read: one trip to the store.
+            return replace(made, spent=await self.spending.today())
 
     async def spent(self, limit: int) -> SpendingSummary:
         """What this account spent today and this month, its caps, and its last `limit` calls."""

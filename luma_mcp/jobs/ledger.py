@@ -116,11 +116,12 @@ class Ledger:
                 raise CreateInFlightError
             await self._time.sleep(POLL_SECONDS)
 
-    async def created(self, ticket: Ticket, generation_id: str) -> None:
-        """A create was answered: its job is the one to reuse from now on."""
+    async def created(self, ticket: Ticket, generation_id: str, *, later: bool = False) -> None:
+        """A create was answered: its job is the one to reuse from now on (`later`: queued)."""
         now = self._wall()
         claim = Claim("created", this_process(), now, now + UNFINISHED_REUSE_SECONDS, generation_id)
-        await self._settle(ticket, claim, f"job {generation_id} may not be handed to an identical request")
+        risk = f"job {generation_id} may not be handed to an identical request"
+        await self._settle(ticket, claim, risk, later=later)
 
     @property
     def refusal_seconds(self) -> float:
@@ -135,24 +136,25 @@ class Ledger:
         """A create that queued nothing (refused, or never sent): the next identical call tries."""
         await self._settle(ticket, None, "identical requests wait until its claim runs out")
 
-    async def _settle(self, ticket: Ticket, claim: Claim | None, risk: str) -> None:
+    async def _settle(self, ticket: Ticket, claim: Claim | None, risk: str, *, later: bool = False) -> None:
         with anyio.CancelScope(shield=True):  # what became of a create is noted even by a cancelled call
             try:
-                await self._account.swap(ticket.key, ticket.claim, claim)
+                await self._account.swap(ticket.key, ticket.claim, claim, later=later)
             except StoreError as exc:
                 logger.warning("the ledger could not note a create's outcome (%s): %s", exc, risk)
 
     def _lost(self, at: float, owner: str) -> Claim:
         return Claim("lost", owner, at, at + self._lost_seconds)
 
-    async def note_outcome(self, generation: Generation) -> None:
+    async def note_outcome(self, generation: Generation, *, later: bool = False) -> None:
         """On every look: a failed job is not reused (the next identical call tries anew), and a
-        completed one is reused for the dedupe window from when it was first seen completed."""
+        completed one is reused for the dedupe window from when it was first seen completed.
+        `later`: queued for the account's next trip to the store."""
         try:
             if generation.state == "failed":
-                await self._account.forget_job(generation.id)
+                await self._account.forget_job(generation.id, later=later)
             elif generation.state == "completed":
                 now = self._wall()
-                await self._account.job_finished(generation.id, now, now + self._dedupe_seconds)
+                await self._account.job_finished(generation.id, now, now + self._dedupe_seconds, later=later)
         except StoreError as exc:
             logger.warning("the ledger could not note the end of %s: %s", generation.id, exc)

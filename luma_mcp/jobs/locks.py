@@ -70,10 +70,11 @@ class SharedLocks:
                 held = "busy" if claim is None else "held"
             try:
                 yield held
-            finally:
-                if claim is not None:
-                    with anyio.CancelScope(shield=True), contextlib.suppress(StoreError):
-                        await self._account.swap(key, claim, None)
+            finally:  # the release, and the writes queued under the lock ahead of it, in one trip
+                with anyio.CancelScope(shield=True), contextlib.suppress(StoreError):
+                    if claim is not None:
+                        await self._account.swap(key, claim, None, later=True)
+                    await self._account.flush()
 
     async def _take(self, key: str, until: float, poll: float) -> Claim | None:
         while True:

@@ -10,6 +10,7 @@ from ..api import Generation, GenerationOutput
 from ..errors import LumaError, OutcomeUnknownError
 from ..media.outputs import SavedFile
 from ..media.previews import Preview
+from ..store.base import Totals
 from .pricing import Price
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
@@ -72,6 +73,9 @@ class SetReport:
     """How many were asked for (0: as many as there are members)."""
     unsure: tuple[Price, ...] = ()
     """The price of each member whose create was sent but whose answer was lost: it may be charged."""
+    spent: Totals | None = None
+    """A generating call's: what its account has spent today and this month, once it is done (None
+    where the store could not say)."""
 
 
 def set_of(

@@ -19,7 +19,7 @@ import anyio
 
 from ..api import Generation, GenerationRequest, LumaClient, SharedHttpClient
 from ..config import Settings
-from ..errors import LumaError, OutcomeUnknownError, ResendRefusedError, ReusedJobError, ShuttingDownError
+from ..errors import LumaError, OutcomeUnknownError, ResendRefusedError, ReusedJobError, ShuttingDownError, StoreError
 from ..media.folders import OutputFolder
 from ..media.outputs import SavedFile
 from ..media.previews import PreviewMode
@@ -103,6 +103,7 @@ class GenerationRunner:
         )
         self._ledger = Ledger(account, wall=wall, time=client.time, dedupe_seconds=settings.dedupe_seconds)
         self.spending = Spending(account, wall=wall, settings=settings)
+        self._account = account
         self._wall = wall
         self._draining = draining or Draining()
         self._active = 0
@@ -271,11 +272,22 @@ class GenerationRunner:
             await self._ledger.released(ticket)
             raise ShuttingDownError
         with anyio.CancelScope(shield=True):  # a paid job is recorded even when the call is cancelled
-            await self._ledger.created(ticket, generation.id)
-            await self.spending.created(charge, generation.id)
-            await self._saver.record_created(generation, request)
+            # The ledger's claim, the charge and the history entry: one trip to the store.
+            await self._ledger.created(ticket, generation.id, later=True)
+            await self.spending.created(charge, generation.id, later=True)
+            await self._saver.record_created(generation, request, later=True)
+            await self.flush(f"job {generation.id} is not in the store: an identical request may not reuse it")
         logger.info("generation %s queued (%s, %s) and recorded", generation.id, request.model, request.type)
         return generation
+
+    async def flush(self, risk: str = "") -> None:
+        """Send the writes queued for this account's next trip to the store. Never raises: what the
+        store refuses is said in the log (with `risk`, what it puts at stake)."""
+        with anyio.CancelScope(shield=True):
+            try:
+                await self._account.flush()
+            except StoreError as exc:
+                logger.warning("%s (%s)", risk or "queued writes were not kept", exc)
 
     async def fetch(self, generation_id: str, *, preview: PreviewMode | None = None) -> Report:
         """One look at a generation; a completed one is saved (if it was not yet) and previewed."""
@@ -284,11 +296,12 @@ class GenerationRunner:
         mode = preview or self._preview
         with self.busy(), self._saver.scratch(mode) as scratch:
             generation = await self._client.get(generation_id, deadline=deadline)
-            await self._ledger.note_outcome(generation)
+            await self._ledger.note_outcome(generation, later=True)  # sent with the save's first call
             report = await self._saver.finish(
                 generation, waited=None, finish_by=deadline + SAVE_SECONDS, scratch=scratch
             )
-            await self.spending.settle(report)
+            await self.spending.settle(report, later=True)
+            await self.flush()
             return await previewed(report, mode)
 
     async def wait(
@@ -303,6 +316,7 @@ class GenerationRunner:
         mode = preview or self._preview
         with self.busy(), self._saver.scratch(mode) as scratch:
             report = await self._waited(generation_id, self.now() + max_wait, progress, scratch)
+            await self.flush()
             return await previewed(report, mode)
 
     async def wait_many(
@@ -330,6 +344,7 @@ class GenerationRunner:
             async with anyio.create_task_group() as members:
                 for index, generation_id in enumerate(generation_ids):
                     members.start_soon(member, index, generation_id)
+            await self.flush()
             return await previewed_set(set_of(results, (), what="generation"), mode)
 
     async def _waited(
@@ -376,9 +391,9 @@ class GenerationRunner:
         waited = self.now() - started
         if final.state == "completed" and not notes:
             await bar.completed()
-        await self._ledger.note_outcome(final)
+        await self._ledger.note_outcome(final, later=True)  # sent with the save's first call
         report = await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
-        await self.spending.settle(report)
+        await self.spending.settle(report, later=True)  # sent with the next call: the running total, or a flush
         if drained:  # no time to preview: the answer goes out inside the shutdown grace
             report = replace(report, outputs=tuple(replace(output, local=None) for output in report.outputs))
         return report

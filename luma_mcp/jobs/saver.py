@@ -79,8 +79,8 @@ class Saver:
         except OSError as exc:
             raise OutputError(f"{saved.path} cannot be read ({exc.strerror or type(exc).__name__})") from exc
 
-    async def record_created(self, generation: Generation, request: GenerationRequest) -> None:
-        """Note a job just created (before anything else can happen to it)."""
+    async def record_created(self, generation: Generation, request: GenerationRequest, *, later: bool = False) -> None:
+        """Note a job just created (before anything else can happen to it); `later`: queued."""
         entry = HistoryEntry(
             generation_id=generation.id,
             prompt=request.prompt,
@@ -93,7 +93,7 @@ class Saver:
             created_at=generation.created_at,
             inputs=_input_records(request),
         )
-        await self._history.record(entry)
+        await self._history.record(entry, later=later)
 
     @contextmanager
     def scratch(self, preview: PreviewMode) -> Generator[Path | None]:
@@ -238,8 +238,8 @@ class Saver:
         missing = [i for i in range(len(generation.output)) if i not in kept]
         downloads = Downloads(generation)
         if not missing:
-            if news:
-                await self._history.record(entry)
+            if news:  # queued: it goes with the release of the lock this is called under
+                await self._history.record(entry, later=True)
             return entry, downloads, None
         folder, warning = (None, None) if self._bucket is not None else await self._local().writable()
         if folder is None and self._bucket is None:
@@ -271,8 +271,8 @@ class Saver:
                 logger.info("saved %s output %d to %s", generation.id, index, saved.path)
             entry = entry.model_copy(update={"files": [kept[i] for i in sorted(kept)]})
             if downloads.saved or news:
-                with anyio.CancelScope(shield=True):
-                    await self._history.record(entry)
+                with anyio.CancelScope(shield=True):  # queued: it goes with the release of the lock
+                    await self._history.record(entry, later=True)
                     if downloads.saved and self._on_saved is not None:
                         await self._on_saved(entry)
         return entry, downloads, warning

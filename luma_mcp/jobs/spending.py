@@ -134,13 +134,14 @@ class Spending:
             price=format_micro(price.micro_usd), byok=self._byok,
         )  # fmt: skip
 
-    async def created(self, member: MemberCharge | None, generation_id: str) -> None:
-        """Member `member`'s create answered with job `generation_id`: a look settles it from now on."""
+    async def created(self, member: MemberCharge | None, generation_id: str, *, later: bool = False) -> None:
+        """Member `member`'s create answered with job `generation_id`: a look settles it from now on
+        (`later`: queued for the account's next trip to the store)."""
         if member is None:
             return
         member.sent = True
         try:
-            await self._account.attach_job(member.charge.charge_id, generation_id)
+            await self._account.attach_job(member.charge.charge_id, generation_id, later=later)
         except StoreError as exc:
             logger.warning("job %s counts at its reservation until the store can be written: %s", generation_id, exc)
 
@@ -149,13 +150,14 @@ class Spending:
         if member is not None:
             member.sent = True
 
-    async def settle(self, report: Report) -> None:
-        """A look at a job: once it ended, its charge (if this store holds one) counts its price."""
+    async def settle(self, report: Report, *, later: bool = False) -> None:
+        """A look at a job: once it ended, its charge (if this store holds one) counts its price
+        (`later`: queued for the account's next trip to the store)."""
         price = report.price
         if not report.generation.terminal or price is None:
             return
         try:
-            await self._account.settle_job(report.generation.id, price.micro_usd, estimate=price.estimate)
+            await self._account.settle_job(report.generation.id, price.micro_usd, estimate=price.estimate, later=later)
         except StoreError as exc:
             logger.warning("the spending of job %s could not be settled: %s", report.generation.id, exc)
 

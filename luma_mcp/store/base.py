@@ -15,6 +15,14 @@ What an account holds, each part behind its own group of methods:
 - the offsets of the `history.jsonl` files of earlier versions, imported line by line;
 - spending: one `Charge` per generation a call may pay for (its reservation until a look settles
   it), summed by UTC day and month, reserved against caps atomically across processes.
+
+Writes that need no answer can wait for the next trip (`later=True`): queued in the account, they
+are sent ahead of its next call to the store, in the same round trip (one pipeline on Redis, one
+trip to the connection on SQLite), or by `flush()`. A step that writes several things in a row (a
+create's outcome in the ledger, its charge and its history entry) so costs one round trip, not
+three. A queued write is kept only once sent: the code that queues one flushes before it goes on
+to anything that depends on it (a wait, a response), and a queued write the store refuses is said
+in the log by whichever call sent it.
 """
 
 from __future__ import annotations
@@ -116,7 +124,9 @@ class Account(ABC):
     # ------------------------------------------------------------------ history
 
     @abstractmethod
-    async def put_entries(self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None) -> None:
+    async def put_entries(
+        self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None, later: bool = False
+    ) -> None:
         """Keep each entry, unless the store holds one of the same id recorded later. `legacy`
         (a `history.jsonl` path and the offset read up to) is noted in the same write."""
 
@@ -140,16 +150,16 @@ class Account(ABC):
         only an expired claim) is there; otherwise return what is there and change nothing."""
 
     @abstractmethod
-    async def swap(self, key: str, expected: Claim, new: Claim | None) -> bool:
+    async def swap(self, key: str, expected: Claim, new: Claim | None, *, later: bool = False) -> bool | None:
         """Atomically: replace the claim under `key` by `new` (or remove it) if it is still
-        `expected` (same token). Whether it was."""
+        `expected` (same token). Whether it was (None when queued: `later`)."""
 
     @abstractmethod
-    async def job_finished(self, generation_id: str, at: float, expires: float) -> None:
+    async def job_finished(self, generation_id: str, at: float, expires: float, *, later: bool = False) -> None:
         """The created claim of job `generation_id`, if any, was first seen completed at `at`."""
 
     @abstractmethod
-    async def forget_job(self, generation_id: str) -> None:
+    async def forget_job(self, generation_id: str, *, later: bool = False) -> None:
         """Remove the created claim of job `generation_id`, if any."""
 
     # ------------------------------------------------------------------ uploads
@@ -170,11 +180,11 @@ class Account(ABC):
         that day's or month's spending past `caps`. None when kept; else the totals that refused them."""
 
     @abstractmethod
-    async def attach_job(self, charge_id: str, generation_id: str) -> None:
+    async def attach_job(self, charge_id: str, generation_id: str, *, later: bool = False) -> None:
         """The create of charge `charge_id` answered with job `generation_id`."""
 
     @abstractmethod
-    async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool) -> None:
+    async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool, later: bool = False) -> None:
         """A look saw job `generation_id` end: its unsettled charge, if any, now counts `micro_usd`."""
 
     @abstractmethod
@@ -188,6 +198,13 @@ class Account(ABC):
     @abstractmethod
     async def recent_charges(self, limit: int) -> list[Charge]:
         """The last `limit` charges, most recent first."""
+
+    # ------------------------------------------------------------------ queued writes
+
+    @abstractmethod
+    async def flush(self) -> None:
+        """Send the writes queued with `later=True` (nothing to do if none). Raises `StoreError`
+        (those writes are then dropped, and said in the log)."""
 
 
 class Store(ABC):

@@ -102,12 +102,13 @@ class History:
         await self._caught_up()
         return await self._account.recent(search_words(query or ""), limit, offset)
 
-    async def record(self, entry: HistoryEntry) -> None:
-        """Keep `entry`, stamped with the time. Never raises: the history is a convenience, and a
-        store that fails must not fail a call whose image is safe (it is said in the log)."""
+    async def record(self, entry: HistoryEntry, *, later: bool = False) -> None:
+        """Keep `entry`, stamped with the time (`later`: queued for the account's next trip to the
+        store). Never raises: the history is a convenience, and a store that fails must not fail a
+        call whose image is safe (it is said in the log)."""
         stamped = entry.model_copy(update={"recorded_at": _stamp()})
         try:
-            await self._account.put_entries([stamped])
+            await self._account.put_entries([stamped], later=later)
         except StoreError as exc:
             logger.warning("generation %s was not recorded in the history: %s", entry.generation_id, exc)
 

@@ -13,6 +13,7 @@ claim is never trusted past its time.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 EXPANDED_WORDS = 100
 """At most this many words of the history a query word stands for (those it starts)."""
@@ -91,10 +94,8 @@ class RedisStore(Store):
         self.shown = shown
         self._password = _password(url)
         self.client: Redis = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)  # pyright: ignore[reportUnknownMemberType]
-        self._scripts = {
-            name: self.client.register_script(source)
-            for name, source in (("put", PUT_ENTRY), ("claim", CLAIM), ("swap", SWAP), ("job", JOB), *SCRIPTS)
-        }
+        self._sources = dict((("put", PUT_ENTRY), ("claim", CLAIM), ("swap", SWAP), ("job", JOB), *SCRIPTS))
+        self._scripts = {name: self.client.register_script(source) for name, source in self._sources.items()}
 
     def account(self, name: str) -> RedisAccount:
         return RedisAccount(self, f"luma-mcp:{name}:")
@@ -108,6 +109,10 @@ class RedisStore(Store):
     async def queue(self, name: str, pipe: Pipeline, keys: Sequence[str], args: Sequence[Any]) -> None:
         """Add a run of script `name` to `pipe` (which loads the script first when it runs)."""
         await self._scripts[name](keys=list(keys), args=list(args), client=pipe)
+
+    def add_script(self, pipe: Pipeline, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        """Add a run of script `name` to `pipe`, sent whole (`EVAL`: no script to load first)."""
+        pipe.eval(self._sources[name], len(keys), *keys, *args)  # pyright: ignore[reportUnknownMemberType]
 
     async def guarded(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call`, its Redis errors raised as `StoreError` (never naming the password)."""
@@ -132,6 +137,8 @@ class RedisAccount(RedisSpending, Account):
     def __init__(self, store: RedisStore, prefix: str) -> None:
         self._store = store
         self._prefix = prefix
+        self._queued: list[Callable[[Pipeline], object]] = []
+        """Writes queued with `later=True`, each adding its command to the next call's pipeline."""
 
     def _scripts(self) -> RedisStore:
         return self._store
@@ -139,7 +146,38 @@ class RedisAccount(RedisSpending, Account):
     def _client(self) -> Redis:
         return self._store.client
 
-    async def put_entries(self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None) -> None:
+    async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any], *, later: bool = False) -> Any:
+        """Script `name`'s answer, the queued writes sent ahead of it in the same round trip; or, if
+        `later`, the script queued itself."""
+        if later:
+            self._queued.append(lambda pipe: self._store.add_script(pipe, name, keys, args))
+            return None
+        if not self._queued:
+            return await self._store.script(name, keys, args)
+        return await self._with_queued(lambda pipe: self._store.add_script(pipe, name, keys, args))
+
+    async def _with_queued(self, own: Callable[[Pipeline], object] | None) -> Any:
+        """Send the queued writes, then `own`'s command, in one pipeline; `own`'s answer."""
+        queued, self._queued = self._queued, []
+        pipe = self._store.client.pipeline(transaction=False)
+        for add in queued:
+            add(pipe)
+        if own is not None:
+            own(pipe)
+        try:
+            answers = await self._store.guarded(pipe.execute)
+        except StoreError as exc:
+            logger.warning("the store may not have kept %d queued writes: %s", len(queued), exc.problem)
+            raise
+        return answers[-1] if own is not None else None
+
+    async def flush(self) -> None:
+        if self._queued:
+            await self._with_queued(None)
+
+    async def put_entries(
+        self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None, later: bool = False
+    ) -> None:
         p = self._prefix
         runs: list[tuple[list[str], list[Any]]] = []
         for entry in entries:
@@ -148,8 +186,9 @@ class RedisAccount(RedisSpending, Account):
             json_text = entry.model_dump_json(exclude_defaults=True)
             runs.append((keys, [json_text, entry.recorded_at, entry.created_seconds(), entry.generation_id, *words]))
         if len(runs) == 1 and legacy is None:  # one entry: its script is atomic on its own
-            await self._store.script("put", *runs[0])
+            await self._script("put", *runs[0], later=later)
             return
+        await self.flush()
         pipe = self._store.client.pipeline(transaction=True)
         for keys, args in runs:
             await self._store.queue("put", pipe, keys, args)
@@ -158,13 +197,18 @@ class RedisAccount(RedisSpending, Account):
         await self._store.guarded(pipe.execute)
 
     async def entry(self, generation_id: str) -> HistoryEntry | None:
-        text = await self._store.guarded(lambda: self._hget(f"{self._prefix}g:{generation_id}"))
+        key = f"{self._prefix}g:{generation_id}"
+        if self._queued:
+            text = cast("bytes | None", await self._with_queued(lambda pipe: pipe.hget(key, "e")))  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType]
+        else:
+            text = await self._store.guarded(lambda: self._hget(key))
         return None if text is None else HistoryEntry.model_validate_json(text)
 
     async def _hget(self, key: str) -> bytes | None:
         return cast("bytes | None", await self._store.client.hget(key, "e"))  # pyright: ignore[reportUnknownMemberType]
 
     async def recent(self, words: Sequence[str], limit: int, offset: int) -> list[HistoryEntry]:
+        await self.flush()
         p, client = self._prefix, self._store.client
         last = offset + limit - 1
         if not words:
@@ -192,6 +236,7 @@ class RedisAccount(RedisSpending, Account):
         return [HistoryEntry.model_validate_json(text) for text in texts if text is not None]
 
     async def legacy_offset(self, path: str) -> int:
+        await self.flush()
         found = await self._store.guarded(
             lambda: cast("Awaitable[bytes | None]", self._store.client.hget(f"{self._prefix}legacy", path))  # pyright: ignore[reportUnknownMemberType]
         )
@@ -199,25 +244,27 @@ class RedisAccount(RedisSpending, Account):
 
     async def claim(self, key: str, claim: Claim) -> Claim | None:
         ttl = _milliseconds(claim.expires - claim.at)
-        held = await self._store.script("claim", [f"{self._prefix}c:{key}"], [claim.dumps(), ttl, claim.at])
+        held = await self._script("claim", [f"{self._prefix}c:{key}"], [claim.dumps(), ttl, claim.at])
         return None if held is None else Claim.loads(cast("bytes", held))
 
-    async def swap(self, key: str, expected: Claim, new: Claim | None) -> bool:
+    async def swap(self, key: str, expected: Claim, new: Claim | None, *, later: bool = False) -> bool | None:
         if new is None:
             args: list[Any] = [expected.token, "", 1, ""]
         else:
             job = f"{self._prefix}j:{new.generation_id}" if new.state == "created" else ""
             args = [expected.token, new.dumps(), _milliseconds(new.expires - new.at), job]
-        return bool(await self._store.script("swap", [f"{self._prefix}c:{key}"], args))
+        swapped = await self._script("swap", [f"{self._prefix}c:{key}"], args, later=later)
+        return None if later else bool(swapped)
 
-    async def job_finished(self, generation_id: str, at: float, expires: float) -> None:
+    async def job_finished(self, generation_id: str, at: float, expires: float, *, later: bool = False) -> None:
         args = [generation_id, at, expires, _milliseconds(expires - at)]
-        await self._store.script("job", [f"{self._prefix}j:{generation_id}"], args)
+        await self._script("job", [f"{self._prefix}j:{generation_id}"], args, later=later)
 
-    async def forget_job(self, generation_id: str) -> None:
-        await self._store.script("job", [f"{self._prefix}j:{generation_id}"], [generation_id, "", "", ""])
+    async def forget_job(self, generation_id: str, *, later: bool = False) -> None:
+        await self._script("job", [f"{self._prefix}j:{generation_id}"], [generation_id, "", "", ""], later=later)
 
     async def upload(self, digest: str, now: float) -> str | None:
+        await self.flush()
         found = await self._store.guarded(lambda: self._store.client.get(f"{self._prefix}u:{digest}"))
         if not found:
             return None
@@ -226,4 +273,5 @@ class RedisAccount(RedisSpending, Account):
 
     async def remember_upload(self, digest: str, file_id: str, until: float, now: float) -> None:
         key, value = f"{self._prefix}u:{digest}", f"{file_id}|{until}"
+        await self.flush()
         await self._store.guarded(lambda: self._store.client.set(key, value, px=_milliseconds(until - now)))

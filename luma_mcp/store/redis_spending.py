@@ -7,7 +7,7 @@ settlement moves the counters by the difference, in one script too.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol, cast
 
 from .base import Caps, Charge, Totals
@@ -76,9 +76,7 @@ SCRIPTS = (("reserve", RESERVE), ("change", CHANGE))
 
 
 class Scripts(Protocol):
-    """What `RedisStore` offers its accounts: a script by name, and a guarded call."""
-
-    async def script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any: ...
+    """What `RedisStore` offers its accounts: a guarded call."""
 
     async def guarded(self, call: Any) -> Any: ...
 
@@ -94,6 +92,17 @@ class RedisSpending:
     def _client(self) -> Any:
         raise NotImplementedError
 
+    async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any], *, later: bool = False) -> Any:
+        """Script `name` run after the queued writes, or queued itself (`RedisAccount._script`)."""
+        raise NotImplementedError
+
+    async def _with_queued(self, own: Callable[[Any], object] | None) -> Any:
+        """The queued writes, then `own`'s command, in one pipeline (`RedisAccount._with_queued`)."""
+        raise NotImplementedError
+
+    async def flush(self) -> None:
+        raise NotImplementedError
+
     async def reserve(self, charges: Sequence[Charge], caps: Caps) -> Totals | None:
         p, day = self._prefix, charges[0].day
         args: list[Any] = [
@@ -107,32 +116,44 @@ class RedisSpending:
         for charge in charges:
             args += [charge.charge_id, charge.dumps(), charge.at]
         keys = [f"{p}sd:{day}", f"{p}sm:{day[:7]}", f"{p}srecent"]
-        refused = await self._scripts().script("reserve", keys, args)
+        refused = await self._script("reserve", keys, args)
         return None if refused is None else Totals(int(refused[0]), int(refused[1]))
 
     async def _change(
-        self, key: str, mode: str, generation_id: str = "", micro: int = 0, estimate: bool = False
+        self,
+        key: str,
+        mode: str,
+        generation_id: str = "",
+        micro: int = 0,
+        *,
+        estimate: bool = False,
+        later: bool = False,
     ) -> None:
         args = [self._prefix, mode, generation_id, micro, "1" if estimate else "0", KEPT_SECONDS * 1000]
-        await self._scripts().script("change", [key], args)
+        await self._script("change", [key], args, later=later)
 
-    async def attach_job(self, charge_id: str, generation_id: str) -> None:
-        await self._change(f"{self._prefix}sc:{charge_id}", "attach", generation_id)
+    async def attach_job(self, charge_id: str, generation_id: str, *, later: bool = False) -> None:
+        await self._change(f"{self._prefix}sc:{charge_id}", "attach", generation_id, later=later)
 
-    async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool) -> None:
-        await self._change(f"{self._prefix}sg:{generation_id}", "settle", generation_id, micro_usd, estimate)
+    async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool, later: bool = False) -> None:
+        key = f"{self._prefix}sg:{generation_id}"
+        await self._change(key, "settle", generation_id, micro_usd, estimate=estimate, later=later)
 
     async def release(self, charge_ids: Sequence[str]) -> None:
+        await self.flush()
         for charge_id in charge_ids:
             await self._change(f"{self._prefix}sc:{charge_id}", "release")
 
     async def totals(self, day: str) -> Totals:
         keys = [f"{self._prefix}sd:{day}", f"{self._prefix}sm:{day[:7]}"]
-        client = self._client()
-        found = cast("list[bytes | None]", await self._scripts().guarded(lambda: client.mget(keys)))
+        found = cast(
+            "list[bytes | None]",
+            await self._with_queued(lambda pipe: pipe.mget(keys)),  # the queued writes (a settlement) first
+        )
         return Totals(*(int(value or 0) for value in found))
 
     async def recent_charges(self, limit: int) -> list[Charge]:
+        await self.flush()
         p, client = self._prefix, self._client()
         ids = cast(
             "list[bytes]",

@@ -11,12 +11,12 @@ may wait up to `BUSY_SECONDS` for the lock: the event loop never waits on anothe
 connection in place never checkpoints the WAL (that syncs the disk); every `CHECKPOINT_EVERY`
 calls, one goes to the worker thread, which does.
 
-The schema has a version (`PRAGMA user_version`); `MIGRATIONS` brings an older file up to date,
-and a file from a newer version of this server is refused rather than misread.
+The schema, its version and its migrations are in `sqlite_schema`.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -29,10 +29,13 @@ import anyio.to_thread
 from ..errors import StoreError
 from .base import Account, Claim, Store
 from .records import HistoryEntry
-from .sqlite_spending import SPENDING_MIGRATION, SqliteSpending
+from .sqlite_schema import migrate
+from .sqlite_spending import SqliteSpending
 from .words import entry_words
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 BUSY_SECONDS = 5.0
 """How long a write waits for another process's lock before the store counts as locked."""
@@ -42,52 +45,6 @@ RETRY_SECONDS = 0.01
 """Between two tries of a call SQLite answered "busy" without waiting."""
 CHECKPOINT_EVERY = 200
 """Calls run in place between two that run in the worker thread, checkpointing the WAL first."""
-
-MIGRATIONS: list[list[str]] = [
-    [  # 1: the history, the ledger's claims, the upload cache, the imported logs
-        """CREATE TABLE generations (
-            seq INTEGER PRIMARY KEY, account TEXT NOT NULL, generation_id TEXT NOT NULL,
-            created REAL NOT NULL, recorded_at TEXT NOT NULL, words TEXT NOT NULL, entry TEXT NOT NULL,
-            UNIQUE (account, generation_id))""",
-        "CREATE INDEX generations_recent ON generations (account, created DESC, seq DESC)",
-        """CREATE TABLE claims (
-            account TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL, owner TEXT NOT NULL,
-            token TEXT NOT NULL, at REAL NOT NULL, expires REAL NOT NULL, generation_id TEXT,
-            finished_at REAL, PRIMARY KEY (account, key))""",
-        "CREATE INDEX claims_job ON claims (account, generation_id)",
-        "CREATE INDEX claims_expiry ON claims (expires)",
-        """CREATE TABLE uploads (
-            account TEXT NOT NULL, digest TEXT NOT NULL, file_id TEXT NOT NULL, reuse_until REAL NOT NULL,
-            PRIMARY KEY (account, digest))""",
-        """CREATE TABLE legacy_logs (
-            account TEXT NOT NULL, path TEXT NOT NULL, read_to INTEGER NOT NULL, PRIMARY KEY (account, path))""",
-    ],
-    [  # 2: a full-text index of the history's words, filled from what version 1 kept
-        "CREATE VIRTUAL TABLE generation_words USING fts5 (words, tokenize = 'unicode61 remove_diacritics 2')",
-        "INSERT INTO generation_words (rowid, words) SELECT seq, words FROM generations",
-    ],
-    SPENDING_MIGRATION,  # 3: spending, one row per charge
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def migrate(connection: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> None:
-    """Bring the file to version `target`, each step in its own transaction (two processes opening
-    an old file at once apply each step once). Raises `StoreError` for a file newer than this code."""
-    for version in range(1, target + 1):
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            current = int(connection.execute("PRAGMA user_version").fetchone()[0])
-            if current > SCHEMA_VERSION:
-                raise StoreError("the database", f"it was written by a newer version of this server (schema {current})")
-            if current < version:
-                for statement in MIGRATIONS[version - 1]:
-                    connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {version}")
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
 
 
 class SqliteStore(Store):
@@ -180,7 +137,10 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 
 
 def _write(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
-    """`work` in a write transaction taken before it reads (atomic across processes)."""
+    """`work` in a write transaction taken before it reads (atomic across processes); inside one
+    already (queued writes sent together), as a part of it."""
+    if connection.in_transaction:
+        return work()
     connection.execute("BEGIN IMMEDIATE")
     try:
         result = work()
@@ -200,15 +160,44 @@ class SqliteAccount(SqliteSpending, Account):
     def __init__(self, store: SqliteStore, name: str) -> None:
         self._store = store
         self._name = name
+        self._queued: list[Callable[[sqlite3.Connection], object]] = []
+        """Writes queued with `later=True`, run ahead of the next call in one transaction."""
 
     @staticmethod
     def _write(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
         return _write(connection, work)
 
-    def _runs(self) -> SqliteStore:
-        return self._store
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, short: bool = True) -> T:
+        """`work` on the store's connection, the queued writes first (in their own transaction)."""
+        if not self._queued:
+            return await self._store.run(work, short=short)
+        queued, self._queued = self._queued, []
+        sent = False
 
-    async def put_entries(self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None) -> None:
+        def first_the_queued(connection: sqlite3.Connection) -> T:
+            nonlocal sent
+            if not sent:  # a call retried in the worker thread does not write them twice
+                _write(connection, lambda: [write(connection) for write in queued])
+                sent = True
+            return work(connection)
+
+        try:
+            return await self._store.run(first_the_queued, short=short)
+        except StoreError as exc:
+            if not sent:
+                logger.warning("the store did not keep %d queued writes: %s", len(queued), exc.problem)
+            raise
+
+    def _queue(self, write: Callable[[sqlite3.Connection], object]) -> None:
+        self._queued.append(write)
+
+    async def flush(self) -> None:
+        if self._queued:
+            await self._run(lambda connection: None)
+
+    async def put_entries(
+        self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None, later: bool = False
+    ) -> None:
         rows = [
             (entry.generation_id, entry.created_seconds(), entry.recorded_at, " ".join(entry_words(entry)),
              entry.model_dump_json(exclude_defaults=True))
@@ -246,7 +235,10 @@ class SqliteAccount(SqliteSpending, Account):
 
             _write(connection, work)
 
-        await self._store.run(put, short=len(rows) == 1)
+        if later:
+            self._queue(put)
+        else:
+            await self._run(put, short=len(rows) == 1)
 
     async def entry(self, generation_id: str) -> HistoryEntry | None:
         def get(connection: sqlite3.Connection) -> str | None:
@@ -255,7 +247,7 @@ class SqliteAccount(SqliteSpending, Account):
             ).fetchone()
             return None if row is None else cast("str", row[0])
 
-        text = await self._store.run(get)
+        text = await self._run(get)
         return None if text is None else HistoryEntry.model_validate_json(text)
 
     async def recent(self, words: Sequence[str], limit: int, offset: int) -> list[HistoryEntry]:
@@ -274,7 +266,7 @@ class SqliteAccount(SqliteSpending, Account):
         def select(connection: sqlite3.Connection) -> list[str]:
             return [cast("str", row[0]) for row in connection.execute(sql, parameters)]
 
-        return [HistoryEntry.model_validate_json(text) for text in await self._store.run(select, short=False)]
+        return [HistoryEntry.model_validate_json(text) for text in await self._run(select, short=False)]
 
     async def legacy_offset(self, path: str) -> int:
         def get(connection: sqlite3.Connection) -> int:
@@ -283,7 +275,7 @@ class SqliteAccount(SqliteSpending, Account):
             ).fetchone()
             return 0 if row is None else int(row[0])
 
-        return await self._store.run(get)
+        return await self._run(get)
 
     async def claim(self, key: str, claim: Claim) -> Claim | None:
         purge = self._store.note_claim_written()
@@ -304,9 +296,9 @@ class SqliteAccount(SqliteSpending, Account):
 
             return _write(connection, work)
 
-        return await self._store.run(take)
+        return await self._run(take)
 
-    async def swap(self, key: str, expected: Claim, new: Claim | None) -> bool:
+    async def swap(self, key: str, expected: Claim, new: Claim | None, *, later: bool = False) -> bool | None:
         def replace(connection: sqlite3.Connection) -> bool:
             def work() -> bool:
                 gone = connection.execute(
@@ -318,7 +310,10 @@ class SqliteAccount(SqliteSpending, Account):
 
             return _write(connection, work)
 
-        return await self._store.run(replace)
+        if later:
+            self._queue(replace)
+            return None
+        return await self._run(replace)
 
     def _insert(self, connection: sqlite3.Connection, key: str, claim: Claim) -> None:
         connection.execute(
@@ -328,22 +323,31 @@ class SqliteAccount(SqliteSpending, Account):
              claim.finished_at, claim.token),
         )  # fmt: skip
 
-    async def job_finished(self, generation_id: str, at: float, expires: float) -> None:
-        await self._store.run(
-            lambda connection: connection.execute(
-                "UPDATE claims SET finished_at = ?, expires = ? WHERE account = ? AND generation_id = ? "
-                "AND state = 'created' AND finished_at IS NULL",
-                (at, expires, self._name, generation_id),
-            )
+    async def job_finished(self, generation_id: str, at: float, expires: float, *, later: bool = False) -> None:
+        await self._statement(
+            "UPDATE claims SET finished_at = ?, expires = ? WHERE account = ? AND generation_id = ? "
+            "AND state = 'created' AND finished_at IS NULL",
+            (at, expires, self._name, generation_id),
+            later=later,
         )
 
-    async def forget_job(self, generation_id: str) -> None:
-        await self._store.run(
-            lambda connection: connection.execute(
-                "DELETE FROM claims WHERE account = ? AND generation_id = ? AND state = 'created'",
-                (self._name, generation_id),
-            )
+    async def forget_job(self, generation_id: str, *, later: bool = False) -> None:
+        await self._statement(
+            "DELETE FROM claims WHERE account = ? AND generation_id = ? AND state = 'created'",
+            (self._name, generation_id),
+            later=later,
         )
+
+    async def _statement(self, sql: str, parameters: tuple[Any, ...], *, later: bool) -> None:
+        """One statement that needs no answer, run now or queued."""
+
+        def run(connection: sqlite3.Connection) -> None:
+            connection.execute(sql, parameters)
+
+        if later:
+            self._queue(run)
+        else:
+            await self._run(run)
 
     async def upload(self, digest: str, now: float) -> str | None:
         def get(connection: sqlite3.Connection) -> str | None:
@@ -353,7 +357,7 @@ class SqliteAccount(SqliteSpending, Account):
             ).fetchone()
             return None if row is None else cast("str", row[0])
 
-        return await self._store.run(get)
+        return await self._run(get)
 
     async def remember_upload(self, digest: str, file_id: str, until: float, now: float) -> None:
         def put(connection: sqlite3.Connection) -> None:
@@ -366,4 +370,4 @@ class SqliteAccount(SqliteSpending, Account):
 
             _write(connection, work)
 
-        await self._store.run(put)
+        await self._run(put)

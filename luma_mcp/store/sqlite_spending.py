@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from .base import Caps, Charge, Totals
 
@@ -32,12 +32,6 @@ RECENT = (
     "SELECT charge_id, call_id, at, day, tool, model, micro_usd, settled, estimate, generation_id FROM charges "
     "WHERE account = ? ORDER BY at DESC, rowid DESC LIMIT ?"
 )
-
-
-class Runs(Protocol):
-    """What the store offers its accounts: a call with a connection."""
-
-    async def run(self, work: Callable[[sqlite3.Connection], T], *, short: bool = True) -> T: ...
 
 
 Write = Callable[[sqlite3.Connection, Callable[[], Any]], Any]
@@ -69,8 +63,19 @@ class SqliteSpending:
     _name: str
     _write: Write
 
-    def _runs(self) -> Runs:
+    async def _run(self, work: Callable[[sqlite3.Connection], T], *, short: bool = True) -> T:
+        """`work` on the store's connection (`SqliteAccount._run`)."""
         raise NotImplementedError
+
+    def _queue(self, write: Callable[[sqlite3.Connection], object]) -> None:
+        """`write` queued for the next call (`SqliteAccount._queue`)."""
+        raise NotImplementedError
+
+    async def _now_or_later(self, write: Callable[[sqlite3.Connection], object], later: bool) -> None:
+        if later:
+            self._queue(write)
+        else:
+            await self._run(write)
 
     async def reserve(self, charges: Sequence[Charge], caps: Caps) -> Totals | None:
         adding = sum(charge.micro_usd for charge in charges)
@@ -94,23 +99,25 @@ class SqliteSpending:
 
             return cast("Totals | None", self._write(connection, work))
 
-        return await self._runs().run(take)
+        return await self._run(take)
 
-    async def attach_job(self, charge_id: str, generation_id: str) -> None:
-        await self._runs().run(
+    async def attach_job(self, charge_id: str, generation_id: str, *, later: bool = False) -> None:
+        await self._now_or_later(
             lambda connection: connection.execute(
                 "UPDATE charges SET generation_id = ? WHERE account = ? AND charge_id = ?",
                 (generation_id, self._name, charge_id),
-            )
+            ),
+            later,
         )
 
-    async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool) -> None:
-        await self._runs().run(
+    async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool, later: bool = False) -> None:
+        await self._now_or_later(
             lambda connection: connection.execute(
                 "UPDATE charges SET micro_usd = ?, estimate = ?, settled = 1 "
                 "WHERE account = ? AND generation_id = ? AND settled = 0",
                 (micro_usd, int(estimate), self._name, generation_id),
-            )
+            ),
+            later,
         )
 
     async def release(self, charge_ids: Sequence[str]) -> None:
@@ -122,13 +129,13 @@ class SqliteSpending:
                 ),
             )
 
-        await self._runs().run(remove)
+        await self._run(remove)
 
     async def totals(self, day: str) -> Totals:
-        return await self._runs().run(lambda connection: _totals(connection, self._name, day))
+        return await self._run(lambda connection: _totals(connection, self._name, day))
 
     async def recent_charges(self, limit: int) -> list[Charge]:
         def select(connection: sqlite3.Connection) -> list[Charge]:
             return [_charge(row) for row in connection.execute(RECENT, (self._name, limit))]
 
-        return await self._runs().run(select)
+        return await self._run(select)

@@ -69,8 +69,7 @@ async def _generated(
             made = await workspace.generate(args, ctx.report_progress, tool=tool, confirm=confirm)
     except InputRequiredError as question:
         return question.result
-    totals = await workspace.spending.today()
-    spending = None if totals is None else running_total(totals, workspace.spending.caps)
+    spending = None if made.spent is None else running_total(made.spent, workspace.spending.caps)
     return tool_result(made, tool=tool, failure_is_error=True, spent=True, spending=spending, emulated=_emulated(ctx))
 
 

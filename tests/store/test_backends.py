@@ -115,3 +115,34 @@ async def test_an_upload_is_handed_out_until_its_time(opener: Opener) -> None:
     await account.remember_upload("digest", "file-1", NOW + 100, NOW)
     assert await opener().account("server").upload("digest", NOW + 99) == "file-1"  # another process too
     assert await account.upload("digest", NOW + 100) is None
+
+
+async def test_queued_writes_go_with_the_next_trip_in_their_order(opener: Opener) -> None:
+    """What a step writes with `later=True` (a create's claim, charge and history entry) reaches the
+    store with that account's next call, before it; another process sees none of it until then."""
+    mine, other = opener().account("server"), opener().account("server")
+    creating = Claim("creating", "a", NOW, NOW + 60)
+    assert await mine.claim("k", creating) is None
+    created = Claim("created", "a", NOW, NOW + 60, generation_id="g1")
+    assert await mine.swap("k", creating, created, later=True) is None
+    await mine.job_finished("g1", NOW + 5, NOW + 10, later=True)  # after the swap, or it would find no job
+    await mine.put_entries([entry("g1", "a queued fox", "2026-01-01T00:00:00Z")], later=True)
+    assert await other.entry("g1") is None
+    assert await other.claim("k", Claim("creating", "b", NOW + 1, NOW + 61)) == creating  # not sent yet
+    found = await mine.entry("g1")  # the next call: the queued writes go first
+    assert found is not None
+    assert found.prompt == "a queued fox"
+    assert await other.claim("k", Claim("creating", "b", NOW + 6, NOW + 66)) == Claim(
+        "created", "a", NOW, NOW + 10, "g1", NOW + 5, created.token
+    )
+
+
+async def test_a_flush_sends_the_queued_writes_alone(opener: Opener) -> None:
+    mine, other = opener().account("server"), opener().account("alice")
+    await mine.put_entries([entry("g2", "a flushed heron", "2026-01-01T00:00:00Z")], later=True)
+    await mine.flush()
+    await mine.flush()  # nothing queued: nothing sent, nothing raised
+    found = await opener().account("server").entry("g2")
+    assert found is not None
+    assert found.prompt == "a flushed heron"
+    assert await other.entry("g2") is None  # queued in one account: written in that account only

@@ -18,7 +18,8 @@ from luma_mcp.emulator import Emulator
 from luma_mcp.errors import ConfigError
 from luma_mcp.store import sqlite as sqlite_store
 from luma_mcp.store.location import default_database
-from luma_mcp.store.sqlite import SqliteStore, migrate
+from luma_mcp.store.sqlite import SqliteStore
+from luma_mcp.store.sqlite_schema import SCHEMA_VERSION, migrate
 
 from ..support.servers import error_text, make_server, structured
 from ..support.stores import free_port
@@ -93,7 +94,7 @@ async def test_a_database_of_an_earlier_schema_is_brought_up_to_date(tmp_path: P
     await store.aclose()
     assert [entry.prompt for entry in found] == ["a red fox"]
     with sqlite3.connect(path) as reopened:
-        assert reopened.execute("PRAGMA user_version").fetchone()[0] == sqlite_store.SCHEMA_VERSION
+        assert reopened.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 async def test_a_database_of_a_newer_version_is_refused_not_misread(tmp_path: Path) -> None:
@@ -101,7 +102,7 @@ async def test_a_database_of_a_newer_version_is_refused_not_misread(tmp_path: Pa
 
     path = tmp_path / "newer.db"
     with sqlite3.connect(path) as newer:
-        newer.execute(f"PRAGMA user_version = {sqlite_store.SCHEMA_VERSION + 1}")
+        newer.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(StoreError, match="newer version of this server") as refused:
         await SqliteStore(path).account("server").recent([], 10, 0)
     assert str(path) in str(refused.value)

@@ -74,3 +74,15 @@ async def test_one_account_spending_never_touches_another(opener: Opener) -> Non
     await bob.settle_job("job-a", 0, estimate=False)  # not bob's job
     assert await alice.totals(DAY) == Totals(40_400, 40_400)
     assert [c.charge_id for c in await bob.recent_charges(10)] == ["b"]
+
+
+async def test_a_queued_settlement_counts_in_the_totals_read_next(opener: Opener) -> None:
+    """A look queues its job's settlement; the running total the call reads next sends it first, so
+    the total a result shows already counts the settled price."""
+    account, elsewhere = opener().account("server"), opener().account("server")
+    assert await account.reserve([charge("split", 434_000)], Caps()) is None
+    await account.attach_job("split", "job-1", later=True)
+    await account.settle_job("job-1", 2 * 43_400, estimate=False, later=True)
+    assert await elsewhere.totals(DAY) == Totals(434_000, 434_000)  # not sent yet: the reservation counts
+    assert await account.totals(DAY) == Totals(2 * 43_400, 2 * 43_400)
+    assert await elsewhere.totals(DAY) == Totals(2 * 43_400, 2 * 43_400)
