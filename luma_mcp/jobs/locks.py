@@ -8,6 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Literal
 
 import anyio
@@ -15,6 +16,7 @@ import anyio
 from ..api import Timekeeper
 from ..errors import StoreError
 from ..store.base import Account, Claim, is_alive, this_process
+from ..store.records import HistoryEntry
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,18 @@ Held = Literal["held", "busy", "unknown"]
 """What `SharedLocks.hold` got: the lock; nothing (another live process held it until the deadline);
 or no answer from the store (the caller goes on under this process's lock alone)."""
 
+
+@dataclass(frozen=True)
+class Hold:
+    """What `SharedLocks.hold` got, and the history entry read with it."""
+
+    state: Held
+    read: bool = False
+    """Whether `entry` was read in the trip that took the lock (False: read it under the lock yourself)."""
+    entry: HistoryEntry | None = None
+    """The history entry of the job named by the lock, as its holder sees it."""
+
+
 MARGIN_SECONDS = 10.0
 """A shared lock outlives its holder's deadline by this much, then anyone may take it."""
 
@@ -55,36 +69,34 @@ class SharedLocks:
         self._local = KeyedLocks()
 
     @asynccontextmanager
-    async def hold(self, name: str, *, until: float, poll: float) -> AsyncGenerator[Held]:
-        """Hold `name` until the block ends; waits for it until `until` (on `time`), looking every
-        `poll` seconds."""
+    async def hold(self, name: str, *, until: float, poll: float) -> AsyncGenerator[Hold]:
+        """Hold `name` (a job's id) until the block ends; waits for it until `until` (on `time`),
+        looking every `poll` seconds. The job's history entry is read in the same trip as the
+        claim that takes the lock, where it can be."""
         async with self._local.hold(name):
             key = f"saving:{name}"
             try:
-                claim = await self._take(key, until, poll)
+                claim, hold = await self._take(key, name, until, poll)
             except StoreError as exc:
                 logger.warning("no shared lock on %s (%s): going on under this process's alone", name, exc)
-                claim = None
-                held: Held = "unknown"
-            else:
-                held = "busy" if claim is None else "held"
+                claim, hold = None, Hold("unknown")
             try:
-                yield held
+                yield hold
             finally:  # the release, and the writes queued under the lock ahead of it, in one trip
                 with anyio.CancelScope(shield=True), contextlib.suppress(StoreError):
                     if claim is not None:
                         await self._account.swap(key, claim, None, later=True)
                     await self._account.flush()
 
-    async def _take(self, key: str, until: float, poll: float) -> Claim | None:
+    async def _take(self, key: str, name: str, until: float, poll: float) -> tuple[Claim | None, Hold]:
         while True:
             now = self._wall()
             mine = Claim("saving", this_process(), now, now + max(until - self._time.monotonic(), 0) + MARGIN_SECONDS)
-            held = await self._account.claim(key, mine)
+            held, entry = await self._account.claim_and_read(key, mine, name)
             if held is None:
-                return mine
+                return mine, Hold("held", read=True, entry=entry)
             if not is_alive(held.owner) and await self._account.swap(key, held, mine):
-                return mine
+                return mine, Hold("held")
             if self._time.monotonic() + poll > until:
-                return None
+                return None, Hold("busy")
             await self._time.sleep(poll)

@@ -28,7 +28,7 @@ from ..media.previews import PreviewMode
 from ..store.history import History
 from ..store.records import HistoryEntry, InputRecord
 from .downloads import OUT_OF_TIME_UNKEPT, Downloader, Downloads
-from .locks import SharedLocks
+from .locks import Hold, SharedLocks
 from .pricing import Price, price_of, settled_price
 from .report import FinishedOutput, Report
 from .uploads import BucketOutputs
@@ -135,11 +135,12 @@ class Saver:
             )  # fmt: skip
         if generation.state == "completed":
             # Two looks (in this process or another on the store) must not save twice.
-            async with self._saving.hold(generation.id, until=finish_by, poll=SAVE_POLL_SECONDS) as held:
+            await self._history.caught_up()  # an import under way, waited for as any read does
+            async with self._saving.hold(generation.id, until=finish_by, poll=SAVE_POLL_SECONDS) as hold:
                 # Read under the lock: a look that held it before may have saved the files.
-                known = await self._known(generation.id, warnings)
+                known = self._read_with(hold, warnings) if hold.read else await self._known(generation.id, warnings)
                 entry = await self._updated_entry(generation, known)
-                if held == "busy":
+                if hold.state == "busy":
                     warnings.append(BEING_SAVED)
                 else:
                     entry, downloads, warning = await self._save_missing(
@@ -187,6 +188,12 @@ class Saver:
         if any(output.link for output in linked) and self._bucket.credentials.note:
             warnings.append(self._bucket.credentials.note)
         return tuple(linked)
+
+    def _read_with(self, hold: Hold, warnings: list[str]) -> HistoryEntry | None:
+        """What the history knows of a job, read in the trip that took its lock."""
+        if hold.entry is None and self._history.behind:
+            warnings.append(self._history.behind)
+        return hold.entry
 
     async def _known(self, generation_id: str, warnings: list[str]) -> HistoryEntry | None:
         """What the history knows of a job; nothing, said in `warnings`, when it cannot be read."""

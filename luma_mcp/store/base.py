@@ -150,6 +150,13 @@ class Account(ABC):
         only an expired claim) is there; otherwise return what is there and change nothing."""
 
     @abstractmethod
+    async def claim_and_read(
+        self, key: str, claim: Claim, generation_id: str
+    ) -> tuple[Claim | None, HistoryEntry | None]:
+        """`claim`, then in the same trip the history entry of `generation_id` as the claim left it
+        (for a lock's holder: read under the lock)."""
+
+    @abstractmethod
     async def swap(self, key: str, expected: Claim, new: Claim | None, *, later: bool = False) -> bool | None:
         """Atomically: replace the claim under `key` by `new` (or remove it) if it is still
         `expected` (same token). Whether it was (None when queued: `later`)."""

@@ -66,7 +66,7 @@ class History:
                 logger.warning("the history of an earlier version was not imported: %s", exc)
             self.behind = None
 
-    async def _caught_up(self) -> None:
+    async def caught_up(self) -> None:
         """Before a read: an import under way is waited for, up to `IMPORT_WAIT_SECONDS`."""
         with anyio.move_on_after(IMPORT_WAIT_SECONDS):
             await self.catch_up()
@@ -92,14 +92,14 @@ class History:
 
     async def get(self, generation_id: str) -> HistoryEntry | None:
         """Raises `StoreError` if the store cannot be read."""
-        await self._caught_up()
+        await self.caught_up()
         return await self._account.entry(generation_id)
 
     async def recent(self, *, query: str | None = None, limit: int = 20, offset: int = 0) -> list[HistoryEntry]:
         """Most recent first by creation time; `query` keeps the entries that have, for each of its
         words, a word starting with it (in the prompt, the id, the model or the kind). Raises
         `StoreError` if the store cannot be read."""
-        await self._caught_up()
+        await self.caught_up()
         return await self._account.recent(search_words(query or ""), limit, offset)
 
     async def record(self, entry: HistoryEntry, *, later: bool = False) -> None:

@@ -154,10 +154,11 @@ class RedisAccount(RedisSpending, Account):
             return None
         if not self._queued:
             return await self._store.script(name, keys, args)
-        return await self._with_queued(lambda pipe: self._store.add_script(pipe, name, keys, args))
+        return (await self._with_queued(lambda pipe: self._store.add_script(pipe, name, keys, args)))[-1]
 
-    async def _with_queued(self, own: Callable[[Pipeline], object] | None) -> Any:
-        """Send the queued writes, then `own`'s command, in one pipeline; `own`'s answer."""
+    async def _with_queued(self, own: Callable[[Pipeline], object] | None) -> list[Any]:
+        """Send the queued writes, then the commands `own` adds, in one pipeline: the answers to
+        `own`'s."""
         queued, self._queued = self._queued, []
         pipe = self._store.client.pipeline(transaction=False)
         for add in queued:
@@ -169,7 +170,7 @@ class RedisAccount(RedisSpending, Account):
         except StoreError as exc:
             logger.warning("the store may not have kept %d queued writes: %s", len(queued), exc.problem)
             raise
-        return answers[-1] if own is not None else None
+        return answers[len(queued) :]
 
     async def flush(self) -> None:
         if self._queued:
@@ -199,7 +200,7 @@ class RedisAccount(RedisSpending, Account):
     async def entry(self, generation_id: str) -> HistoryEntry | None:
         key = f"{self._prefix}g:{generation_id}"
         if self._queued:
-            text = cast("bytes | None", await self._with_queued(lambda pipe: pipe.hget(key, "e")))  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType]
+            text = cast("bytes | None", (await self._with_queued(lambda pipe: pipe.hget(key, "e")))[0])  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType]
         else:
             text = await self._store.guarded(lambda: self._hget(key))
         return None if text is None else HistoryEntry.model_validate_json(text)
@@ -246,6 +247,22 @@ class RedisAccount(RedisSpending, Account):
         ttl = _milliseconds(claim.expires - claim.at)
         held = await self._script("claim", [f"{self._prefix}c:{key}"], [claim.dumps(), ttl, claim.at])
         return None if held is None else Claim.loads(cast("bytes", held))
+
+    async def claim_and_read(
+        self, key: str, claim: Claim, generation_id: str
+    ) -> tuple[Claim | None, HistoryEntry | None]:
+        args = [claim.dumps(), _milliseconds(claim.expires - claim.at), claim.at]
+        entry_key = f"{self._prefix}g:{generation_id}"
+
+        def both(pipe: Pipeline) -> None:
+            self._store.add_script(pipe, "claim", [f"{self._prefix}c:{key}"], args)
+            pipe.hget(entry_key, "e")  # pyright: ignore[reportUnknownMemberType]
+
+        held, text = await self._with_queued(both)
+        return (
+            None if held is None else Claim.loads(cast("bytes", held)),
+            None if text is None else HistoryEntry.model_validate_json(cast("bytes", text)),
+        )
 
     async def swap(self, key: str, expected: Claim, new: Claim | None, *, later: bool = False) -> bool | None:
         if new is None:

@@ -96,7 +96,7 @@ class RedisSpending:
         """Script `name` run after the queued writes, or queued itself (`RedisAccount._script`)."""
         raise NotImplementedError
 
-    async def _with_queued(self, own: Callable[[Any], object] | None) -> Any:
+    async def _with_queued(self, own: Callable[[Any], object] | None) -> list[Any]:
         """The queued writes, then `own`'s command, in one pipeline (`RedisAccount._with_queued`)."""
         raise NotImplementedError
 
@@ -148,7 +148,7 @@ class RedisSpending:
         keys = [f"{self._prefix}sd:{day}", f"{self._prefix}sm:{day[:7]}"]
         found = cast(
             "list[bytes | None]",
-            await self._with_queued(lambda pipe: pipe.mget(keys)),  # the queued writes (a settlement) first
+            (await self._with_queued(lambda pipe: pipe.mget(keys)))[0],  # the queued writes (a settlement) first
         )
         return Totals(*(int(value or 0) for value in found))
 

@@ -168,7 +168,7 @@ class SqliteAccount(SqliteSpending, Account):
         return _write(connection, work)
 
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, short: bool = True) -> T:
-        """`work` on the store's connection, the queued writes first (in their own transaction)."""
+        """`work` on the store's connection, the queued writes first, in one transaction."""
         if not self._queued:
             return await self._store.run(work, short=short)
         queued, self._queued = self._queued, []
@@ -176,10 +176,15 @@ class SqliteAccount(SqliteSpending, Account):
 
         def first_the_queued(connection: sqlite3.Connection) -> T:
             nonlocal sent
-            if not sent:  # a call retried in the worker thread does not write them twice
-                _write(connection, lambda: [write(connection) for write in queued])
-                sent = True
-            return work(connection)
+
+            def both() -> T:
+                for write in queued:
+                    write(connection)
+                return work(connection)  # its own transaction, if it takes one, is this one
+
+            result = _write(connection, both)  # rolled back whole if it fails: tried again whole
+            sent = True
+            return result
 
         try:
             return await self._store.run(first_the_queued, short=short)
@@ -241,14 +246,14 @@ class SqliteAccount(SqliteSpending, Account):
             await self._run(put, short=len(rows) == 1)
 
     async def entry(self, generation_id: str) -> HistoryEntry | None:
-        def get(connection: sqlite3.Connection) -> str | None:
-            row = connection.execute(
-                "SELECT entry FROM generations WHERE account = ? AND generation_id = ?", (self._name, generation_id)
-            ).fetchone()
-            return None if row is None else cast("str", row[0])
-
-        text = await self._run(get)
+        text = await self._run(lambda connection: self._entry_text(connection, generation_id))
         return None if text is None else HistoryEntry.model_validate_json(text)
+
+    def _entry_text(self, connection: sqlite3.Connection, generation_id: str) -> str | None:
+        row = connection.execute(
+            "SELECT entry FROM generations WHERE account = ? AND generation_id = ?", (self._name, generation_id)
+        ).fetchone()
+        return None if row is None else cast("str", row[0])
 
     async def recent(self, words: Sequence[str], limit: int, offset: int) -> list[HistoryEntry]:
         if words:
@@ -278,6 +283,21 @@ class SqliteAccount(SqliteSpending, Account):
         return await self._run(get)
 
     async def claim(self, key: str, claim: Claim) -> Claim | None:
+        return await self._run(self._taking(key, claim))
+
+    async def claim_and_read(
+        self, key: str, claim: Claim, generation_id: str
+    ) -> tuple[Claim | None, HistoryEntry | None]:
+        take = self._taking(key, claim)
+
+        def both(connection: sqlite3.Connection) -> tuple[Claim | None, str | None]:
+            return take(connection), self._entry_text(connection, generation_id)
+
+        held, text = await self._run(both)
+        return held, None if text is None else HistoryEntry.model_validate_json(text)
+
+    def _taking(self, key: str, claim: Claim) -> Callable[[sqlite3.Connection], Claim | None]:
+        """The work of `claim`."""
         purge = self._store.note_claim_written()
 
         def take(connection: sqlite3.Connection) -> Claim | None:
@@ -296,7 +316,7 @@ class SqliteAccount(SqliteSpending, Account):
 
             return _write(connection, work)
 
-        return await self._run(take)
+        return take
 
     async def swap(self, key: str, expected: Claim, new: Claim | None, *, later: bool = False) -> bool | None:
         def replace(connection: sqlite3.Connection) -> bool:

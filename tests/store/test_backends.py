@@ -146,3 +146,22 @@ async def test_a_flush_sends_the_queued_writes_alone(opener: Opener) -> None:
     assert found is not None
     assert found.prompt == "a flushed heron"
     assert await other.entry("g2") is None  # queued in one account: written in that account only
+
+
+async def test_a_lock_is_taken_and_its_job_read_in_one_call(opener: Opener) -> None:
+    """A save takes the job's lock and reads what the history knows of the job together: the
+    reader sees what the previous holder recorded before it let go."""
+    first, second = opener().account("server"), opener().account("server")
+    mine = Claim("saving", "a", NOW, NOW + 60)
+    assert await first.claim_and_read("saving:g3", mine, "g3") == (None, None)
+    await first.put_entries([entry("g3", "a saved owl", "2026-01-01T00:00:00Z")], later=True)
+    await first.swap("saving:g3", mine, None, later=True)
+    theirs = Claim("saving", "b", NOW + 1, NOW + 61)
+    held, seen = await second.claim_and_read("saving:g3", theirs, "g3")
+    assert held == mine  # not let go yet: the release is still queued
+    assert seen is None
+    await first.flush()
+    held, seen = await second.claim_and_read("saving:g3", theirs, "g3")
+    assert held is None
+    assert seen is not None
+    assert seen.prompt == "a saved owl"
