@@ -147,6 +147,7 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
     from luma_mcp.store import base
     from luma_mcp.store.location import open_store
     from luma_mcp.store.records import HistoryEntry
+    from luma_mcp.store.redis import RedisStore
     from luma_mcp.store.sqlite import SqliteStore
     from tests.support.clocks import VirtualTime
 
@@ -183,6 +184,15 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
 
             for name, original in originals.items():
                 setattr(timed, name, timing(name, original))
+            # A round trip: one call of the backend's own (SQLite's connection, Redis's client).
+            trips: list[int] = [0]
+            own = SqliteStore.run if url is None else RedisStore.guarded
+
+            async def counted_trip(*args: Any, **kwargs: Any) -> Any:
+                trips[0] += 1
+                return await own(*args, **kwargs)
+
+            setattr(type(store), own.__name__, counted_trip)
             emulator = Emulator(EmulatorConfig(long_edge=64, latency=0))
             settings = Settings(
                 api_key="luma-api-benchmark", base_url=emulator.base_url, output_dir=output,  # pyright: ignore[reportArgumentType]
@@ -202,13 +212,18 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
                 for number in range(calls):
                     spent.clear()
                     trace.clear()
+                    trips[0] = 0
                     await client.call_tool("generate_image", {"prompt": f"a stored fox {number}"})
                     per_call.append(sum(spent))
                     traces.append(list(trace))
                     counted = len(spent)
             for name, original in originals.items():
                 setattr(timed, name, original)
-            print(f"{backend + ' store work per call:':30s}{p50_ms(per_call)}, {counted} store calls each")
+            setattr(type(store), own.__name__, own)
+            print(
+                f"{backend + ' store work per call:':30s}{p50_ms(per_call)}, {counted} store calls each, "
+                f"{trips[0]} round trips"
+            )
             # The same calls again, alone, each call's sequence in an account of its own: the time
             # above also holds whatever the server's other tasks ran while a call awaited its answer.
             alone: list[float] = []
