@@ -8,7 +8,8 @@ history, in temporary HOMEs:
 - CPU per generating call handed off at once (`LUMA_MCP_WAIT_SECONDS=0`), full minus empty;
 - with a store: its own work per generating call (create, wait, save), p50, in-process on the
   emulator's clock, on SQLite and on Redis over loopback (a `redis-server` is started if found),
-  and what one SQLite call costs on the event loop's worker thread.
+  with its round trips, and what one SQLite call costs on the event loop's worker thread;
+- a reservation and a running total read with as many charges this month as generations.
 
     uv run python benchmarks/store.py [--generations 100000] [--runs 15] [--code PATH]
 
@@ -188,7 +189,7 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
             trips: list[int] = [0]
             own = SqliteStore.run if url is None else RedisStore.guarded
 
-            async def counted_trip(*args: Any, **kwargs: Any) -> Any:
+            async def counted_trip(*args: Any, trips: list[int] = trips, own: Any = own, **kwargs: Any) -> Any:
                 trips[0] += 1
                 return await own(*args, **kwargs)
 
@@ -251,6 +252,49 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
             await store.aclose()
 
 
+def spending_at_scale(charges: int, redis_url: str | None) -> None:
+    """A reservation and a running total read, p50, with `charges` charges made this month before."""
+    import anyio
+
+    anyio.run(_spending_at_scale, charges, redis_url)
+
+
+async def _spending_at_scale(count: int, redis_url: str | None) -> None:
+    import secrets
+
+    from luma_mcp.store.base import Caps, Charge
+    from luma_mcp.store.location import open_store
+
+    for backend, url in (("sqlite", None), ("redis", redis_url)):
+        if backend == "redis" and url is None:
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            os.environ["XDG_STATE_HOME"] = folder
+            store = open_store(url, Path(folder) / "images")
+            account = store.account("spending-at-scale")
+            for start in range(0, count, 5000):
+                made = [
+                    Charge(secrets.token_hex(8), "call", 1.0, f"2027-01-{1 + number % 28:02d}", "generate_image",
+                           "uni-1", 40_400)
+                    for number in range(start, min(start + 5000, count))
+                ]  # fmt: skip
+                await account.reserve(made, Caps())
+            caps = Caps(daily_micro=10**15, monthly_micro=10**15)
+            reserving: list[float] = []
+            reading: list[float] = []
+            for _ in range(200):
+                started = time.perf_counter()
+                await account.reserve([Charge(secrets.token_hex(8), "call", 2.0, "2027-01-15", "generate_image",
+                                              "uni-1", 40_400)], caps)  # fmt: skip
+                reserving.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                await account.totals("2027-01-15")
+                reading.append(time.perf_counter() - started)
+            label = f"{backend}, {count} charges this month:"
+            print(f"{label:30s}reserve {p50_ms(reserving)}; total {p50_ms(reading)}")
+            await store.aclose()
+
+
 @contextmanager
 def redis_server() -> Iterator[str | None]:
     import shutil
@@ -305,6 +349,7 @@ def main(generations: int, runs: int, calls: int, code: Path | None) -> None:
     if code is None:
         with redis_server() as redis_url:
             store_work(generations, redis_url, calls)
+            spending_at_scale(generations, redis_url)
 
 
 if __name__ == "__main__":

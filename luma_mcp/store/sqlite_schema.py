@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from ..errors import StoreError
-from .sqlite_spending import SPENDING_MIGRATION
+from .sqlite_spending import SPENDING_MIGRATION, TOTALS_MIGRATION
 
 MIGRATIONS: list[list[str]] = [
     [  # 1: the history, the ledger's claims, the upload cache, the imported logs
@@ -32,6 +32,7 @@ MIGRATIONS: list[list[str]] = [
         "INSERT INTO generation_words (rowid, words) SELECT seq, words FROM generations",
     ],
     SPENDING_MIGRATION,  # 3: spending, one row per charge
+    TOTALS_MIGRATION,  # 4: the running totals of each day and month
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

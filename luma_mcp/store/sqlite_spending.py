@@ -1,6 +1,8 @@
-"""Spending in the SQLite store: the `charges` table (migration 3) and the `Account` methods that
-read and write it. A reservation sums the day and the month and inserts its charges in one
-`BEGIN IMMEDIATE` transaction, so calls in several processes on one file cannot pass a cap together.
+"""Spending in the SQLite store: the `charges` table (migration 3), the running totals of each day
+and month in `spent` (migration 4: a total is one row to read, however many charges a month holds),
+and the `Account` methods that read and write them. A reservation reads the totals, inserts its
+charges and adds to the totals in one `BEGIN IMMEDIATE` transaction, so calls in several processes
+on one file cannot pass a cap together; a settlement or a release moves them by the difference.
 """
 
 from __future__ import annotations
@@ -26,8 +28,20 @@ SPENDING_MIGRATION = [
 ]
 """Migration 3: one row per `Charge`."""
 
-SUM_DAY = "SELECT COALESCE(SUM(micro_usd), 0) FROM charges WHERE account = ? AND day = ?"
-SUM_MONTH = "SELECT COALESCE(SUM(micro_usd), 0) FROM charges WHERE account = ? AND month = ?"
+TOTALS_MIGRATION = [
+    "CREATE TABLE spent (account TEXT NOT NULL, period TEXT NOT NULL, micro_usd INTEGER NOT NULL, "
+    "PRIMARY KEY (account, period))",
+    "INSERT INTO spent SELECT account, day, SUM(micro_usd) FROM charges GROUP BY account, day",
+    "INSERT INTO spent SELECT account, month, SUM(micro_usd) FROM charges GROUP BY account, month",
+    "DROP INDEX charges_day",
+    "DROP INDEX charges_month",
+]
+"""Migration 4: the running total of each UTC day (`YYYY-MM-DD`) and month (`YYYY-MM`), from the charges."""
+
+ADD = (
+    "INSERT INTO spent (account, period, micro_usd) VALUES (?, ?, ?) "
+    "ON CONFLICT (account, period) DO UPDATE SET micro_usd = micro_usd + excluded.micro_usd"
+)
 RECENT = (
     "SELECT charge_id, call_id, at, day, tool, model, micro_usd, settled, estimate, generation_id FROM charges "
     "WHERE account = ? ORDER BY at DESC, rowid DESC LIMIT ?"
@@ -44,11 +58,17 @@ def _charge(row: Any) -> Charge:
 
 
 def _totals(connection: sqlite3.Connection, account: str, day: str) -> Totals:
-    spent = [
-        int(connection.execute(sql, (account, value)).fetchone()[0])
-        for sql, value in ((SUM_DAY, day), (SUM_MONTH, day[:7]))
-    ]
-    return Totals(*spent)
+    found = dict(
+        connection.execute("SELECT period, micro_usd FROM spent WHERE account = ? AND period IN (?, ?)",
+                           (account, day, day[:7]))
+    )  # fmt: skip
+    return Totals(int(found.get(day, 0)), int(found.get(day[:7], 0)))
+
+
+def _add(connection: sqlite3.Connection, account: str, day: str, micro_usd: int) -> None:
+    """Move the day's and the month's totals by `micro_usd`."""
+    if micro_usd:
+        connection.executemany(ADD, [(account, day, micro_usd), (account, day[:7], micro_usd)])
 
 
 def _passes(totals: Totals, adding: int, caps: Caps) -> bool:
@@ -95,6 +115,7 @@ class SqliteSpending:
                     "settled, estimate, generation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
+                _add(connection, self._name, charges[0].day, adding)
                 return None
 
             return cast("Totals | None", self._write(connection, work))
@@ -111,23 +132,37 @@ class SqliteSpending:
         )
 
     async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool, later: bool = False) -> None:
-        await self._now_or_later(
-            lambda connection: connection.execute(
-                "UPDATE charges SET micro_usd = ?, estimate = ?, settled = 1 "
-                "WHERE account = ? AND generation_id = ? AND settled = 0",
-                (micro_usd, int(estimate), self._name, generation_id),
-            ),
-            later,
-        )
+        def settle(connection: sqlite3.Connection) -> None:
+            def work() -> None:
+                for charge_id, day, reserved in connection.execute(
+                    "SELECT charge_id, day, micro_usd FROM charges WHERE account = ? AND generation_id = ? "
+                    "AND settled = 0",
+                    (self._name, generation_id),
+                ).fetchall():
+                    connection.execute(
+                        "UPDATE charges SET micro_usd = ?, estimate = ?, settled = 1 "
+                        "WHERE account = ? AND charge_id = ?",
+                        (micro_usd, int(estimate), self._name, charge_id),
+                    )
+                    _add(connection, self._name, day, micro_usd - reserved)
+
+            self._write(connection, work)
+
+        await self._now_or_later(settle, later)
 
     async def release(self, charge_ids: Sequence[str]) -> None:
         def remove(connection: sqlite3.Connection) -> None:
-            self._write(
-                connection,
-                lambda: connection.executemany(
-                    "DELETE FROM charges WHERE account = ? AND charge_id = ?", [(self._name, i) for i in charge_ids]
-                ),
-            )
+            def work() -> None:
+                for charge_id in charge_ids:
+                    key = (self._name, charge_id)
+                    found = connection.execute(
+                        "SELECT day, micro_usd FROM charges WHERE account = ? AND charge_id = ?", key
+                    ).fetchone()
+                    if found is not None:
+                        connection.execute("DELETE FROM charges WHERE account = ? AND charge_id = ?", key)
+                        _add(connection, self._name, found[0], -found[1])
+
+            self._write(connection, work)
 
         await self._run(remove)
 

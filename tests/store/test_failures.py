@@ -17,6 +17,7 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.errors import ConfigError
 from luma_mcp.store import sqlite as sqlite_store
+from luma_mcp.store.base import Caps, Charge, Totals
 from luma_mcp.store.location import default_database
 from luma_mcp.store.sqlite import SqliteStore
 from luma_mcp.store.sqlite_schema import SCHEMA_VERSION, migrate
@@ -95,6 +96,29 @@ async def test_a_database_of_an_earlier_schema_is_brought_up_to_date(tmp_path: P
     assert [entry.prompt for entry in found] == ["a red fox"]
     with sqlite3.connect(path) as reopened:
         assert reopened.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_spending_kept_before_the_running_totals_counts_after_the_upgrade(tmp_path: Path) -> None:
+    """A file of schema 3 (charges, no running totals): its day's and month's totals are what its
+    charges sum to, and a cap is checked against them."""
+    path = tmp_path / "spending.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    migrate(old, target=3)
+    rows = [("server", "a", "2027-01-15", 40_400), ("server", "b", "2027-01-15", 40_400),
+            ("server", "c", "2027-01-02", 100_000), ("aaaaaaaaaaaaaaaa", "d", "2027-01-15", 7)]  # fmt: skip
+    old.executemany(
+        "INSERT INTO charges (account, charge_id, call_id, at, day, month, tool, model, micro_usd, settled, "
+        "estimate) VALUES (?, ?, 'call', 1.0, ?, substr(?, 1, 7), 'generate_image', 'uni-1', ?, 1, 0)",
+        [(account, charge_id, day, day, micro) for account, charge_id, day, micro in rows],
+    )
+    old.close()
+    store = SqliteStore(path)
+    account = store.account("server")
+    assert await account.totals("2027-01-15") == Totals(80_800, 180_800)
+    late = Charge("late", "call", 2.0, "2027-01-15", "generate_image", "uni-1", 40_400)
+    assert await account.reserve([late], Caps(monthly_micro=200_000)) == Totals(80_800, 180_800)
+    assert await store.account("aaaaaaaaaaaaaaaa").totals("2027-01-15") == Totals(7, 7)
+    await store.aclose()
 
 
 async def test_a_database_of_a_newer_version_is_refused_not_misread(tmp_path: Path) -> None:
