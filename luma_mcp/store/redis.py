@@ -33,7 +33,10 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 EXPANDED_WORDS = 100
-"""At most this many words of the history a query word stands for (those it starts)."""
+"""At most this many words of the history a query word is looked up by (those it starts); a word
+that starts more is matched against the entries the other words find, a page at a time."""
+SCAN_PAGE = 200
+"""Entries read at a time when a query word starts too many words to look them all up."""
 
 PUT_ENTRY = """
 local recorded = redis.call('HGET', KEYS[1], 'r')
@@ -211,28 +214,62 @@ class RedisAccount(RedisSpending, Account):
     async def recent(self, words: Sequence[str], limit: int, offset: int) -> list[HistoryEntry]:
         await self.flush()
         p, client = self._prefix, self._store.client
-        last = offset + limit - 1
         if not words:
-            ids = await self._store.guarded(lambda: client.zrevrange(f"{p}recent", offset, last))  # pyright: ignore[reportUnknownMemberType]
-        else:
-            lookup = client.pipeline(transaction=False)
-            for word in words:
-                lookup.zrangebylex(f"{p}vocab", b"[" + word.encode(), b"[" + word.encode() + b"\xff", 0, EXPANDED_WORDS)
-            expansions = cast("list[list[bytes]]", await self._store.guarded(lookup.execute))
-            if not all(expansions):
-                return []
-            scratch = f"{p}tmp:{secrets.token_hex(8)}"
-            unions = [f"{scratch}:{i}" for i in range(len(words))]
-            query = client.pipeline(transaction=True)
-            for union, expanded in zip(unions, expansions, strict=True):
-                query.zunionstore(union, [f"{p}w:{word.decode()}" for word in expanded], aggregate="MAX")
-            query.zinterstore(scratch, unions, aggregate="MAX")
-            query.zrevrange(scratch, offset, last)  # pyright: ignore[reportUnknownMemberType]
-            query.delete(scratch, *unions)
-            ids = (await self._store.guarded(query.execute))[-2]
-        fetch = client.pipeline(transaction=False)
-        for generation_id in cast("list[bytes]", ids):
-            fetch.hget(f"{p}g:{generation_id.decode()}", "e")
+            return await self._entries(await self._latest(offset, offset + limit - 1))
+        lookup = client.pipeline(transaction=False)
+        for word in words:
+            lookup.zrangebylex(f"{p}vocab", b"[" + word.encode(), b"[" + word.encode() + b"\xff", 0, EXPANDED_WORDS + 1)
+        expansions = cast("list[list[bytes]]", await self._store.guarded(lookup.execute))
+        if not all(expansions):
+            return []
+        precise = [expanded for expanded in expansions if len(expanded) <= EXPANDED_WORDS]
+        broad = [word for word, expanded in zip(words, expansions, strict=True) if len(expanded) > EXPANDED_WORDS]
+        if not broad:
+            return await self._entries(await self._matching(precise, offset, offset + limit - 1))
+        # A word that starts more words of the history than can be looked up one by one (a letter
+        # or two): the entries the other words find, most recent first, are read a page at a time
+        # and kept where one of their words starts with it. Such a word is common: pages are few.
+        kept: list[HistoryEntry] = []
+        start = 0
+        while len(kept) < offset + limit:
+            stop = start + SCAN_PAGE - 1
+            if precise:
+                ids = await self._matching(precise, start, stop)
+            else:
+                ids = await self._latest(start, stop)
+            if not ids:
+                break
+            for entry in await self._entries(ids):
+                own = entry_words(entry)
+                if all(any(word.startswith(prefix) for word in own) for prefix in broad):
+                    kept.append(entry)
+            start += SCAN_PAGE
+        return kept[offset : offset + limit]
+
+    async def _latest(self, start: int, stop: int) -> list[bytes]:
+        """The ids of the entries ranked `start` to `stop`, most recent first."""
+        client = self._store.client
+        ids = await self._store.guarded(lambda: client.zrevrange(f"{self._prefix}recent", start, stop))  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType, reportUnknownVariableType]
+        return cast("list[bytes]", ids)
+
+    async def _matching(self, expansions: Sequence[Sequence[bytes]], start: int, stop: int) -> list[bytes]:
+        """The ids, most recent first (ranks `start` to `stop`), of the entries that have, for each
+        of `expansions`, one of its words."""
+        p, client = self._prefix, self._store.client
+        scratch = f"{p}tmp:{secrets.token_hex(8)}"
+        unions = [f"{scratch}:{i}" for i in range(len(expansions))]
+        query = client.pipeline(transaction=True)
+        for union, expanded in zip(unions, expansions, strict=True):
+            query.zunionstore(union, [f"{p}w:{word.decode()}" for word in expanded], aggregate="MAX")
+        query.zinterstore(scratch, unions, aggregate="MAX")
+        query.zrevrange(scratch, start, stop)  # pyright: ignore[reportUnknownMemberType]
+        query.delete(scratch, *unions)
+        return cast("list[bytes]", (await self._store.guarded(query.execute))[-2])
+
+    async def _entries(self, ids: Sequence[bytes]) -> list[HistoryEntry]:
+        fetch = self._store.client.pipeline(transaction=False)
+        for generation_id in ids:
+            fetch.hget(f"{self._prefix}g:{generation_id.decode()}", "e")
         texts = cast("list[bytes | None]", await self._store.guarded(fetch.execute))
         return [HistoryEntry.model_validate_json(text) for text in texts if text is not None]
 

@@ -96,6 +96,29 @@ async def test_the_history_is_newest_created_first_searched_by_words_and_paged(o
     assert (await account.entry("id-old")).prompt == "a red fox in the snow"  # type: ignore[union-attr]
 
 
+async def test_a_query_word_that_starts_hundreds_of_words_still_finds_every_entry(opener: Opener) -> None:
+    """ "s" starts every word of 300 prompts (and "sea" 150 of them): the search still finds them
+    all, in order, however the backend looks them up."""
+    account = opener().account("server")
+    await account.put_entries(
+        [
+            entry(
+                f"id-{n:03d}", f"{'sea' if n % 2 else 'sky'}{n:03d} study", f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z"
+            )
+            for n in range(300)
+        ]
+    )
+    newest_first = [f"id-{n:03d}" for n in reversed(range(300))]
+
+    async def ids(*words: str, limit: int = 400, offset: int = 0) -> list[str]:
+        return [e.generation_id for e in await account.recent(list(words), limit, offset)]
+
+    assert await ids("s") == newest_first
+    assert await ids("sea") == [i for i in newest_first if int(i[3:]) % 2]
+    assert await ids("s", "study", limit=5, offset=10) == newest_first[10:15]
+    assert await ids("sea", "sky") == []
+
+
 async def test_accounts_never_see_one_another(opener: Opener) -> None:
     store = opener()
     alice, bob = store.account("a" * 16), store.account("b" * 16)
