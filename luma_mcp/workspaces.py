@@ -120,12 +120,13 @@ class Workspace:
                         new_variation=order.new_variation, notes=inputs.notes, charges=reserved.members,
                     )  # fmt: skip
             except BaseException as exc:
-                await self.runner.flush()  # the settlements its looks queued, which no read will send now
+                await self.runner.flush()  # what its looks queued, should one have ended before its read
                 if isinstance(exc, LumaError):  # an input the API forgot, and this server saved: say which file
                     raise await self.sources.instead_of_gone(exc, generation_inputs(request)) from exc
                 raise
-            # The settlements queued by the looks go with this read: one trip to the store.
-            return replace(made, spent=await self.spending.today())
+            if len(made.members) == 1 and not made.failures:  # its look read the total once settled
+                return replace(made, spent=made.members[0].spent)
+            return replace(made, spent=await self.spending.today())  # after every member settled
 
     async def spent(self, limit: int) -> SpendingSummary:
         """What this account spent today and this month, its caps, and its last `limit` calls."""

@@ -72,7 +72,9 @@ class SharedLocks:
     async def hold(self, name: str, *, until: float, poll: float) -> AsyncGenerator[Hold]:
         """Hold `name` (a job's id) until the block ends; waits for it until `until` (on `time`),
         looking every `poll` seconds. The job's history entry is read in the same trip as the
-        claim that takes the lock, where it can be."""
+        claim that takes the lock, where it can be. A block that ends normally leaves the release
+        queued (with what the block queued) for the account's next trip, which the caller makes at
+        once; one that raises sends them before it goes on."""
         async with self._local.hold(name):
             key = f"saving:{name}"
             try:
@@ -82,11 +84,14 @@ class SharedLocks:
                 claim, hold = None, Hold("unknown")
             try:
                 yield hold
-            finally:  # the release, and the writes queued under the lock ahead of it, in one trip
+            except BaseException:  # the release, and the writes queued under the lock, sent now
                 with anyio.CancelScope(shield=True), contextlib.suppress(StoreError):
                     if claim is not None:
                         await self._account.swap(key, claim, None, later=True)
                     await self._account.flush()
+                raise
+            if claim is not None:  # queued: the caller's next trip to the store sends it
+                await self._account.swap(key, claim, None, later=True)
 
     async def _take(self, key: str, name: str, until: float, poll: float) -> tuple[Claim | None, Hold]:
         while True:

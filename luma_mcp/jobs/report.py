@@ -56,6 +56,9 @@ class Report:
     """What the generation costs (a reused one: nothing more); None where it cannot be told."""
     sheet: Preview | None = None
     """One preview of all its outputs (the layers of a split), instead of one per output."""
+    spent: Totals | None = None
+    """What its account had spent today and this month once this look was settled (None where the
+    store could not say)."""
 
 
 @dataclass(frozen=True)

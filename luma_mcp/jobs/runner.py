@@ -280,9 +280,14 @@ class GenerationRunner:
         logger.info("generation %s queued (%s, %s) and recorded", generation.id, request.model, request.type)
         return generation
 
+    async def _settled(self, report: Report) -> Report:
+        """`report` with its job's charge settled and the account's running total: one trip to the
+        store, which also sends what the look queued (the saved entry, the save lock's release)."""
+        await self.spending.settle(report, later=True)
+        return replace(report, spent=await self.spending.today())
+
     async def flush(self, risk: str = "") -> None:
-        """Send the writes queued for this account's next trip to the store. Never raises: what the
-        store refuses is said in the log (with `risk`, what it puts at stake)."""
+        """Send what is queued for the next trip to the store; never raises (a refusal is logged, with `risk`)."""
         with anyio.CancelScope(shield=True):
             try:
                 await self._account.flush()
@@ -291,8 +296,7 @@ class GenerationRunner:
 
     async def fetch(self, generation_id: str, *, preview: PreviewMode | None = None) -> Report:
         """One look at a generation; a completed one is saved (if it was not yet) and previewed."""
-        # Bounded like a generating call, but with room for a few retries even when that is 0.
-        deadline = self.now() + max(self._wait_seconds, LOOK_SECONDS)
+        deadline = self.now() + max(self._wait_seconds, LOOK_SECONDS)  # room for retries even with no wait
         mode = preview or self._preview
         with self.busy(), self._saver.scratch(mode) as scratch:
             generation = await self._client.get(generation_id, deadline=deadline)
@@ -300,9 +304,7 @@ class GenerationRunner:
             report = await self._saver.finish(
                 generation, waited=None, finish_by=deadline + SAVE_SECONDS, scratch=scratch
             )
-            await self.spending.settle(report, later=True)
-            await self.flush()
-            return await previewed(report, mode)
+            return await previewed(await self._settled(report), mode)
 
     async def wait(
         self,
@@ -316,7 +318,6 @@ class GenerationRunner:
         mode = preview or self._preview
         with self.busy(), self._saver.scratch(mode) as scratch:
             report = await self._waited(generation_id, self.now() + max_wait, progress, scratch)
-            await self.flush()
             return await previewed(report, mode)
 
     async def wait_many(
@@ -344,7 +345,6 @@ class GenerationRunner:
             async with anyio.create_task_group() as members:
                 for index, generation_id in enumerate(generation_ids):
                     members.start_soon(member, index, generation_id)
-            await self.flush()
             return await previewed_set(set_of(results, (), what="generation"), mode)
 
     async def _waited(
@@ -392,8 +392,9 @@ class GenerationRunner:
         if final.state == "completed" and not notes:
             await bar.completed()
         await self._ledger.note_outcome(final, later=True)  # sent with the save's first call
-        report = await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
-        await self.spending.settle(report, later=True)  # sent with the next call: the running total, or a flush
+        report = await self._settled(
+            await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
+        )
         if drained:  # no time to preview: the answer goes out inside the shutdown grace
             report = replace(report, outputs=tuple(replace(output, local=None) for output in report.outputs))
         return report
