@@ -93,6 +93,11 @@ class SharedLocks:
             if claim is not None:  # queued: the caller's next trip to the store sends it
                 await self._account.swap(key, claim, None, later=True)
 
+    async def send_release(self) -> None:
+        """Send a release `hold` left queued (and what was queued with it) now, before other I/O."""
+        with anyio.CancelScope(shield=True), contextlib.suppress(StoreError):
+            await self._account.flush()
+
     async def _take(self, key: str, name: str, until: float, poll: float) -> tuple[Claim | None, Hold]:
         while True:
             now = self._wall()

@@ -157,6 +157,7 @@ class Saver:
         local = {index: Path(saved.path) for index, saved in files.items() if not is_object(saved.path)}
         outputs = _outputs(generation, files, local | spooled, errors)
         if self._bucket is not None:
+            await self._saving.send_release()  # not kept waiting by the bucket's trips
             outputs = await self._linked(outputs, warnings, scratch)
         price = _price(entry, generation, known=known is not None)
         return Report(generation, entry.prompt, outputs, waited, tuple(warnings), price=price)
