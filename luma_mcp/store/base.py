@@ -35,8 +35,8 @@ import socket
 import sys
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Self, cast
+from dataclasses import dataclass, field
+from typing import Any, Literal, Self
 
 from .records import HistoryEntry
 
@@ -44,10 +44,10 @@ ClaimState = Literal["creating", "created", "lost", "saving"]
 
 
 class JsonRecord:
-    """A dataclass kept as one JSON text (in Redis)."""
+    """A flat dataclass (every field a plain value) kept as one JSON text (in Redis)."""
 
     def dumps(self) -> str:
-        return json.dumps(asdict(cast("Any", self)), separators=(",", ":"))
+        return json.dumps(vars(self), separators=(",", ":"))  # not `asdict`: no deep copy, 10× faster
 
     @classmethod
     def loads(cls, text: str | bytes) -> Self:
