@@ -31,6 +31,7 @@ from .base import Account, Claim, Store
 from .records import HistoryEntry
 from .sqlite_schema import migrate
 from .sqlite_spending import SqliteSpending
+from .sqlite_transactions import is_busy, joined, write
 from .words import entry_words
 
 T = TypeVar("T")
@@ -78,7 +79,7 @@ class SqliteStore(Store):
                 try:
                     return work(self._in_place)
                 except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc):
+                    if not is_busy(exc):
                         raise StoreError(self.shown, str(exc)) from None
                 except sqlite3.Error as exc:
                     raise StoreError(self.shown, str(exc)) from None
@@ -98,7 +99,7 @@ class SqliteStore(Store):
                     self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 return work(self._connection)
             except sqlite3.Error as exc:
-                busy = isinstance(exc, sqlite3.OperationalError) and _is_busy(exc)
+                busy = isinstance(exc, sqlite3.OperationalError) and is_busy(exc)
                 if busy and time.monotonic() < deadline:
                     time.sleep(RETRY_SECONDS)  # in the worker thread: the event loop goes on
                     continue
@@ -132,25 +133,6 @@ class SqliteStore(Store):
         return self._claims_written % PURGE_EVERY == 1
 
 
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return "locked" in str(error) or "busy" in str(error)
-
-
-def _write(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
-    """`work` in a write transaction taken before it reads (atomic across processes); inside one
-    already (queued writes sent together), as a part of it."""
-    if connection.in_transaction:
-        return work()
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        result = work()
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-    return result
-
-
 def _claim(row: Any) -> Claim:
     state, owner, at, expires, generation_id, finished_at, token = cast("tuple[Any, ...]", row)
     return Claim(state, owner, at, expires, generation_id, finished_at, token)
@@ -163,10 +145,6 @@ class SqliteAccount(SqliteSpending, Account):
         self._queued: list[Callable[[sqlite3.Connection], object]] = []
         """Writes queued with `later=True`, run ahead of the next call in one transaction."""
 
-    @staticmethod
-    def _write(connection: sqlite3.Connection, work: Callable[[], T]) -> T:
-        return _write(connection, work)
-
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, short: bool = True) -> T:
         """`work` on the store's connection, the queued writes first, in one transaction."""
         if not self._queued:
@@ -178,11 +156,12 @@ class SqliteAccount(SqliteSpending, Account):
             nonlocal sent
 
             def both() -> T:
-                for write in queued:
-                    write(connection)
-                return work(connection)  # its own transaction, if it takes one, is this one
+                with joined():
+                    for write in queued:
+                        write(connection)
+                    return work(connection)  # its own transaction, if it takes one, is this one
 
-            result = _write(connection, both)  # rolled back whole if it fails: tried again whole
+            result = write(connection, both)  # rolled back whole if it fails: tried again whole
             sent = True
             return result
 
@@ -238,7 +217,7 @@ class SqliteAccount(SqliteSpending, Account):
                         (self._name, *legacy),
                     )
 
-            _write(connection, work)
+            write(connection, work)
 
         if later:
             self._queue(put)
@@ -314,7 +293,7 @@ class SqliteAccount(SqliteSpending, Account):
                 self._insert(connection, key, claim)
                 return None
 
-            return _write(connection, work)
+            return write(connection, work)
 
         return take
 
@@ -328,7 +307,7 @@ class SqliteAccount(SqliteSpending, Account):
                     self._insert(connection, key, new)
                 return bool(gone)
 
-            return _write(connection, work)
+            return write(connection, work)
 
         if later:
             self._queue(replace)
@@ -388,6 +367,6 @@ class SqliteAccount(SqliteSpending, Account):
                     (self._name, digest, file_id, until),
                 )
 
-            _write(connection, work)
+            write(connection, work)
 
         await self._run(put)

@@ -1,8 +1,9 @@
 """Spending in the SQLite store: the `charges` table (migration 3), the running totals of each day
 and month in `spent` (migration 4: a total is one row to read, however many charges a month holds),
-and the `Account` methods that read and write them. A reservation reads the totals, inserts its
-charges and adds to the totals in one `BEGIN IMMEDIATE` transaction, so calls in several processes
-on one file cannot pass a cap together; a settlement or a release moves them by the difference.
+and the `Account` methods that read and write them. The totals are kept by triggers on `charges`,
+so every change of a charge moves them, whichever process (or version of this server) makes it. A
+reservation reads the totals and inserts its charges in one `BEGIN IMMEDIATE` transaction, so calls
+in several processes on one file cannot pass a cap together.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 from .base import Caps, Charge, Totals
+from .sqlite_transactions import write
 
 T = TypeVar("T")
 
@@ -28,28 +30,30 @@ SPENDING_MIGRATION = [
 ]
 """Migration 3: one row per `Charge`."""
 
+_MOVE = (
+    "INSERT INTO spent (account, period, micro_usd) VALUES ({row}.account, {row}.day, {amount}), "
+    "({row}.account, substr({row}.day, 1, 7), {amount}) "
+    "ON CONFLICT (account, period) DO UPDATE SET micro_usd = micro_usd + excluded.micro_usd;"
+)
 TOTALS_MIGRATION = [
     "CREATE TABLE spent (account TEXT NOT NULL, period TEXT NOT NULL, micro_usd INTEGER NOT NULL, "
     "PRIMARY KEY (account, period))",
     "INSERT INTO spent SELECT account, day, SUM(micro_usd) FROM charges GROUP BY account, day",
     "INSERT INTO spent SELECT account, month, SUM(micro_usd) FROM charges GROUP BY account, month",
+    f"CREATE TRIGGER charge_added AFTER INSERT ON charges BEGIN {_MOVE.format(row='NEW', amount='NEW.micro_usd')} END",
+    "CREATE TRIGGER charge_changed AFTER UPDATE OF micro_usd ON charges BEGIN "
+    f"{_MOVE.format(row='NEW', amount='NEW.micro_usd - OLD.micro_usd')} END",
+    "CREATE TRIGGER charge_removed AFTER DELETE ON charges BEGIN "
+    f"{_MOVE.format(row='OLD', amount='-OLD.micro_usd')} END",
     "DROP INDEX charges_day",
     "DROP INDEX charges_month",
 ]
-"""Migration 4: the running total of each UTC day (`YYYY-MM-DD`) and month (`YYYY-MM`), from the charges."""
-
-ADD = (
-    "INSERT INTO spent (account, period, micro_usd) VALUES (?, ?, ?) "
-    "ON CONFLICT (account, period) DO UPDATE SET micro_usd = micro_usd + excluded.micro_usd"
-)
+"""Migration 4: the running total of each UTC day (`YYYY-MM-DD`) and month (`YYYY-MM`), from the
+charges, and the triggers that keep it."""
 RECENT = (
     "SELECT charge_id, call_id, at, day, tool, model, micro_usd, settled, estimate, generation_id FROM charges "
     "WHERE account = ? ORDER BY at DESC, rowid DESC LIMIT ?"
 )
-
-
-Write = Callable[[sqlite3.Connection, Callable[[], Any]], Any]
-"""A write transaction taken before it reads (`sqlite._write`)."""
 
 
 def _charge(row: Any) -> Charge:
@@ -65,12 +69,6 @@ def _totals(connection: sqlite3.Connection, account: str, day: str) -> Totals:
     return Totals(int(found.get(day, 0)), int(found.get(day[:7], 0)))
 
 
-def _add(connection: sqlite3.Connection, account: str, day: str, micro_usd: int) -> None:
-    """Move the day's and the month's totals by `micro_usd`."""
-    if micro_usd:
-        connection.executemany(ADD, [(account, day, micro_usd), (account, day[:7], micro_usd)])
-
-
 def _passes(totals: Totals, adding: int, caps: Caps) -> bool:
     return (caps.daily_micro is not None and totals.day_micro + adding > caps.daily_micro) or (
         caps.monthly_micro is not None and totals.month_micro + adding > caps.monthly_micro
@@ -81,7 +79,6 @@ class SqliteSpending:
     """The spending methods of `SqliteAccount`."""
 
     _name: str
-    _write: Write
 
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, short: bool = True) -> T:
         """`work` on the store's connection (`SqliteAccount._run`)."""
@@ -115,10 +112,9 @@ class SqliteSpending:
                     "settled, estimate, generation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     rows,
                 )
-                _add(connection, self._name, charges[0].day, adding)
                 return None
 
-            return cast("Totals | None", self._write(connection, work))
+            return write(connection, work)
 
         return await self._run(take)
 
@@ -132,37 +128,23 @@ class SqliteSpending:
         )
 
     async def settle_job(self, generation_id: str, micro_usd: int, *, estimate: bool, later: bool = False) -> None:
-        def settle(connection: sqlite3.Connection) -> None:
-            def work() -> None:
-                for charge_id, day, reserved in connection.execute(
-                    "SELECT charge_id, day, micro_usd FROM charges WHERE account = ? AND generation_id = ? "
-                    "AND settled = 0",
-                    (self._name, generation_id),
-                ).fetchall():
-                    connection.execute(
-                        "UPDATE charges SET micro_usd = ?, estimate = ?, settled = 1 "
-                        "WHERE account = ? AND charge_id = ?",
-                        (micro_usd, int(estimate), self._name, charge_id),
-                    )
-                    _add(connection, self._name, day, micro_usd - reserved)
-
-            self._write(connection, work)
-
-        await self._now_or_later(settle, later)
+        await self._now_or_later(
+            lambda connection: connection.execute(
+                "UPDATE charges SET micro_usd = ?, estimate = ?, settled = 1 "
+                "WHERE account = ? AND generation_id = ? AND settled = 0",
+                (micro_usd, int(estimate), self._name, generation_id),
+            ),
+            later,
+        )
 
     async def release(self, charge_ids: Sequence[str]) -> None:
         def remove(connection: sqlite3.Connection) -> None:
-            def work() -> None:
-                for charge_id in charge_ids:
-                    key = (self._name, charge_id)
-                    found = connection.execute(
-                        "SELECT day, micro_usd FROM charges WHERE account = ? AND charge_id = ?", key
-                    ).fetchone()
-                    if found is not None:
-                        connection.execute("DELETE FROM charges WHERE account = ? AND charge_id = ?", key)
-                        _add(connection, self._name, found[0], -found[1])
-
-            self._write(connection, work)
+            write(
+                connection,
+                lambda: connection.executemany(
+                    "DELETE FROM charges WHERE account = ? AND charge_id = ?", [(self._name, i) for i in charge_ids]
+                ),
+            )
 
         await self._run(remove)
 
