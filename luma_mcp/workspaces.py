@@ -124,8 +124,8 @@ class Workspace:
                 if isinstance(exc, LumaError):  # an input the API forgot, and this server saved: say which file
                     raise await self.sources.instead_of_gone(exc, generation_inputs(request)) from exc
                 raise
-            if len(made.members) == 1 and not made.failures:  # its look read the total once settled
-                return replace(made, spent=made.members[0].spent)
+            if len(made.members) == 1 and not made.failures and all(member.sent for member in reserved.members):
+                return replace(made, spent=made.members[0].spent)  # read by its look, once settled
             return replace(made, spent=await self.spending.today())  # after every member settled
 
     async def spent(self, limit: int) -> SpendingSummary:

@@ -155,12 +155,10 @@ class GenerationRunner:
         new_variation: bool = False,
         notes: tuple[str, ...] = (),
     ) -> Report:
-        """Submit `request` and wait for the image, all within the configured budget from `started`
-        (the host drops calls that run longer, and a dropped call loses the id of a paid job).
-
-        An identical request while the first is running, or shortly after it finished, gets that
-        generation back instead of paying again (agents retry calls their host timed out);
-        `new_variation` asks for a new image on purpose. `notes` join the report's warnings."""
+        """Submit `request` and wait for the image, within the configured budget from `started` (a
+        host drops longer calls). An identical request while the first runs, or shortly after, gets
+        that generation back (agents retry calls their host timed out); `new_variation` asks for a
+        new image on purpose. `notes` join the report's warnings."""
         made = await self.run_many(
             request, 1, progress, preview=preview, started=started, new_variation=new_variation, notes=notes
         )
@@ -280,10 +278,13 @@ class GenerationRunner:
         logger.info("generation %s queued (%s, %s) and recorded", generation.id, request.model, request.type)
         return generation
 
-    async def _settled(self, report: Report) -> Report:
-        """`report` with its job's charge settled and the account's running total: one trip to the
-        store, which also sends what the look queued (the saved entry, the save lock's release)."""
+    async def _settled(self, report: Report, *, total: bool = False) -> Report:
+        """`report` with its job's charge settled, sent with what the look queued (the saved entry,
+        the save lock's release) in one trip to the store; with `total`, the running total read."""
         await self.spending.settle(report, later=True)
+        if not total:
+            await self.flush()
+            return report
         return replace(report, spent=await self.spending.today())
 
     async def flush(self, risk: str = "") -> None:
@@ -392,9 +393,8 @@ class GenerationRunner:
         if final.state == "completed" and not notes:
             await bar.completed()
         await self._ledger.note_outcome(final, later=True)  # sent with the save's first call
-        report = await self._settled(
-            await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
-        )
+        report = await self._saver.finish(final, waited=waited, notes=notes, finish_by=finish_by, scratch=scratch)
+        report = await self._settled(report, total=budget is not None)  # a generating call's: its total
         if drained:  # no time to preview: the answer goes out inside the shutdown grace
             report = replace(report, outputs=tuple(replace(output, local=None) for output in report.outputs))
         return report

@@ -34,11 +34,15 @@ import secrets
 import socket
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
+
+import anyio
 
 from .records import HistoryEntry
+
+T = TypeVar("T")
 
 ClaimState = Literal["creating", "created", "lost", "saving"]
 
@@ -229,6 +233,14 @@ class Store(ABC):
 
 SERVER_ACCOUNT = "server"
 """The account of the server's own key (users' accounts are 16 hex digits)."""
+
+
+async def shielded(call: Callable[[], Awaitable[T]]) -> T:
+    """`call`, finished even if the task is cancelled meanwhile (the cancellation is delivered after):
+    for a trip that carries queued writes, one of which may be a lock's release."""
+    with anyio.CancelScope(shield=True):
+        return await call()
+    raise AssertionError("a shielded scope is never cancelled")  # for type checkers
 
 
 @functools.cache

@@ -18,8 +18,10 @@ import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import anyio
+
 from ..errors import StoreError
-from .base import Account, Claim, Store
+from .base import Account, Claim, Store, shielded
 from .records import HistoryEntry
 from .redis_spending import SCRIPTS, RedisSpending
 from .words import entry_words
@@ -142,6 +144,9 @@ class RedisAccount(RedisSpending, Account):
         self._prefix = prefix
         self._queued: list[Callable[[Pipeline], object]] = []
         """Writes queued with `later=True`, each adding its command to the next call's pipeline."""
+        self._sending = anyio.Lock(fast_acquire=True)
+        """Held while queued writes are on their way: a call waits for them (a write another call
+        took is sent before anything the caller does next)."""
 
     def _scripts(self) -> RedisStore:
         return self._store
@@ -155,28 +160,40 @@ class RedisAccount(RedisSpending, Account):
         if later:
             self._queued.append(lambda pipe: self._store.add_script(pipe, name, keys, args))
             return None
-        if not self._queued:
+        if not self._waiting():
             return await self._store.script(name, keys, args)
         return (await self._with_queued(lambda pipe: self._store.add_script(pipe, name, keys, args)))[-1]
 
     async def _with_queued(self, own: Callable[[Pipeline], object] | None) -> list[Any]:
         """Send the queued writes, then the commands `own` adds, in one pipeline: the answers to
-        `own`'s."""
-        queued, self._queued = self._queued, []
-        pipe = self._store.client.pipeline(transaction=False)
-        for add in queued:
-            add(pipe)
-        if own is not None:
-            own(pipe)
-        try:
-            answers = await self._store.guarded(pipe.execute)
-        except StoreError as exc:
-            logger.warning("the store may not have kept %d queued writes: %s", len(queued), exc.problem)
-            raise
-        return answers[len(queued) :]
+        `own`'s. Sent even by a call cancelled meanwhile (one may be a lock's release), after any
+        another call took."""
+        return await shielded(lambda: self._sent_with(own))
+
+    async def _sent_with(self, own: Callable[[Pipeline], object] | None) -> list[Any]:
+        async with self._sending:
+            queued, self._queued = self._queued, []
+            if not queued and own is None:
+                return []
+            pipe = self._store.client.pipeline(transaction=False)
+            for add in queued:
+                add(pipe)
+            if own is not None:
+                own(pipe)
+            try:
+                answers: list[Any] = await self._store.guarded(pipe.execute)
+            except StoreError as exc:
+                if queued:
+                    logger.warning("the store may not have kept %d queued writes: %s", len(queued), exc.problem)
+                raise
+            return answers[len(queued) :]
+
+    def _waiting(self) -> bool:
+        """Whether a trip must go through `_with_queued`: writes are queued, or on their way."""
+        return bool(self._queued) or self._sending.locked()
 
     async def flush(self) -> None:
-        if self._queued:
+        if self._waiting():
             await self._with_queued(None)
 
     async def put_entries(
@@ -202,7 +219,7 @@ class RedisAccount(RedisSpending, Account):
 
     async def entry(self, generation_id: str) -> HistoryEntry | None:
         key = f"{self._prefix}g:{generation_id}"
-        if self._queued:
+        if self._waiting():
             text = cast("bytes | None", (await self._with_queued(lambda pipe: pipe.hget(key, "e")))[0])  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType]
         else:
             text = await self._store.guarded(lambda: self._hget(key))
@@ -215,7 +232,7 @@ class RedisAccount(RedisSpending, Account):
         await self.flush()
         p, client = self._prefix, self._store.client
         if not words:
-            return await self._entries(await self._latest(offset, offset + limit - 1))
+            return await self._entries(await self._latest("recent", offset, offset + limit - 1))
         lookup = client.pipeline(transaction=False)
         for word in words:
             lookup.zrangebylex(f"{p}vocab", b"[" + word.encode(), b"[" + word.encode() + b"\xff", 0, EXPANDED_WORDS + 1)
@@ -230,41 +247,56 @@ class RedisAccount(RedisSpending, Account):
         # or two): the entries the other words find, most recent first, are read a page at a time
         # and kept where one of their words starts with it. Such a word is common: pages are few.
         kept: list[HistoryEntry] = []
-        start = 0
-        while len(kept) < offset + limit:
-            stop = start + SCAN_PAGE - 1
+        seen: set[bytes] = set()  # an entry made meanwhile moves the ranks: none is kept twice
+        found = f"{p}tmp:{secrets.token_hex(8)}"  # what the other words find, made once for every page
+        try:
+            start = 0
+            while len(kept) < offset + limit:
+                stop = start + SCAN_PAGE - 1
+                if not precise:
+                    ids = await self._latest("recent", start, stop)
+                elif start == 0:
+                    ids = await self._matching(precise, start, stop, kept_as=found)
+                else:
+                    ids = await self._latest(found, start, stop)
+                if not ids:
+                    break
+                for entry in await self._entries([i for i in ids if i not in seen]):
+                    own = entry_words(entry)
+                    if all(any(word.startswith(prefix) for word in own) for prefix in broad):
+                        kept.append(entry)
+                seen.update(ids)
+                start += SCAN_PAGE
+        finally:
             if precise:
-                ids = await self._matching(precise, start, stop)
-            else:
-                ids = await self._latest(start, stop)
-            if not ids:
-                break
-            for entry in await self._entries(ids):
-                own = entry_words(entry)
-                if all(any(word.startswith(prefix) for word in own) for prefix in broad):
-                    kept.append(entry)
-            start += SCAN_PAGE
+                await self._store.guarded(lambda: client.delete(found))
         return kept[offset : offset + limit]
 
-    async def _latest(self, start: int, stop: int) -> list[bytes]:
-        """The ids of the entries ranked `start` to `stop`, most recent first."""
-        client = self._store.client
-        ids = await self._store.guarded(lambda: client.zrevrange(f"{self._prefix}recent", start, stop))  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType, reportUnknownVariableType]
+    async def _latest(self, key: str, start: int, stop: int) -> list[bytes]:
+        """The ids ranked `start` to `stop`, most recent first, in `key` (`recent`, or a search's)."""
+        client, key = self._store.client, key if key.startswith(self._prefix) else f"{self._prefix}{key}"
+        ids = await self._store.guarded(lambda: client.zrevrange(key, start, stop))  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType, reportUnknownVariableType]
         return cast("list[bytes]", ids)
 
-    async def _matching(self, expansions: Sequence[Sequence[bytes]], start: int, stop: int) -> list[bytes]:
+    async def _matching(
+        self, expansions: Sequence[Sequence[bytes]], start: int, stop: int, *, kept_as: str | None = None
+    ) -> list[bytes]:
         """The ids, most recent first (ranks `start` to `stop`), of the entries that have, for each
-        of `expansions`, one of its words."""
+        of `expansions`, one of its words; all of them kept under `kept_as` for a minute if given."""
         p, client = self._prefix, self._store.client
-        scratch = f"{p}tmp:{secrets.token_hex(8)}"
+        scratch = kept_as or f"{p}tmp:{secrets.token_hex(8)}"
         unions = [f"{scratch}:{i}" for i in range(len(expansions))]
         query = client.pipeline(transaction=True)
         for union, expanded in zip(unions, expansions, strict=True):
             query.zunionstore(union, [f"{p}w:{word.decode()}" for word in expanded], aggregate="MAX")
         query.zinterstore(scratch, unions, aggregate="MAX")
         query.zrevrange(scratch, start, stop)  # pyright: ignore[reportUnknownMemberType]
-        query.delete(scratch, *unions)
-        return cast("list[bytes]", (await self._store.guarded(query.execute))[-2])
+        if kept_as:
+            query.delete(*unions)
+            query.pexpire(scratch, 60_000)
+        else:
+            query.delete(scratch, *unions)
+        return cast("list[bytes]", (await self._store.guarded(query.execute))[len(unions) + 1])
 
     async def _entries(self, ids: Sequence[bytes]) -> list[HistoryEntry]:
         fetch = self._store.client.pipeline(transaction=False)

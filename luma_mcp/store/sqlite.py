@@ -27,7 +27,7 @@ import anyio
 import anyio.to_thread
 
 from ..errors import StoreError
-from .base import Account, Claim, Store
+from .base import Account, Claim, Store, shielded
 from .records import HistoryEntry
 from .sqlite_schema import migrate
 from .sqlite_spending import SqliteSpending
@@ -144,39 +144,47 @@ class SqliteAccount(SqliteSpending, Account):
         self._name = name
         self._queued: list[Callable[[sqlite3.Connection], object]] = []
         """Writes queued with `later=True`, run ahead of the next call in one transaction."""
+        self._sending = anyio.Lock(fast_acquire=True)
+        """Held while queued writes are on their way: a call waits for them (a write another call
+        took is sent before anything the caller does next)."""
 
     async def _run(self, work: Callable[[sqlite3.Connection], T], *, short: bool = True) -> T:
-        """`work` on the store's connection, the queued writes first, in one transaction."""
-        if not self._queued:
+        """`work` on the store's connection, the queued writes first, in one transaction: sent even
+        by a call cancelled meanwhile (one may be a lock's release), after any another call took."""
+        if not self._queued and not self._sending.locked():
             return await self._store.run(work, short=short)
-        queued, self._queued = self._queued, []
-        sent = False
+        return await shielded(lambda: self._sent_with(work, short))
 
-        def first_the_queued(connection: sqlite3.Connection) -> T:
-            nonlocal sent
+    async def _sent_with(self, work: Callable[[sqlite3.Connection], T], short: bool) -> T:
+        async with self._sending:
+            queued, self._queued = self._queued, []
+            sent = False
 
-            def both() -> T:
-                with joined():
-                    for write in queued:
-                        write(connection)
-                    return work(connection)  # its own transaction, if it takes one, is this one
+            def first_the_queued(connection: sqlite3.Connection) -> T:
+                nonlocal sent
 
-            result = write(connection, both)  # rolled back whole if it fails: tried again whole
-            sent = True
-            return result
+                def both() -> T:
+                    with joined():
+                        for queued_write in queued:
+                            queued_write(connection)
+                        return work(connection)  # its own transaction, if it takes one, is this one
 
-        try:
-            return await self._store.run(first_the_queued, short=short)
-        except StoreError as exc:
-            if not sent:
-                logger.warning("the store did not keep %d queued writes: %s", len(queued), exc.problem)
-            raise
+                result = write(connection, both)  # rolled back whole if it fails: tried again whole
+                sent = True
+                return result
+
+            try:
+                return await self._store.run(first_the_queued, short=short)
+            except StoreError as exc:
+                if queued and not sent:
+                    logger.warning("the store did not keep %d queued writes: %s", len(queued), exc.problem)
+                raise
 
     def _queue(self, write: Callable[[sqlite3.Connection], object]) -> None:
         self._queued.append(write)
 
     async def flush(self) -> None:
-        if self._queued:
+        if self._queued or self._sending.locked():
             await self._run(lambda connection: None)
 
     async def put_entries(

@@ -55,6 +55,16 @@ async def test_a_call_past_the_daily_cap_is_refused_before_anything_is_sent(capp
     assert [call["cost_usd"] for call in spent["recent_calls"]] == [0.0404, 0.0404]
 
 
+async def test_the_running_total_of_a_call_is_what_get_spending_says_after_it(capped: Client) -> None:
+    """Shown in each generating call's `_meta.spending`: a new image counts at its settled price, an
+    identical call (the same job, free) adds nothing."""
+    for prompt in ("a fox", "a fox"):
+        made = await capped.call_tool("generate_image", {"prompt": prompt})
+        spent = structured(await capped.call_tool("get_spending", {}))
+        assert made.meta is not None
+        assert made.meta["spending"]["today_usd"] == spent["today_usd"] == 0.0404
+
+
 async def test_a_set_reserves_count_times_the_price(capped: Client, emulator: Emulator) -> None:
     refused = await capped.call_tool("generate_image", {"prompt": "foxes", "count": 3})
     assert "$0.1212" in error_text(refused)

@@ -116,6 +116,7 @@ async def test_a_query_word_that_starts_hundreds_of_words_still_finds_every_entr
     assert await ids("s") == newest_first
     assert await ids("sea") == [i for i in newest_first if int(i[3:]) % 2]
     assert await ids("s", "study", limit=5, offset=10) == newest_first[10:15]
+    assert await ids("s", "study", limit=5, offset=250) == newest_first[250:255]  # past the first page
     assert await ids("sea", "sky") == []
 
 
@@ -188,3 +189,16 @@ async def test_a_lock_is_taken_and_its_job_read_in_one_call(opener: Opener) -> N
     assert held is None
     assert seen is not None
     assert seen.prompt == "a saved owl"
+
+
+async def test_queued_writes_are_sent_even_by_a_call_that_is_cancelled(opener: Opener) -> None:
+    """The trip that carries queued writes (a saved entry, a save lock's release) finishes even when
+    the call that makes it is cancelled meanwhile: they are never silently dropped."""
+    mine = opener().account("server")  # its first trip also opens the store
+    await mine.put_entries([entry("g4", "a cancelled heron", "2026-01-01T00:00:00Z")], later=True)
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await mine.entry("g4")
+    found = await opener().account("server").entry("g4")
+    assert found is not None
+    assert found.prompt == "a cancelled heron"
