@@ -29,7 +29,7 @@ large free would keep every block under 32 MB in arenas that never shrink. It si
 socket read (64 KB and a header): those come and go ~100 times per 6 MB download, and mapped on
 their own each cost a map, its page faults and an unmap (at 64 KB: ~25 ms of CPU per 2048-px PNG
 call, 15% of it). Under 64 calls at once: peak RSS 234 MB without these bounds, 155 MB at 256 KB,
-147 MB at 64 KB, ~149 MB at 96 KB (`benchmarks/calls.py`)."""
+147 MB at 64 KB, 142–146 MB at 96 KB with 128 KB write blocks (`benchmarks/calls.py`)."""
 
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
