@@ -7,6 +7,9 @@ and format is one rendering, served as cached bytes), so what is measured is the
 servers look at a job on the same schedule (2 s after the create, then every 2 s: ours with its
 random first-look spread set to 0), with jobs that finish in `--latency` seconds.
 
+For PNG, the floor of any preview: the CPU of decoding the emulator's image alone (libvips, in this
+process), against the peer's whole call.
+
 Per server, after one call that warms it up (imports, clients): one call's wall time (median), its
 result's size, the server's CPU per call (user + system, every thread, over all its calls: /proc
 counts in 10 ms ticks), the wall time of the calls at once (and its ratio to one call), and the server's peak RSS. Goals
@@ -123,6 +126,24 @@ def report(size: int, fmt: str, figures: dict[str, Figures], calls: int) -> None
         print(f"  {label:<26}{shape.format(mine):>9}{shape.format(peers):>9}{mine / peers:>10.2f}×")
 
 
+def decode_floor(size: int, runs: int = 5) -> float:
+    """CPU seconds of decoding the emulator's stock PNG of `size` alone, by libvips in this process
+    (median of `runs`): what any preview of it costs at the least, PNG having no reduced-size decode."""
+    from luma_mcp.emulator.outputs import stock_image
+    from luma_mcp.emulator.render import output_size
+    from luma_mcp.media.vips import libvips
+
+    vips = libvips()
+    assert vips is not None
+    data = stock_image(output_size("1:1", size), "png")
+    cpus: list[float] = []
+    for _ in range(runs):
+        cpu = time.process_time()
+        vips.Image.new_from_buffer(data, "", access="sequential").avg()  # every pixel, nothing kept
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(cpus)
+
+
 async def main(arguments: argparse.Namespace) -> None:
     print(
         f"emulator: stock images, jobs done in {arguments.latency:g} s; both servers look 2 s after the create, "
@@ -142,7 +163,14 @@ async def main(arguments: argparse.Namespace) -> None:
                         runs[server].append(
                             await measure(server, api, fmt, singles=arguments.singles, calls=arguments.calls, tag=tag)
                         )
-                report(size, fmt, {server: combined(runs[server]) for server in SERVERS}, arguments.calls)
+                figures = {server: combined(runs[server]) for server in SERVERS}
+                report(size, fmt, figures, arguments.calls)
+                if fmt == "png":
+                    floor = decode_floor(size)
+                    print(
+                        f"  floor: decoding the PNG alone takes {floor * 1000:.0f} ms of CPU (libvips), "
+                        f"{floor / figures['peer'].cpu_per_call:.2f}× the peer's whole call"
+                    )
 
 
 if __name__ == "__main__":

@@ -5,8 +5,11 @@ in the same run, in turns, for every ratio, PNG and JPEG.
 The outputs are the emulator's 2048-px renders (grain makes the PNGs a realistic few MB). Time is
 the median of `--runs` previews in `auto` mode (long edge 1024, 700 KB budget), wall and CPU (the
 CPU of every thread: libvips shrinks on several); memory is the rise of peak RSS (VmHWM, Linux) in
-a fresh process previewing one image once, after imports and a warm-up, the median of `--probes`.
-The headline is the 2048×2048 PNG, the slowest case. Goals: ≤ 0.6× Pillow's time, ≤ 30 MB extra.
+a fresh process previewing one image once, after imports and a warm-up, the median of `--probes`;
+both with the server's allocator bounds (`process.py`).
+The headline is the 2048×2048 PNG, the slowest case, with its floor: the CPU of decoding it alone
+(libvips, Pillow), which any preview of a PNG pays (it has no reduced-size decode). Goals: ≤ 0.6×
+Pillow's time, ≤ 30 MB extra.
 
     uv run python benchmarks/preview.py [--runs 9] [--probes 3]
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 
 from luma_mcp.media.previews import Preview, encode_within, make_preview, shrunk_by_pillow
 from luma_mcp.media.vips import libvips
+from luma_mcp.process import bound_allocator
 
 RATIOS = ["1:1", "3:1", "2:1", "16:9", "3:2", "2:3", "9:16", "1:2", "1:3"]
 EDGE, BUDGET = 1024, 700_000
@@ -35,6 +39,10 @@ PEAK_PROBE = """
 import json, sys
 from pathlib import Path
 from luma_mcp.media.previews import encode_within, make_preview, shrunk_by_pillow
+from luma_mcp.process import bound_allocator
+
+bound_allocator()  # as the server runs
+
 
 def peak_mb():
     for line in open("/proc/self/status"):
@@ -92,6 +100,31 @@ def timed(path: Path, runs: int) -> dict[str, tuple[float, float]]:
     return {name: (statistics.median(walls[name]), statistics.median(cpus[name])) for name in WAYS}
 
 
+def decoded_by_libvips(path: Path) -> None:
+    vips = libvips()
+    assert vips is not None
+    vips.Image.new_from_file(str(path), access="sequential").avg()  # every pixel, nothing kept
+
+
+def decoded_by_pillow(path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+
+
+def decode_cpu(path: Path, runs: int) -> dict[str, float]:
+    """Median CPU ms of decoding `path` alone, by each library, the runs taken in turns."""
+    ways = {"libvips": decoded_by_libvips, "Pillow": decoded_by_pillow}
+    cpus: dict[str, list[float]] = {name: [] for name in ways}
+    for _ in range(runs):
+        for name, way in ways.items():
+            cpu = time.process_time()
+            way(path)
+            cpus[name].append((time.process_time() - cpu) * 1000)
+    return {name: statistics.median(cpus[name]) for name in ways}
+
+
 def peak_rise(path: Path, warm: Path, way: str, probes: int) -> float:
     rises: list[float] = []
     for _ in range(probes):
@@ -105,6 +138,7 @@ def peak_rise(path: Path, warm: Path, way: str, probes: int) -> float:
 def main(runs: int, probes: int) -> None:
     from PIL import Image
 
+    bound_allocator()  # the server's allocator bounds: large buffers mapped on their own
     if libvips() is None:
         raise SystemExit("libvips is not available here: nothing to compare")
     with tempfile.TemporaryDirectory() as name:
@@ -117,6 +151,7 @@ def main(runs: int, probes: int) -> None:
             f"{'ratio':>5} | {'peak +MB':>11} | preview"
         )
         headline: tuple[float, float, float, float, float] | None = None
+        floor: dict[str, float] = {}
         for ratio, fmt, path in render_all(folder):
             times = timed(path, runs)
             (vips_wall, vips_cpu), (pil_wall, pil_cpu) = times["ours"], times["pillow"]
@@ -132,11 +167,16 @@ def main(runs: int, probes: int) -> None:
             )
             if ratio == "1:1" and fmt == "png":
                 headline = (vips_wall, pil_wall, vips_cpu, pil_cpu, vips_mb)
+                floor = decode_cpu(path, runs)
     assert headline is not None
     vips_wall, pil_wall, vips_cpu, pil_cpu, vips_mb = headline
     print(
         f"2048×2048 PNG: ours {vips_wall:.1f} ms, Pillow {pil_wall:.1f} ms: {vips_wall / pil_wall:.2f}× "
         f"(goal <= 0.6×); CPU {vips_cpu / pil_cpu:.2f}×; peak RSS +{vips_mb:.1f} MB (goal <= 30 MB)"
+    )
+    print(
+        f"floor, decoding it alone: CPU {floor['libvips']:.1f} ms by libvips, {floor['Pillow']:.1f} ms by Pillow "
+        f"({floor['libvips'] / vips_cpu:.0%} of our preview's CPU, {floor['libvips'] / pil_cpu:.2f}× Pillow's path)"
     )
 
 

@@ -22,11 +22,14 @@ WORKER_THREADS = 8
 stdout at any time; the rest write downloads and read files, work that queues well."""
 MALLOC_ARENAS = 2
 """glibc malloc arenas (its default: 8 per core)."""
-MMAP_THRESHOLD = 64 * 1024
-"""Allocations from this size up (a download's chunks and blocks, a decoded image) get pages of
-their own, given back to the system when freed. Fixing it turns off glibc's sliding threshold,
-which after the first large free would keep every block under 32 MB in arenas that never shrink.
-Under 64 calls at once: peak RSS 234 MB without these bounds, 155 MB at 256 KB, 147 MB at 64 KB."""
+MMAP_THRESHOLD = 96 * 1024
+"""Allocations from this size up (a decoded image, a write's blocks) get pages of their own, given
+back to the system when freed. Fixing it turns off glibc's sliding threshold, which after the first
+large free would keep every block under 32 MB in arenas that never shrink. It sits just above a
+socket read (64 KB and a header): those come and go ~100 times per 6 MB download, and mapped on
+their own each cost a map, its page faults and an unmap (at 64 KB: ~25 ms of CPU per 2048-px PNG
+call, 15% of it). Under 64 calls at once: peak RSS 234 MB without these bounds, 155 MB at 256 KB,
+147 MB at 64 KB, 142–146 MB at 96 KB with 128 KB write blocks (`benchmarks/calls.py`)."""
 
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8

@@ -51,12 +51,14 @@ async def rendered_outputs(generation: Generation, *, stock: bool) -> tuple[Outp
 
 
 def _stock(generation: Generation) -> tuple[Output, ...]:
-    data = _stock_image(generation.size, generation.output_format)
+    data = stock_image(generation.size, generation.output_format)
     return (Output(data, render.MEDIA_TYPES[generation.output_format], generation.output_names[0]),)
 
 
 @functools.lru_cache(maxsize=8)
-def _stock_image(size: tuple[int, int], output_format: str) -> bytes:
+def stock_image(size: tuple[int, int], output_format: str) -> bytes:
+    """The one image `--stock-images` serves for every text-to-image output of `size` and
+    `output_format` (the benchmarks decode it too, to measure a preview's floor)."""
     return render.render_image("stock image", size=size, output_format=output_format, model="uni-1", style="auto")
 
 

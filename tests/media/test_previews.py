@@ -104,23 +104,34 @@ def _mean_difference(first: bytes, second: bytes) -> float:
     return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 4
 
 
+@pytest.mark.parametrize(
+    ("mode", "size"),
+    [("auto", (1024, 576)), ("full", (1568, 882))],
+    ids=["half-box-only", "by-a-fraction"],
+)
 @pytest.mark.parametrize("output_format", ["png", "jpeg"])
 async def test_a_preview_shows_the_same_picture_whether_libvips_or_pillow_shrinks_it(
-    settings: Settings, emulator: Emulator, output_format: str, monkeypatch: pytest.MonkeyPatch
+    settings: Settings,
+    emulator: Emulator,
+    output_format: str,
+    mode: str,
+    size: tuple[int, int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from luma_mcp.media import vips
 
     assert vips.libvips() is not None  # the wheel is installed here: PNGs go through libvips
     emulator.configure(long_edge=2048)
+    arguments = {"prompt": "a harbour", "aspect_ratio": "16:9", "output_format": output_format, "preview": mode}
     async with Client(make_server(settings, emulator)) as client:
-        made = await client.call_tool(
-            "generate_image", {"prompt": "a harbour", "aspect_ratio": "16:9", "output_format": output_format}
-        )
+        made = await client.call_tool("generate_image", arguments)
         # A platform without the wheel: Pillow makes every preview, of the same picture.
         monkeypatch.setattr(vips, "libvips", lambda: None)
-        looked = await client.call_tool("get_generation", {"generation_id": structured(made)["generation_id"]})
+        looked = await client.call_tool(
+            "get_generation", {"generation_id": structured(made)["generation_id"], "preview": mode}
+        )
     [shrunk], [by_pillow] = inline_images(made), inline_images(looked)
-    assert Image.open(io.BytesIO(shrunk)).size == Image.open(io.BytesIO(by_pillow)).size == (1024, 576)
+    assert Image.open(io.BytesIO(shrunk)).size == Image.open(io.BytesIO(by_pillow)).size == size
     assert _mean_difference(shrunk, by_pillow) < 4
 
 
