@@ -30,7 +30,7 @@ from .resources import ImageCatalog, register_templates, resources_listed_first
 from .store.base import SERVER_ACCOUNT
 from .store.location import default_database, open_store
 from .tools import build_tools
-from .ui.extension import build_apps, hide_app_only_tools
+from .ui.extension import build_app_tools, build_apps, hide_app_only_tools
 from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
 
 logger = logging.getLogger(__name__)
@@ -204,7 +204,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         website_url="https://github.com/luma-agents-mcp/luma-agents-mcp",
         lifespan=lifespan,
-        tools=build_tools(settings),
+        tools=[*build_tools(settings), *build_app_tools()],
         subscriptions=bus,
         extensions=[build_apps()],
         middleware=[hide_app_only_tools, resources_listed_first],
