@@ -212,7 +212,7 @@ class CredentialsLife(BaseModel):
     """How long the bucket's credentials last, as far as the environment tells: presigned links
     stop working when the credentials that signed them expire, whatever the link says."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     expires_at: float | None = None
     """When they expire (seconds since the epoch), if known."""

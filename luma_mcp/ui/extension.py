@@ -16,6 +16,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.server.mcpserver.resources import Resource
 from mcp.server.mcpserver.tools import Tool as ServerTool
 from mcp_types import ListToolsResult, Tool, ToolAnnotations
+from pydantic import ConfigDict
 
 from ..tools.deferred import Listing, deferred
 from . import VIEW_URI
@@ -43,7 +44,10 @@ APP_TOOLS = tuple(
 
 
 class ViewResource(Resource):
-    """The view's HTML, read from the package each time a host asks (hosts cache it)."""
+    """The view's HTML, read from the package each time a host asks (hosts cache it). Made with
+    `model_construct` from checked values, so pydantic builds no validator for it at start-up."""
+
+    model_config = ConfigDict(defer_build=True)
 
     async def read(self) -> str:
         view = files(__package__ or "luma_mcp.ui").joinpath(VIEW_FILE)
@@ -57,7 +61,7 @@ def build_apps() -> Apps:
     """The extension: the view (the tools only it calls are `build_app_tools()`)."""
     apps = Apps()
     apps.add_resource(
-        ViewResource(
+        ViewResource.model_construct(
             uri=VIEW_URI,
             name="luma-view",
             title="Luma image view",
