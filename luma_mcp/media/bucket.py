@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import OutputError
-from .outputs import SavedFile
 from .sniff import EXTENSIONS
 
 if TYPE_CHECKING:
     from obstore.store import S3Store
+
+    from .outputs import SavedFile
 
 logger = logging.getLogger(__name__)
 
