@@ -40,57 +40,19 @@ if TYPE_CHECKING:
         Style,
     )
 
-_MODULES: dict[str, tuple[str, ...]] = {
-    "client": (
-        "LumaClient",
-        "RetryPolicy",
-        "SystemTime",
-        "Timekeeper",
-    ),
-    "errors": (
-        "APIConnectionError",
-        "APIStatusError",
-        "LumaError",
-        "MissingApiKeyError",
-        "OutcomeUnknownError",
-        "RateLimitError",
-        "ServerError",
-        "UploadError",
-    ),
-    "http": (
-        "DEFAULT_BASE_URL",
-        "SharedHttpClient",
-        "timeout_within",
-    ),
-    "models": (
-        "ASPECT_RATIOS",
-        "AspectRatio",
-        "Generation",
-        "GenerationOutput",
-        "GenerationRequest",
-        "GenerationState",
-        "ImageRef",
-        "Layer",
-        "LayerResolution",
-        "LayeringOptions",
-        "Model",
-        "OutputFormat",
-        "PORTRAIT_RATIOS",
-        "StoredFile",
-        "Style",
-    ),
-}
-"""Each module of this package, and the names it exports here."""
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
+_MODULES = ("errors", "http", "models", "client")
+"""This package's modules that export names here, the lightest first: a name is looked for in each in turn."""
+_MISSING = object()
 
 
 def __getattr__(name: str) -> object:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+    if name in __all__:
+        for module in _MODULES:
+            value = getattr(importlib.import_module(f".{module}", __name__), name, _MISSING)
+            if value is not _MISSING:
+                globals()[name] = value
+                return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
