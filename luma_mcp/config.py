@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator, model_validator
 
-from .api.client import DEFAULT_BASE_URL
+from .api.http import DEFAULT_BASE_URL
 from .errors import ConfigError
 from .hosts import api_url_problem, is_loopback
 from .media.bucket import SCHEME, BucketLocation

@@ -7,31 +7,34 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
 import httpx2
 from mcp.server import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.server.request_state import RequestStateSecurity
 from mcp.server.subscriptions import InMemorySubscriptionBus
 
 from . import __version__
-from .api import LumaClient, SharedHttpClient, StoredFile, Timekeeper
+from .api.http import SharedHttpClient
 from .config import Settings
-from .jobs.draining import Draining
-from .jobs.runner import GenerationRunner
-from .jobs.sources import OutputSources
-from .jobs.uploads import OutputBucket
-from .media.folders import private_folder
-from .media.resolver import InputResolver
+from .media.folders import OutputFolder, private_folder
 from .process import bound_allocator, bound_worker_threads
-from .prompts import register_prompts
-from .resources import ImageCatalog, register_templates, resources_listed_first
-from .store.base import SERVER_ACCOUNT
-from .store.location import default_database, open_store
+from .resources import register_templates, resources_listed_first
+from .store.legacy import LegacyLog
+from .store.location import default_database
 from .tools import build_tools
-from .ui.extension import build_apps, hide_app_only_tools
-from .workspaces import KEY_HEADER_SHOWN, AppState, Workspace, Workspaces
+from .ui.extension import build_app_tools, build_apps, hide_app_only_tools
+from .workspaces import AppState, Workspace, Workspaces
+
+if TYPE_CHECKING:
+    from .api import Timekeeper
+    from .catalog import ImageCatalog
+    from .jobs.draining import Draining
+    from .store.base import Store
+    from .store.records import HistoryEntry
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,38 @@ def emulator_state_folder(settings: Settings) -> Path | None:
     return folder
 
 
+def on_first_use(
+    server: MCPServer[AppState], methods: str, register: Callable[[MCPServer[AppState]], None]
+) -> ServerMiddleware[Any]:
+    """Middleware: `register` adds its part to `server` (resource templates, prompts) before the
+    first request whose method starts with `methods`. Adding them makes pydantic models of their
+    functions (~10 ms for the templates): work a host that spawns the server to list its tools
+    should not wait for. What a client sees, `initialize` included, is the same."""
+    registered = False
+
+    async def register_first(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        nonlocal registered
+        if not registered and ctx.method.startswith(methods):
+            registered = True
+            register(server)
+        return await call_next(ctx)
+
+    return register_first
+
+
+def _register_prompts(server: MCPServer[AppState]) -> None:
+    from .prompts import register_prompts
+
+    register_prompts(server)
+
+
+def _earlier_history(folder: OutputFolder) -> bool:
+    """Whether an earlier version's history log is there to import (see `store/legacy.py`), in
+    the folders the server's own workspace reads them from."""
+    logs = (LegacyLog(folder.preferred), LegacyLog(folder.fallback, folder.fallback_is_private))
+    return any(log.size() for log in logs)
+
+
 def build_server(
     settings: Settings,
     *,
@@ -123,17 +158,56 @@ def build_server(
             return httpx2.AsyncClient(transport=http_transport, timeout=timeout, follow_redirects=True)
 
         store_url = settings.store_url.get_secret_value() if settings.store_url else None
-        store = open_store(store_url, settings.output_dir)
-        max_bytes = int(settings.max_download_mb * 1024 * 1024)
         local = settings.output_dir if isinstance(settings.output_dir, Path) else None
-        bucket = None if settings.bucket is None else OutputBucket(settings.bucket, settings, wall=wall)
-        for note in bucket.notes(store_url) if bucket is not None else []:
-            logger.warning("%s", note)
+        max_bytes = int(settings.max_download_mb * 1024 * 1024)
+        bucket = None
+        if settings.bucket is not None:
+            from .jobs.uploads import OutputBucket
+
+            bucket = OutputBucket(settings.bucket, settings, wall=wall)
+            for note in bucket.notes(store_url):
+                logger.warning("%s", note)
+        lists_saved = not settings.byok and settings.keeps_files  # the server's own saved images
+        importing = False
+        if lists_saved and local is not None:
+            # Before the first paid image, and before the first call makes the server's workspace.
+            folder = OutputFolder(local)
+            problem = await folder.check()
+            if problem is not None:
+                logger.warning("LUMA_MCP_OUTPUT_DIR: %s", problem)
+            importing = await anyio.to_thread.run_sync(_earlier_history, folder)
+        # What calls use is made by the first call that needs it, not before `tools/list`: the
+        # store, the workspaces (and the client, jobs and media modules they import), the catalog.
+        opened: list[Store] = []
+        catalogs: list[ImageCatalog] = []
         async with SharedHttpClient(open_client) as http, anyio.create_task_group() as background:
-            catalog = ImageCatalog(server, bus)
+
+            def store() -> Store:
+                if not opened:
+                    from .store.location import open_store
+
+                    opened.append(open_store(store_url, settings.output_dir))
+                return opened[0]
+
+            def catalog() -> ImageCatalog:
+                """The catalog of the server's own saved images, with the workspace they are in."""
+                if not catalogs:
+                    from .catalog import ImageCatalog
+
+                    shared = workspaces.shared()
+                    assert shared is not None, "the catalog is the server's own workspace's"
+                    catalogs.append(ImageCatalog(server, bus, shared, background))
+                return catalogs[0]
 
             def workspace(user_key: str | None, label: str | None) -> Workspace:
                 """A client, runner and inputs for one key: the server's (label None) or a user's."""
+                from .api import LumaClient, StoredFile
+                from .jobs.runner import GenerationRunner
+                from .jobs.sources import OutputSources
+                from .media.resolver import InputResolver
+                from .store.base import SERVER_ACCOUNT
+                from .workspaces import KEY_HEADER_SHOWN
+
                 client = LumaClient(
                     http,
                     api_key=key if user_key is None else user_key,
@@ -146,9 +220,12 @@ def build_server(
                 async def upload(data: bytes, media_type: str, name: str, deadline: float) -> StoredFile:
                     return await client.upload_file(data, media_type, filename=name, deadline=deadline)
 
+                async def on_saved(entry: HistoryEntry) -> None:
+                    await catalog().add(entry)
+
                 # Users' files and histories are kept apart; only the server's own are listed.
                 folder = None if local is None else local if label is None else local / label
-                account = store.account(label or SERVER_ACCOUNT)
+                account = store().account(label or SERVER_ACCOUNT)
                 runner = GenerationRunner(
                     client,
                     http,
@@ -157,12 +234,10 @@ def build_server(
                     wall=wall,
                     folder=folder,
                     label=label,
-                    on_saved=catalog.add if label is None else None,
+                    on_saved=on_saved if label is None else None,
                     draining=draining,
                     bucket=None if bucket is None else bucket.outputs(label),
                 )
-                if label is None:
-                    catalog.reader = runner.read_saved
                 sources = OutputSources(
                     client, http, runner.history,
                     contains=runner.contains, read_saved=runner.read_saved, max_bytes=max_bytes,
@@ -177,22 +252,20 @@ def build_server(
                 )
                 return Workspace(runner, inputs, sources)
 
+            async def resources_listed() -> None:
+                await catalog().listed()
+
             workspaces = Workspaces(workspace, byok=settings.byok)
-            shared = workspaces.shared()
-            problem = None if shared is None else await shared.runner.folder_problem()
-            if problem is not None:
-                logger.warning("LUMA_MCP_OUTPUT_DIR: %s", problem)
-            state = AppState(settings, workspaces, anyio.Event())
-            if shared is not None and settings.keeps_files:  # listed after start-up, which must stay fast
-                background.start_soon(catalog.list_saved, shared, state.resources_listed)
-            else:
-                state.resources_listed.set()  # nothing to list
+            state = AppState(settings, workspaces, resources_listed) if lists_saved else AppState(settings, workspaces)
+            if importing:  # begun now, in the background, so that no call waits for all of it
+                background.start_soon(resources_listed)
             try:
                 yield state
             finally:
                 background.cancel_scope.cancel()
                 with anyio.CancelScope(shield=True):
-                    await store.aclose()
+                    for each in opened:
+                        await each.aclose()
 
     state_key = settings.request_state_key
     server = MCPServer(
@@ -204,11 +277,11 @@ def build_server(
         instructions=INSTRUCTIONS,
         website_url="https://github.com/luma-agents-mcp/luma-agents-mcp",
         lifespan=lifespan,
-        tools=build_tools(settings),
+        tools=[*build_tools(settings), *build_app_tools()],
         subscriptions=bus,
         extensions=[build_apps()],
         middleware=[hide_app_only_tools, resources_listed_first],
     )
-    register_templates(server)
-    register_prompts(server)
+    server.middleware.append(on_first_use(server, "resources/", register_templates))
+    server.middleware.append(on_first_use(server, "prompts/", _register_prompts))
     return server

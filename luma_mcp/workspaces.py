@@ -14,35 +14,36 @@ import hashlib
 import io
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-import anyio
-
-from .api import GenerationRequest, ImageRef
-from .config import Settings
 from .errors import LumaError, MissingApiKeyError
-from .jobs.pricing import Price
-from .jobs.report import Progress, SetReport
-from .jobs.runner import GenerationRunner
-from .jobs.sources import OutputSources, generation_inputs
-from .jobs.spending import Spending, SpendingSummary
-from .media.image_input import ImageInput, InlineImage
 from .media.image_threads import in_image_thread
-from .media.outputs import SavedFile
-from .media.previews import Preview, PreviewMode, make_preview
-from .media.resolver import InputResolver, Upload
-from .store.history import History
-from .store.records import HistoryEntry
 
 if TYPE_CHECKING:
+    # Types only: a workspace is made by the first call that needs one, and what it runs is
+    # imported then (see `server.py`), not at start-up.
     from mcp.server.mcpserver import Context
+
+    from .api import GenerationRequest, ImageRef
+    from .config import Settings
+    from .jobs.pricing import Price
+    from .jobs.report import Progress, SetReport
+    from .jobs.runner import GenerationRunner
+    from .jobs.sources import OutputSources
+    from .jobs.spending import Spending, SpendingSummary
+    from .media.image_input import ImageInput, InlineImage
+    from .media.outputs import SavedFile
+    from .media.previews import Preview, PreviewMode
+    from .media.resolver import InputResolver, Upload
+    from .store.history import History
+    from .store.records import HistoryEntry
 
 KEY_HEADER = "x-luma-agents-api-key"
 """The BYOK header, as looked up (lower case)."""
 KEY_HEADER_SHOWN = "X-Luma-Agents-Api-Key"
 """The same header as messages name it."""
-Confirm = Callable[[Price, GenerationRequest, int], Awaitable[None]]
+Confirm = Callable[["Price", "GenerationRequest", int], Awaitable[None]]
 """Asked, once a call's price (for its count of images) is known and reserved, whether to spend it:
 returns to go on, raises (a `LumaError`, or the tool layer's own signal) to send nothing."""
 
@@ -74,8 +75,7 @@ class GenerationOrder(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class Workspace:
+class Workspace(NamedTuple):  # not a dataclass (nor AppState): making one costs ~0.8 ms at every start-up
     """One account's work: what a tool call does, in one call each."""
 
     runner: GenerationRunner
@@ -122,6 +122,8 @@ class Workspace:
             except BaseException as exc:
                 await self.runner.flush()  # what its looks queued, should one have ended before its read
                 if isinstance(exc, LumaError):  # an input the API forgot, and this server saved: say which file
+                    from .jobs.sources import generation_inputs
+
                     raise await self.sources.instead_of_gone(exc, generation_inputs(request)) from exc
                 raise
             if len(made.members) == 1 and not made.failures and all(member.sent for member in reserved.members):
@@ -134,6 +136,8 @@ class Workspace:
 
     async def look(self, generation_id: str, preview: PreviewMode | None) -> SetReport:
         """One look at a generation (saved and previewed if completed)."""
+        from .jobs.report import SetReport
+
         try:
             return SetReport((await self.runner.fetch(generation_id, preview=preview),))
         except LumaError as exc:
@@ -143,6 +147,8 @@ class Workspace:
         self, generation_ids: Sequence[str], max_wait: float, progress: Progress, preview: PreviewMode | None
     ) -> SetReport:
         """Wait up to `max_wait` seconds for generations to finish (together), then look at them."""
+        from .jobs.report import SetReport
+
         if len(generation_ids) == 1:
             return SetReport((await self.runner.wait(generation_ids[0], max_wait, progress, preview=preview),))
         return await self.runner.wait_many(generation_ids, max_wait, progress, preview=preview)
@@ -169,6 +175,8 @@ class Workspace:
 
 
 def _rendition(data: bytes, max_edge: int, budget: int) -> Preview:
+    from .media.previews import make_preview
+
     return make_preview(io.BytesIO(data), max_edge=max_edge, budget=budget)
 
 
@@ -221,21 +229,19 @@ class Workspaces:
         return None if self._byok else self.for_headers(None)
 
 
-def _already_set() -> anyio.Event:
-    event = anyio.Event()
-    event.set()
-    return event
+async def _nothing_to_list() -> None:
+    """The saved images listed as resources where the server lists none (bring-your-own-key mode,
+    or no files kept)."""
 
 
-@dataclass(frozen=True)
-class AppState:
+class AppState(NamedTuple):
     """What the server's lifespan hands every tool call and resource read."""
 
     settings: Settings
     workspaces: Workspaces
-    resources_listed: anyio.Event = field(default_factory=_already_set)
-    """Set once the images saved before start-up are listed as resources (a `resources/list`
-    waits for it a few seconds at most; start-up does not)."""
+    resources_listed: Callable[[], Awaitable[None]] = _nothing_to_list
+    """Returns once the images saved before start-up are listed as resources, listing them on its
+    first call (a `resources/list` waits for it, a few seconds at most; start-up does not)."""
 
     def workspace(self, ctx: Context[AppState]) -> Workspace:
         """The workspace of this call (its user's, in bring-your-own-key mode)."""

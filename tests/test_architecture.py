@@ -16,7 +16,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("luma_mcp.config", "luma_mcp.store"),
     ("luma_mcp.jobs",),
     ("luma_mcp.workspaces",),
-    ("luma_mcp.resources", "luma_mcp.tools", "luma_mcp.ui", "luma_mcp.prompts"),
+    ("luma_mcp.resources", "luma_mcp.catalog", "luma_mcp.tools", "luma_mcp.ui", "luma_mcp.prompts"),
     ("luma_mcp.server",),
     ("luma_mcp.http_app", "luma_mcp.demo"),
     ("luma_mcp.cli", "luma_mcp.__main__"),

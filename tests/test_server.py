@@ -1,5 +1,6 @@
 """The server as a client meets it: instructions that explain the tools, without a key tools that
-still list and say how to set one, and with `--emulator` a start that does not wait for it."""
+still list and say how to set one, and a start that waits for nothing a call needs (`--emulator`'s
+emulator, the tools' functions, the client, the store) before the tools are listed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
@@ -45,7 +47,7 @@ async def test_without_a_key_the_tools_list_and_calls_say_how_to_set_it(
     assert emulator.requests == []
 
 
-EMULATOR_ON_FIRST_USE = """
+ON_FIRST_USE = """
 import json, sys
 import anyio
 from mcp import Client
@@ -53,7 +55,7 @@ from luma_mcp.config import Settings
 from luma_mcp.server import build_server
 
 def loaded():
-    return sorted(name for name in sys.modules if name.startswith("luma_mcp.emulator"))
+    return sorted(name for name in sys.modules if name.startswith(("luma_mcp.", "sqlite3")))
 
 async def main():
     settings = Settings.load({"emulator": True, "output_dir": sys.argv[1]}, environ={})
@@ -61,26 +63,55 @@ async def main():
         tools = sorted(tool.name for tool in (await client.list_tools()).tools)
         before = loaded()
         missing = await client.call_tool("get_generation", {"generation_id": "00000000-0000-4000-8000-000000000000"})
-        print(json.dumps({"tools": tools, "before": before, "after": loaded(), "answer": missing.content[0].text}))
+        called = loaded()
+        prompts = [prompt.name for prompt in (await client.list_prompts()).prompts]
+        templates = len((await client.list_resource_templates()).resource_templates)
+        print(json.dumps({
+            "tools": tools, "before": before, "called": called, "answer": missing.content[0].text,
+            "prompts": prompts, "templates": templates, "after": loaded(),
+        }))
 
 anyio.run(main)
 """
+"""Lists the tools in a fresh interpreter (the test's own has loaded everything long ago), then
+calls one, then lists the prompts and templates: which modules were loaded by each step."""
 
 
-def test_with_the_emulator_tools_list_before_it_loads_and_the_first_request_loads_it(tmp_path: Path) -> None:
-    # A fresh interpreter: this one has loaded the emulator long ago. Hosts wait for tools/list.
+@pytest.fixture(scope="module")
+def first_use(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ran = subprocess.run(
-        [sys.executable, "-c", EMULATOR_ON_FIRST_USE, str(tmp_path / "images")],
+        [sys.executable, "-c", ON_FIRST_USE, str(tmp_path_factory.mktemp("first-use") / "images")],
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    seen = json.loads(ran.stdout)
-    assert "generate_image" in seen["tools"]
-    assert seen["before"] == []
-    assert "luma_mcp.emulator.handle" in seen["after"]
-    assert "not found" in seen["answer"].lower()  # the emulator's own answer
+    return json.loads(ran.stdout)
+
+
+def test_with_the_emulator_tools_list_before_it_loads_and_the_first_request_loads_it(
+    first_use: dict[str, Any],
+) -> None:
+    # Hosts spawn a server per session and wait for tools/list.
+    assert "generate_image" in first_use["tools"]
+    assert [name for name in first_use["before"] if name.startswith("luma_mcp.emulator")] == []
+    assert "luma_mcp.emulator.handle" in first_use["called"]
+    assert "not found" in first_use["answer"].lower()  # the emulator's own answer
+
+
+def test_tools_list_loads_nothing_a_call_needs_and_the_first_call_loads_it(first_use: dict[str, Any]) -> None:
+    # The tools' functions and models, the API client, the store, the catalog, the prompts and
+    # templates: made by the first request that needs them, not before a host sees its tools.
+    for_calls = {
+        "luma_mcp.tools.handlers", "luma_mcp.tools.arguments", "luma_mcp.tools.result_models", "luma_mcp.ui.app_tools",
+        "luma_mcp.api.client", "luma_mcp.api.models", "luma_mcp.jobs.runner", "luma_mcp.store.sqlite", "sqlite3",
+    }  # fmt: skip
+    assert for_calls & set(first_use["before"]) == set()
+    assert {"luma_mcp.catalog", "luma_mcp.prompts"} & set(first_use["before"]) == set()
+    assert for_calls - {"luma_mcp.ui.app_tools"} <= set(first_use["called"])
+    assert "product_shot" in first_use["prompts"]
+    assert first_use["templates"] == 5
+    assert "luma_mcp.prompts" in first_use["after"]
 
 
 @pytest.mark.parametrize(

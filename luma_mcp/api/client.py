@@ -32,15 +32,13 @@ from .errors import (
     ServerError,
     UploadError,
 )
-from .http import SharedHttpClient, timeout_within
+from .http import DEFAULT_BASE_URL, SharedHttpClient, timeout_within
 from .keys import other_provider
 from .models import CreatedFile, Generation, GenerationRequest, PresignedUpload, StoredFile
 from .responses import error_detail, recovered_generation_id, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://agents.lumalabs.ai/v1"
-"""The API's address, `/v1` included (`LUMA_BASE_URL` overrides it, as in the official SDK)."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

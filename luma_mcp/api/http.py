@@ -1,4 +1,4 @@
-"""`SharedHttpClient`: the server's one `httpx2.AsyncClient`, opened on first use.
+"""`SharedHttpClient`: the server's one `httpx2.AsyncClient`, opened on first use; and where the API answers.
 
 Opening a client builds its TLS context (20–40 ms of certificate loading). Hosts spawn MCP servers
 often and wait for `tools/list`, so that cost moves to the first request, which is a call that
@@ -12,6 +12,9 @@ from types import TracebackType
 
 import anyio
 import httpx2
+
+DEFAULT_BASE_URL = "https://agents.lumalabs.ai/v1"
+"""The API's address, `/v1` included (`LUMA_BASE_URL` overrides it, as in the official SDK)."""
 
 
 class SharedHttpClient:

@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import OutputError
-from .outputs import SavedFile
 from .sniff import EXTENSIONS
 
 if TYPE_CHECKING:
     from obstore.store import S3Store
+
+    from .outputs import SavedFile
 
 logger = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ class CredentialsLife(BaseModel):
     """How long the bucket's credentials last, as far as the environment tells: presigned links
     stop working when the credentials that signed them expire, whatever the link says."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     expires_at: float | None = None
     """When they expire (seconds since the epoch), if known."""

@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from .records import HistoryEntry
+if TYPE_CHECKING:  # read by an import only: whether a log is there is asked at start-up
+    from .records import HistoryEntry
 
 HISTORY_FILE = Path(".luma-agents") / "history.jsonl"
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -50,6 +52,8 @@ class LegacyLog:
         except OSError:
             return [], start
         complete = chunk[: chunk.rfind(b"\n") + 1]
+        from .records import HistoryEntry
+
         entries: dict[str, HistoryEntry] = {}
         for line in complete.splitlines():
             try:

@@ -13,10 +13,12 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ..media.bucket import BucketLocation
-from .base import Store
+if TYPE_CHECKING:  # types only: the settings check URLs with this module before any store is opened
+    from ..media.bucket import BucketLocation
+    from .base import Store
 
 SCHEMES = ("sqlite", "redis", "rediss")
 APP_FOLDER = "luma-agents-mcp"

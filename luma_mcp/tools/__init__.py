@@ -1,5 +1,6 @@
 """The MCP tools: argument models (`arguments`), results (`results`), functions (`handlers`),
-and their registration with flat input schemas (`flat`)."""
+and their registration with flat input schemas (`flat`), listed from stored schemas and made on
+their first call (`deferred`): importing this package imports none of the models or functions."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from mcp_types import ToolAnnotations
 
 from ..config import Settings
 from ..ui import view_meta
-from ..workspaces import AppState
-from . import handlers
-from .flat import model_tool
+from .deferred import Listing, deferred
 
 GENERATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 UPLOADS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -20,12 +19,24 @@ SPENDS_NOTHING = ToolAnnotations(
 )
 
 
+def _model_tool(listing: Listing) -> Tool:
+    """The tool, made with its function in `handlers` (of the tool's name)."""
+    from . import handlers
+    from .flat import model_tool
+
+    return model_tool(getattr(handlers, listing.name), listing)
+
+
 def build_tools(settings: Settings) -> list[Tool]:
-    """The tools, each with its flat schema; the generating and reading ones shown with the MCP App view."""
+    """The tools, each with its flat schema; the generating and reading ones shown with the MCP App view.
+    Each is made on its first call (see `deferred`)."""
+    return [deferred(listing, _model_tool) for listing in _listings(settings)]
+
+
+def _listings(settings: Settings) -> list[Listing]:
     wait = f"{settings.wait_seconds:g} s"
     return [
-        model_tool(
-            handlers.generate_image,
+        Listing(
             name="generate_image",
             title="Generate image",
             description=(
@@ -38,8 +49,7 @@ def build_tools(settings: Settings) -> list[Tool]:
             annotations=GENERATES,
             meta=view_meta(),
         ),
-        model_tool(
-            handlers.edit_image,
+        Listing(
             name="edit_image",
             title="Edit image",
             description=(
@@ -51,8 +61,7 @@ def build_tools(settings: Settings) -> list[Tool]:
             annotations=GENERATES,
             meta=view_meta(),
         ),
-        model_tool(
-            handlers.split_into_layers,
+        Listing(
             name="split_into_layers",
             title="Split into layers",
             description=(
@@ -65,8 +74,7 @@ def build_tools(settings: Settings) -> list[Tool]:
             annotations=GENERATES,
             meta=view_meta(),
         ),
-        model_tool(
-            handlers.get_generation,
+        Listing(
             name="get_generation",
             title="Get generation",
             description=(
@@ -76,8 +84,7 @@ def build_tools(settings: Settings) -> list[Tool]:
             annotations=LOOKS,
             meta=view_meta(),
         ),
-        model_tool(
-            handlers.wait_for_generation,
+        Listing(
             name="wait_for_generation",
             title="Wait for generation",
             description=(
@@ -88,8 +95,7 @@ def build_tools(settings: Settings) -> list[Tool]:
             annotations=LOOKS,
             meta=view_meta(),
         ),
-        model_tool(
-            handlers.get_spending,
+        Listing(
             name="get_spending",
             title="Get spending",
             description=(
@@ -99,8 +105,7 @@ def build_tools(settings: Settings) -> list[Tool]:
             ),
             annotations=SPENDS_NOTHING,
         ),
-        model_tool(
-            handlers.upload_image,
+        Listing(
             name="upload_image",
             title="Upload image",
             description=(
@@ -110,8 +115,7 @@ def build_tools(settings: Settings) -> list[Tool]:
             ),
             annotations=UPLOADS,
         ),
-        model_tool(
-            handlers.list_generations,
+        Listing(
             name="list_generations",
             title="List generations",
             description=(
@@ -125,4 +129,4 @@ def build_tools(settings: Settings) -> list[Tool]:
     ]
 
 
-__all__ = ["AppState", "build_tools"]
+__all__ = ["build_tools"]

@@ -15,11 +15,12 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.context_injection import find_context_parameter
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.shared.tool_name_validation import validate_and_warn_tool_name
-from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp_types import CallToolResult, InputRequiredResult
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from .schemas import schema
+from .deferred import Listing
+from .schemas import stored
 
 
 class ModelTool(Tool):
@@ -40,18 +41,10 @@ class ModelTool(Tool):
             ) from invalid
 
 
-def model_tool(
-    fn: Callable[..., Any],
-    *,
-    name: str,
-    title: str,
-    description: str,
-    annotations: ToolAnnotations,
-    meta: dict[str, Any] | None = None,
-) -> ModelTool:
+def model_tool(fn: Callable[..., Any], listing: Listing) -> ModelTool:
     """Wrap `async fn(args: SomeArgs, ctx: Context) -> Annotated[CallToolResult, Result]` as a tool
-    whose input schema is `SomeArgs`'s, flat, and whose output schema is `Result`'s; `meta` is
-    its `_meta` (the MCP App view it is shown with). `SomeArgs` is
+    whose input schema is `SomeArgs`'s, flat, and whose output schema is `Result`'s (as stored in
+    `schemas.json`, else made now). `SomeArgs` is
     an `ArgModelBase` (see `ToolArguments`), so the SDK validates a call with it directly.
 
     Built directly rather than through `Tool.from_function`, which would derive (and throw away)
@@ -78,18 +71,23 @@ def model_tool(
     if param != "args":
         raise TypeError(f"{fn.__name__}: the argument model's parameter must be named `args`")
     output: type[BaseModel] = returns[1]
-    validate_and_warn_tool_name(name)
+    validate_and_warn_tool_name(listing.name)
+    published = stored(listing.name)
     return ModelTool(
         fn=fn,
-        name=name,
-        title=title,
-        description=description,
-        parameters=schema(model),
-        fn_metadata=FuncMetadata(arg_model=model, output_schema=schema(output), output_model=output),
+        name=listing.name,
+        title=listing.title,
+        description=listing.description,
+        parameters=published["input"] if published else model.model_json_schema(),
+        fn_metadata=FuncMetadata(
+            arg_model=model,
+            output_schema=published["output"] if published else output.model_json_schema(),
+            output_model=output,
+        ),
         is_async=True,
         context_kwarg=find_context_parameter(fn),
-        annotations=annotations,
-        meta=meta,
+        annotations=listing.annotations,
+        meta=listing.meta,
     )
 
 

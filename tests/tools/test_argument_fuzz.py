@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.tools import build_tools
+from luma_mcp.tools.deferred import made
 from luma_mcp.tools.flat import ModelTool
 
 from ..support.samples import KEY
@@ -28,7 +29,7 @@ from ..support.servers import make_server
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("temporary_folder")]
 
 CASES = 1200
-TOOLS = {tool.name: tool for tool in build_tools(Settings()) if isinstance(tool, ModelTool)}
+TOOLS = {tool.name: tool for tool in map(made, build_tools(Settings())) if isinstance(tool, ModelTool)}
 FIELDS = {name: list(tool.parameters["properties"]) for name, tool in TOOLS.items()}
 
 scalars = (

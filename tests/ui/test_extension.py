@@ -12,10 +12,11 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from mcp.server.apps import APP_MIME_TYPE
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import ImageContent, ResourceLink, TextContent, TextResourceContents
 
 from luma_mcp.media.previews import make_preview
-from luma_mcp.ui import VIEW_URI
+from luma_mcp.ui import VIEW_URI, app_tools
 from luma_mcp.ui import extension as ui_extension
 from luma_mcp.workspaces import AppState
 
@@ -158,3 +159,14 @@ async def test_the_view_is_read_only_when_a_host_asks_for_it(
         assert len((await host.list_tools()).tools) == 10
         with pytest.raises(Exception, match="missing from this installation"):  # ...only here
             await host.read_resource(VIEW_URI)
+
+
+async def test_the_app_only_tools_are_listed_as_their_functions_would_publish_them(host: Client) -> None:
+    # Listed from the stored schemas (made on their first call): the same as made from the functions now.
+    tools = {tool.name: tool for tool in (await host.list_tools()).tools}
+    for name in APP_ONLY:
+        function = getattr(app_tools, name)
+        made = Tool.from_function(function, name=name)
+        assert (tools[name].input_schema, tools[name].output_schema) == (made.parameters, made.output_schema), (
+            f"{name}: the stored schemas are stale: uv run python -m tests.support.stored_schemas"
+        )
