@@ -22,7 +22,7 @@ from .api.http import SharedHttpClient
 from .config import Settings
 from .media.folders import OutputFolder, private_folder
 from .process import bound_allocator, bound_worker_threads
-from .resources import register_templates, resources_listed_first
+from .resources import register_templates, resources_listed_first, tools_listed_first
 from .store.legacy import LegacyLog
 from .store.location import default_database
 from .tools import build_tools
@@ -112,6 +112,13 @@ def _register_prompts(server: MCPServer[AppState]) -> None:
     from .prompts import register_prompts
 
     register_prompts(server)
+
+
+IMPORT_AFTER_SECONDS = 2.0
+"""An earlier version's history is imported once the tools are listed, or this long after start."""
+LISTING_SENT_SECONDS = 0.2
+"""How long after the tools are listed the import begins: the answer is on its way first (the
+import's first steps load modules and open the store, holding the event loop)."""
 
 
 def _earlier_history(folder: OutputFolder) -> bool:
@@ -256,9 +263,21 @@ def build_server(
                 await catalog().listed()
 
             workspaces = Workspaces(workspace, byok=settings.byok)
-            state = AppState(settings, workspaces, resources_listed) if lists_saved else AppState(settings, workspaces)
-            if importing:  # begun now, in the background, so that no call waits for all of it
-                background.start_soon(resources_listed)
+            listed = anyio.Event()
+            state = (
+                AppState(settings, workspaces, resources_listed, listed.set)
+                if lists_saved
+                else AppState(settings, workspaces, tools_listed=listed.set)
+            )
+            if importing:  # in the background, so that no call waits for all of it: once the tools are listed
+
+                async def import_once_listed() -> None:
+                    with anyio.move_on_after(IMPORT_AFTER_SECONDS):  # a client that never lists them
+                        await listed.wait()
+                        await anyio.sleep(LISTING_SENT_SECONDS)
+                    await resources_listed()
+
+                background.start_soon(import_once_listed)
             try:
                 yield state
             finally:
@@ -280,7 +299,7 @@ def build_server(
         tools=[*build_tools(settings), *build_app_tools()],
         subscriptions=bus,
         extensions=[build_apps()],
-        middleware=[hide_app_only_tools, resources_listed_first],
+        middleware=[hide_app_only_tools, resources_listed_first, tools_listed_first],
     )
     server.middleware.append(on_first_use(server, "resources/", register_templates))
     server.middleware.append(on_first_use(server, "prompts/", _register_prompts))

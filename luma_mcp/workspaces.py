@@ -242,6 +242,9 @@ class AppState(NamedTuple):
     resources_listed: Callable[[], Awaitable[None]] = _nothing_to_list
     """Returns once the images saved before start-up are listed as resources, listing them on its
     first call (a `resources/list` waits for it, a few seconds at most; start-up does not)."""
+    tools_listed: Callable[[], None] = lambda: None
+    """Called once the host has the tools (its first `tools/list` answered): work that could
+    wait for it (an earlier version's history imported) begins."""
 
     def workspace(self, ctx: Context[AppState]) -> Workspace:
         """The workspace of this call (its user's, in bring-your-own-key mode)."""

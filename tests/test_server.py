@@ -66,9 +66,11 @@ async def main():
         called = loaded()
         prompts = [prompt.name for prompt in (await client.list_prompts()).prompts]
         templates = len((await client.list_resource_templates()).resource_templates)
+        listed = (await client.call_tool("list_generations", {})).structured_content or {}
         print(json.dumps({
             "tools": tools, "before": before, "called": called, "answer": missing.content[0].text,
             "prompts": prompts, "templates": templates, "after": loaded(),
+            "listed": [g["generation_id"] for g in listed.get("generations", [])],
         }))
 
 anyio.run(main)
@@ -77,16 +79,30 @@ anyio.run(main)
 calls one, then lists the prompts and templates: which modules were loaded by each step."""
 
 
-@pytest.fixture(scope="module")
-def first_use(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def _first_use(images: Path) -> dict[str, Any]:
     ran = subprocess.run(
-        [sys.executable, "-c", ON_FIRST_USE, str(tmp_path_factory.mktemp("first-use") / "images")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+        [sys.executable, "-c", ON_FIRST_USE, str(images)], capture_output=True, text=True, timeout=60, check=True
     )
     return json.loads(ran.stdout)
+
+
+@pytest.fixture(scope="module")
+def first_use(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _first_use(tmp_path_factory.mktemp("first-use") / "images")
+
+
+def test_an_earlier_history_is_imported_after_the_tools_are_listed_not_before(tmp_path: Path) -> None:
+    """Its import opens the store: begun once the host has its tools, so that spawn to the tools
+    listed takes as long with a history to import as without one."""
+    log = tmp_path / "images" / ".luma-agents" / "history.jsonl"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        '{"generation_id": "aaaaaaaa-old", "prompt": "an old fox", "state": "completed", '
+        '"created_at": "2026-01-01T00:00:00Z", "recorded_at": "2026-01-01T00:00:00.000000Z"}\n'
+    )
+    used = _first_use(tmp_path / "images")
+    assert {"luma_mcp.store.sqlite", "luma_mcp.store.history", "sqlite3"} & set(used["before"]) == set()
+    assert used["listed"] == ["aaaaaaaa-old"]
 
 
 def test_with_the_emulator_tools_list_before_it_loads_and_the_first_request_loads_it(

@@ -84,7 +84,8 @@ class History:
                 f"The history of an earlier version ({log.path}) is still being imported ({100 * start // size}% "
                 "so far): older generations may be missing from this answer; call again in a moment."
             )
-            entries, end = await anyio.to_thread.run_sync(log.read, start)
+            # A read that waited its time answers without it; the chunk is read again by the next.
+            entries, end = await anyio.to_thread.run_sync(log.read, start, abandon_on_cancel=True)
             if end == start:
                 break  # only a line being written: next time
             await self._account.put_entries(entries, legacy=(key, end))
