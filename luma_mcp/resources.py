@@ -45,20 +45,6 @@ async def read_saved(reader: Callable[[SavedFile], Awaitable[bytes]], saved: Sav
         raise ResourceError(f"{exc}; {then}") from exc
 
 
-async def tools_listed_first(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
-    """Middleware: work that waits for the host to have its tools (an earlier version's history
-    imported) begins once a `tools/list` is answered, or when any other request comes first, so
-    that spawn to the tools listed stays as fast with a history to import."""
-    state = ctx.lifespan_context
-    if not isinstance(state, AppState) or ctx.method in ("initialize", "ping"):
-        return await call_next(ctx)
-    if ctx.method != "tools/list":
-        state.tools_listed()
-    answered = await call_next(ctx)
-    state.tools_listed()
-    return answered
-
-
 async def resources_listed_first(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """Middleware: `resources/list` answers once the images saved before start-up are listed
     (listed by the first one, a few seconds at most: see `catalog.py`), so a client that lists at

@@ -22,7 +22,7 @@ from .api.http import SharedHttpClient
 from .config import Settings
 from .media.folders import OutputFolder, private_folder
 from .process import bound_allocator, bound_worker_threads
-from .resources import register_templates, resources_listed_first, tools_listed_first
+from .resources import register_templates, resources_listed_first
 from .store.legacy import LegacyLog
 from .store.location import default_database
 from .tools import build_tools
@@ -87,6 +87,20 @@ def emulator_state_folder(settings: Settings) -> Path | None:
         logger.warning("the emulator keeps its jobs in this process only: %s", exc.strerror or exc)
         return None
     return folder
+
+
+async def tools_listed_first(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Middleware: work that waits for the host to have its tools (an earlier version's history
+    imported) begins once a `tools/list` is answered, or when any other request comes first, so
+    that spawn to the tools listed stays as fast with a history to import."""
+    state = ctx.lifespan_context
+    if not isinstance(state, AppState) or ctx.method in ("initialize", "ping"):
+        return await call_next(ctx)
+    if ctx.method != "tools/list":
+        state.tools_listed()
+    answered = await call_next(ctx)
+    state.tools_listed()
+    return answered
 
 
 def on_first_use(

@@ -111,10 +111,6 @@ class RedisStore(Store):
     async def script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         return await self.guarded(lambda: self._scripts[name](keys=list(keys), args=list(args)))
 
-    async def queue(self, name: str, pipe: Pipeline, keys: Sequence[str], args: Sequence[Any]) -> None:
-        """Add a run of script `name` to `pipe` (which loads the script first when it runs)."""
-        await self._scripts[name](keys=list(keys), args=list(args), client=pipe)
-
     def add_script(self, pipe: Pipeline, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
         """Add a run of script `name` to `pipe`, sent whole (`EVAL`: no script to load first)."""
         pipe.eval(self._sources[name], len(keys), *keys, *args)  # pyright: ignore[reportUnknownMemberType]
@@ -188,6 +184,13 @@ class RedisAccount(RedisSpending, Account):
                 raise
             return answers[len(queued) :]
 
+    async def _answer(self, command: Callable[[Any], Any]) -> Any:
+        """The answer to one command (`command` calls it on the client, or adds it to a pipeline):
+        alone, or after the queued writes, in their pipeline."""
+        if self._waiting():
+            return (await self._with_queued(command))[0]
+        return await self._store.guarded(lambda: command(self._store.client))
+
     def _waiting(self) -> bool:
         """Whether a trip must go through `_with_queued`: writes are queued, or on their way."""
         return bool(self._queued) or self._sending.locked()
@@ -212,21 +215,15 @@ class RedisAccount(RedisSpending, Account):
         await self.flush()
         pipe = self._store.client.pipeline(transaction=True)
         for keys, args in runs:
-            await self._store.queue("put", pipe, keys, args)
+            self._store.add_script(pipe, "put", keys, args)
         if legacy is not None:
             pipe.hset(f"{p}legacy", legacy[0], str(legacy[1]))
         await self._store.guarded(pipe.execute)
 
     async def entry(self, generation_id: str) -> HistoryEntry | None:
         key = f"{self._prefix}g:{generation_id}"
-        if self._waiting():
-            text = cast("bytes | None", (await self._with_queued(lambda pipe: pipe.hget(key, "e")))[0])  # pyright: ignore[reportUnknownMemberType, reportUnknownLambdaType]
-        else:
-            text = await self._store.guarded(lambda: self._hget(key))
+        text = cast("bytes | None", await self._answer(lambda target: target.hget(key, "e")))
         return None if text is None else HistoryEntry.model_validate_json(text)
-
-    async def _hget(self, key: str) -> bytes | None:
-        return cast("bytes | None", await self._store.client.hget(key, "e"))  # pyright: ignore[reportUnknownMemberType]
 
     async def recent(self, words: Sequence[str], limit: int, offset: int) -> list[HistoryEntry]:
         await self.flush()

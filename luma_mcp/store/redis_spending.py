@@ -96,8 +96,8 @@ class RedisSpending:
         """Script `name` run after the queued writes, or queued itself (`RedisAccount._script`)."""
         raise NotImplementedError
 
-    async def _with_queued(self, own: Callable[[Any], object] | None) -> list[Any]:
-        """The queued writes, then `own`'s command, in one pipeline (`RedisAccount._with_queued`)."""
+    async def _answer(self, command: Callable[[Any], Any]) -> Any:
+        """One command's answer, after the queued writes if any (`RedisAccount._answer`)."""
         raise NotImplementedError
 
     async def flush(self) -> None:
@@ -146,10 +146,8 @@ class RedisSpending:
 
     async def totals(self, day: str) -> Totals:
         keys = [f"{self._prefix}sd:{day}", f"{self._prefix}sm:{day[:7]}"]
-        found = cast(
-            "list[bytes | None]",
-            (await self._with_queued(lambda pipe: pipe.mget(keys)))[0],  # the queued writes (a settlement) first
-        )
+        # The queued writes (a look's settlement) go first, in the same trip.
+        found = cast("list[bytes | None]", await self._answer(lambda target: target.mget(keys)))
         return Totals(*(int(value or 0) for value in found))
 
     async def recent_charges(self, limit: int) -> list[Charge]:

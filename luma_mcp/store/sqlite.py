@@ -180,8 +180,14 @@ class SqliteAccount(SqliteSpending, Account):
                     logger.warning("the store did not keep %d queued writes: %s", len(queued), exc.problem)
                 raise
 
-    def _queue(self, write: Callable[[sqlite3.Connection], object]) -> None:
-        self._queued.append(write)
+    async def _now_or_later(
+        self, work: Callable[[sqlite3.Connection], T], later: bool, *, short: bool = True
+    ) -> T | None:
+        """`work` (a write) run now, or, if `later`, queued for the next call (None)."""
+        if later:
+            self._queued.append(work)
+            return None
+        return await self._run(work, short=short)
 
     async def flush(self) -> None:
         if self._queued or self._sending.locked():
@@ -227,10 +233,7 @@ class SqliteAccount(SqliteSpending, Account):
 
             write(connection, work)
 
-        if later:
-            self._queue(put)
-        else:
-            await self._run(put, short=len(rows) == 1)
+        await self._now_or_later(put, later, short=len(rows) == 1)
 
     async def entry(self, generation_id: str) -> HistoryEntry | None:
         text = await self._run(lambda connection: self._entry_text(connection, generation_id))
@@ -317,10 +320,7 @@ class SqliteAccount(SqliteSpending, Account):
 
             return write(connection, work)
 
-        if later:
-            self._queue(replace)
-            return None
-        return await self._run(replace)
+        return await self._now_or_later(replace, later)
 
     def _insert(self, connection: sqlite3.Connection, key: str, claim: Claim) -> None:
         connection.execute(
@@ -331,30 +331,23 @@ class SqliteAccount(SqliteSpending, Account):
         )  # fmt: skip
 
     async def job_finished(self, generation_id: str, at: float, expires: float, *, later: bool = False) -> None:
-        await self._statement(
-            "UPDATE claims SET finished_at = ?, expires = ? WHERE account = ? AND generation_id = ? "
-            "AND state = 'created' AND finished_at IS NULL",
-            (at, expires, self._name, generation_id),
-            later=later,
+        await self._now_or_later(
+            lambda connection: connection.execute(
+                "UPDATE claims SET finished_at = ?, expires = ? WHERE account = ? AND generation_id = ? "
+                "AND state = 'created' AND finished_at IS NULL",
+                (at, expires, self._name, generation_id),
+            ),
+            later,
         )
 
     async def forget_job(self, generation_id: str, *, later: bool = False) -> None:
-        await self._statement(
-            "DELETE FROM claims WHERE account = ? AND generation_id = ? AND state = 'created'",
-            (self._name, generation_id),
-            later=later,
+        await self._now_or_later(
+            lambda connection: connection.execute(
+                "DELETE FROM claims WHERE account = ? AND generation_id = ? AND state = 'created'",
+                (self._name, generation_id),
+            ),
+            later,
         )
-
-    async def _statement(self, sql: str, parameters: tuple[Any, ...], *, later: bool) -> None:
-        """One statement that needs no answer, run now or queued."""
-
-        def run(connection: sqlite3.Connection) -> None:
-            connection.execute(sql, parameters)
-
-        if later:
-            self._queue(run)
-        else:
-            await self._run(run)
 
     async def upload(self, digest: str, now: float) -> str | None:
         def get(connection: sqlite3.Connection) -> str | None:

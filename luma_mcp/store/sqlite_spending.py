@@ -84,15 +84,11 @@ class SqliteSpending:
         """`work` on the store's connection (`SqliteAccount._run`)."""
         raise NotImplementedError
 
-    def _queue(self, write: Callable[[sqlite3.Connection], object]) -> None:
-        """`write` queued for the next call (`SqliteAccount._queue`)."""
+    async def _now_or_later(
+        self, work: Callable[[sqlite3.Connection], T], later: bool, *, short: bool = True
+    ) -> T | None:
+        """`work` run now, or queued for the next call (`SqliteAccount._now_or_later`)."""
         raise NotImplementedError
-
-    async def _now_or_later(self, write: Callable[[sqlite3.Connection], object], later: bool) -> None:
-        if later:
-            self._queue(write)
-        else:
-            await self._run(write)
 
     async def reserve(self, charges: Sequence[Charge], caps: Caps) -> Totals | None:
         adding = sum(charge.micro_usd for charge in charges)
