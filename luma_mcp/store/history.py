@@ -4,7 +4,8 @@ created_at, the inputs, the saved files) is one entry, replaced as the job moves
 most recent first by creation time, searched by words of the prompt, a page at a time.
 
 The logs of earlier versions (`legacy.LegacyLog`) are imported on first use: in the background
-from start-up (100,000 generations take seconds), a read waiting for that import at most
+once the host has listed the tools (100,000 generations take seconds; see `server.py`), a read
+waiting for that import at most
 `IMPORT_WAIT_SECONDS` before it answers with what is there and says so (`behind`). After that,
 each read looks at the logs' sizes (at most once a second) for lines an older server running
 beside this one appended.
