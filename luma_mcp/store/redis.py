@@ -1,7 +1,13 @@
 """`RedisStore`: the store on a Redis server (`redis://` or `rediss://`), for copies of this server
 behind a load balancer, through the `redis` package's asyncio client. What must be atomic across
-them (a claim, a swap, a job's end) is one Lua script each; every account's keys share a prefix,
-`luma-mcp:<account>:`.
+them (a claim, a swap, a job's end) is one Lua function each (`OPS`); every account's keys share a
+prefix, `luma-mcp:<account>:`.
+
+A trip to the server is one `EVALSHA` of `BATCH`, which runs several of those functions in order:
+an account's queued writes and the call they go with (`Op`). One command per trip costs less than
+a pipeline of several (fewer bytes, no script text, one reply), and a batch is atomic: either the
+server knows the script and runs all of it, or it runs none (a restarted server answers
+`NOSCRIPT`; the script is loaded and the batch sent again).
 
 Keys of an account: `g:<id>` (a hash: the entry and when it was recorded), `recent` (ids by
 creation time), `w:<word>` (ids whose entry has that word) and `vocab` (every word, to expand a
@@ -16,6 +22,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
@@ -28,7 +35,6 @@ from .words import entry_words
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-    from redis.asyncio.client import Pipeline
 
 T = TypeVar("T")
 
@@ -86,6 +92,48 @@ end
 return 1
 """
 
+OPS = (
+    ("put", PUT_ENTRY),
+    ("claim", CLAIM),
+    ("swap", SWAP),
+    ("job", JOB),
+    ("hget", "return redis.call('HGET', KEYS[1], ARGV[1])"),
+    ("hset", "return redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])"),
+    ("mget", "return redis.call('MGET', unpack(KEYS))"),
+)
+"""The functions a batch can run, by name, each on its own `KEYS` and `ARGV` (spending's are in
+`redis_spending.SCRIPTS`)."""
+BATCH = """
+local results, k, a = {}, 1, 2 + 3 * tonumber(ARGV[1])
+for i = 0, tonumber(ARGV[1]) - 1 do
+  local name, nk, na = ARGV[2 + 3 * i], tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i])
+  local keys, args = {}, {}
+  for j = 1, nk do keys[j] = KEYS[k + j - 1] end
+  for j = 1, na do args[j] = ARGV[a + j - 1] end
+  local answer = OPS[name](keys, args)
+  if answer == nil then answer = false end
+  results[i + 1] = answer
+  k, a = k + nk, a + na
+end
+return results
+"""
+"""Runs the ops its `ARGV` names (how many, then each one's name and how many keys and arguments it
+takes, then the arguments), in order, each on its part of `KEYS` and `ARGV`: their answers."""
+
+
+@dataclass(frozen=True)
+class Op:
+    """One function of `OPS` to run in a trip, on its keys and arguments."""
+
+    name: str
+    keys: Sequence[str]
+    args: Sequence[Any]
+
+
+def _batch_source() -> str:
+    functions = "".join(f"OPS['{name}'] = function(KEYS, ARGV)\n{body}\nend\n" for name, body in (*OPS, *SCRIPTS))
+    return f"local OPS = {{}}\n{functions}{BATCH}"
+
 
 def _milliseconds(seconds: float) -> int:
     return max(1, int(seconds * 1000))
@@ -99,8 +147,7 @@ class RedisStore(Store):
         self.shown = shown
         self._password = _password(url)
         self.client: Redis = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)  # pyright: ignore[reportUnknownMemberType]
-        self._sources = dict((("put", PUT_ENTRY), ("claim", CLAIM), ("swap", SWAP), ("job", JOB), *SCRIPTS))
-        self._scripts = {name: self.client.register_script(source) for name, source in self._sources.items()}
+        self._batch = self.client.register_script(_batch_source())
 
     def account(self, name: str) -> RedisAccount:
         return RedisAccount(self, f"luma-mcp:{name}:")
@@ -108,12 +155,16 @@ class RedisStore(Store):
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        return await self.guarded(lambda: self._scripts[name](keys=list(keys), args=list(args)))
-
-    def add_script(self, pipe: Pipeline, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
-        """Add a run of script `name` to `pipe`, sent whole (`EVAL`: no script to load first)."""
-        pipe.eval(self._sources[name], len(keys), *keys, *args)  # pyright: ignore[reportUnknownMemberType]
+    async def run(self, ops: Sequence[Op]) -> list[Any]:
+        """The answers to `ops`, run in order in one trip (one `EVALSHA` of `BATCH`)."""
+        keys: list[str] = []
+        args: list[Any] = [len(ops)]
+        for op in ops:
+            args += (op.name, len(op.keys), len(op.args))
+            keys += op.keys
+        for op in ops:
+            args += op.args
+        return cast("list[Any]", await self.guarded(lambda: self._batch(keys=keys, args=args)))
 
     async def guarded(self, call: Callable[[], Awaitable[T]]) -> T:
         """`call`, its Redis errors raised as `StoreError` (never naming the password)."""
@@ -138,8 +189,8 @@ class RedisAccount(RedisSpending, Account):
     def __init__(self, store: RedisStore, prefix: str) -> None:
         self._store = store
         self._prefix = prefix
-        self._queued: list[Callable[[Pipeline], object]] = []
-        """Writes queued with `later=True`, each adding its command to the next call's pipeline."""
+        self._queued: list[Op] = []
+        """Writes queued with `later=True`, run ahead of the next call's own in its trip."""
         self._sending = anyio.Lock(fast_acquire=True)
         """Held while queued writes are on their way: a call waits for them (a write another call
         took is sent before anything the caller does next)."""
@@ -151,53 +202,40 @@ class RedisAccount(RedisSpending, Account):
         return self._store.client
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any], *, later: bool = False) -> Any:
-        """Script `name`'s answer, the queued writes sent ahead of it in the same round trip; or, if
-        `later`, the script queued itself."""
+        """Op `name`'s answer, the queued writes sent ahead of it in the same trip; or, if `later`,
+        the op queued itself."""
         if later:
-            self._queued.append(lambda pipe: self._store.add_script(pipe, name, keys, args))
+            self._queued.append(Op(name, keys, args))
             return None
-        if not self._waiting():
-            return await self._store.script(name, keys, args)
-        return (await self._with_queued(lambda pipe: self._store.add_script(pipe, name, keys, args)))[-1]
+        return (await self._trip(Op(name, keys, args)))[0]
 
-    async def _with_queued(self, own: Callable[[Pipeline], object] | None) -> list[Any]:
-        """Send the queued writes, then the commands `own` adds, in one pipeline: the answers to
-        `own`'s. Sent even by a call cancelled meanwhile (one may be a lock's release), after any
+    async def _trip(self, *own: Op) -> list[Any]:
+        """The answers to `own`, run after the queued writes in one trip. A trip that carries queued
+        writes is sent even by a call cancelled meanwhile (one may be a lock's release), after any
         another call took."""
+        if not self._waiting():
+            return await self._store.run(own) if own else []
         return await shielded(lambda: self._sent_with(own))
 
-    async def _sent_with(self, own: Callable[[Pipeline], object] | None) -> list[Any]:
+    async def _sent_with(self, own: Sequence[Op]) -> list[Any]:
         async with self._sending:
             queued, self._queued = self._queued, []
-            if not queued and own is None:
+            if not queued and not own:
                 return []
-            pipe = self._store.client.pipeline(transaction=False)
-            for add in queued:
-                add(pipe)
-            if own is not None:
-                own(pipe)
             try:
-                answers: list[Any] = await self._store.guarded(pipe.execute)
+                answers = await self._store.run([*queued, *own])
             except StoreError as exc:
                 if queued:
-                    logger.warning("the store may not have kept %d queued writes: %s", len(queued), exc.problem)
+                    logger.warning("the store did not keep %d queued writes: %s", len(queued), exc.problem)
                 raise
             return answers[len(queued) :]
 
-    async def _answer(self, command: Callable[[Any], Any]) -> Any:
-        """The answer to one command (`command` calls it on the client, or adds it to a pipeline):
-        alone, or after the queued writes, in their pipeline."""
-        if self._waiting():
-            return (await self._with_queued(command))[0]
-        return await self._store.guarded(lambda: command(self._store.client))
-
     def _waiting(self) -> bool:
-        """Whether a trip must go through `_with_queued`: writes are queued, or on their way."""
+        """Whether a trip must go through `_sent_with`: writes are queued, or on their way."""
         return bool(self._queued) or self._sending.locked()
 
     async def flush(self) -> None:
-        if self._waiting():
-            await self._with_queued(None)
+        await self._trip()
 
     async def put_entries(
         self, entries: Sequence[HistoryEntry], *, legacy: tuple[str, int] | None = None, later: bool = False
@@ -209,20 +247,16 @@ class RedisAccount(RedisSpending, Account):
             keys = [f"{p}g:{entry.generation_id}", f"{p}recent", f"{p}vocab", *(f"{p}w:{word}" for word in words)]
             json_text = entry.model_dump_json(exclude_defaults=True)
             runs.append((keys, [json_text, entry.recorded_at, entry.created_seconds(), entry.generation_id, *words]))
-        if len(runs) == 1 and legacy is None:  # one entry: its script is atomic on its own
-            await self._script("put", *runs[0], later=later)
-            return
-        await self.flush()
-        pipe = self._store.client.pipeline(transaction=True)
-        for keys, args in runs:
-            self._store.add_script(pipe, "put", keys, args)
+        ops = [Op("put", keys, args) for keys, args in runs]
         if legacy is not None:
-            pipe.hset(f"{p}legacy", legacy[0], str(legacy[1]))
-        await self._store.guarded(pipe.execute)
+            ops.append(Op("hset", [f"{p}legacy"], [legacy[0], str(legacy[1])]))
+        if later:
+            self._queued += ops
+        else:
+            await self._trip(*ops)  # one batch: all of it, atomically
 
     async def entry(self, generation_id: str) -> HistoryEntry | None:
-        key = f"{self._prefix}g:{generation_id}"
-        text = cast("bytes | None", await self._answer(lambda target: target.hget(key, "e")))
+        text = cast("bytes | None", await self._script("hget", [f"{self._prefix}g:{generation_id}"], ["e"]))
         return None if text is None else HistoryEntry.model_validate_json(text)
 
     async def recent(self, words: Sequence[str], limit: int, offset: int) -> list[HistoryEntry]:
@@ -318,13 +352,9 @@ class RedisAccount(RedisSpending, Account):
         self, key: str, claim: Claim, generation_id: str
     ) -> tuple[Claim | None, HistoryEntry | None]:
         args = [claim.dumps(), _milliseconds(claim.expires - claim.at), claim.at]
-        entry_key = f"{self._prefix}g:{generation_id}"
-
-        def both(pipe: Pipeline) -> None:
-            self._store.add_script(pipe, "claim", [f"{self._prefix}c:{key}"], args)
-            pipe.hget(entry_key, "e")  # pyright: ignore[reportUnknownMemberType]
-
-        held, text = await self._with_queued(both)
+        held, text = await self._trip(
+            Op("claim", [f"{self._prefix}c:{key}"], args), Op("hget", [f"{self._prefix}g:{generation_id}"], ["e"])
+        )
         return (
             None if held is None else Claim.loads(cast("bytes", held)),
             None if text is None else HistoryEntry.model_validate_json(cast("bytes", text)),

@@ -7,7 +7,7 @@ settlement moves the counters by the difference, in one script too.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol, cast
 
 from .base import Caps, Charge, Totals
@@ -72,7 +72,7 @@ end
 return 1
 """
 SCRIPTS = (("reserve", RESERVE), ("change", CHANGE))
-"""Registered by `RedisStore` with its own."""
+"""Functions of `RedisStore`'s batch script, with its own (`redis.OPS`)."""
 
 
 class Scripts(Protocol):
@@ -93,11 +93,7 @@ class RedisSpending:
         raise NotImplementedError
 
     async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any], *, later: bool = False) -> Any:
-        """Script `name` run after the queued writes, or queued itself (`RedisAccount._script`)."""
-        raise NotImplementedError
-
-    async def _answer(self, command: Callable[[Any], Any]) -> Any:
-        """One command's answer, after the queued writes if any (`RedisAccount._answer`)."""
+        """Op `name` run after the queued writes, or queued itself (`RedisAccount._script`)."""
         raise NotImplementedError
 
     async def flush(self) -> None:
@@ -147,7 +143,7 @@ class RedisSpending:
     async def totals(self, day: str) -> Totals:
         keys = [f"{self._prefix}sd:{day}", f"{self._prefix}sm:{day[:7]}"]
         # The queued writes (a look's settlement) go first, in the same trip.
-        found = cast("list[bytes | None]", await self._answer(lambda target: target.mget(keys)))
+        found = cast("list[bytes | None]", await self._script("mget", keys, []))
         return Totals(*(int(value or 0) for value in found))
 
     async def recent_charges(self, limit: int) -> list[Charge]:

@@ -18,7 +18,7 @@ from luma_mcp.emulator import Emulator
 from luma_mcp.errors import ConfigError
 from luma_mcp.store import sqlite as sqlite_store
 from luma_mcp.store.base import Caps, Charge, Totals
-from luma_mcp.store.location import default_database
+from luma_mcp.store.location import default_database, open_store
 from luma_mcp.store.records import HistoryEntry
 from luma_mcp.store.sqlite import SqliteStore
 from luma_mcp.store.sqlite_schema import SCHEMA_VERSION, migrate
@@ -53,6 +53,24 @@ async def test_an_unreachable_redis_refuses_paid_calls_and_reads_go_on_saying_so
     assert any("without the history" in warning for warning in looked["warnings"])
     shown = message + str(listed.content) + str(looked) + caplog.text
     assert PASSWORD not in shown
+
+
+async def test_a_redis_that_lost_the_stores_script_runs_each_trip_once(redis_url: str, tmp_path: Path) -> None:
+    """A restarted Redis (or `SCRIPT FLUSH`) forgets the script every trip runs: the first trip
+    after it loads the script again and is run once, with the writes it carried, none lost or doubled."""
+    import redis
+
+    store = open_store(redis_url, tmp_path / "images")
+    account = store.account("server")
+    day = "2027-01-15"
+    assert await account.reserve([Charge("a", "call-a", 1.8e9, day, "generate_image", "uni-1", 40_400)], Caps()) is None
+    await account.attach_job("a", "job-a", later=True)
+    await account.settle_job("job-a", 30_000, estimate=False, later=True)
+    with redis.Redis.from_url(redis_url) as client:  # pyright: ignore[reportUnknownMemberType]
+        client.script_flush()
+    assert await account.reserve([Charge("b", "call-b", 1.8e9, day, "generate_image", "uni-1", 40_400)], Caps()) is None
+    assert await account.totals(day) == Totals(30_000 + 40_400, 30_000 + 40_400)
+    await store.aclose()
 
 
 def test_a_store_url_that_cannot_be_used_is_refused_at_start_without_its_password() -> None:
