@@ -43,9 +43,18 @@ KEY_HEADER = "x-luma-agents-api-key"
 """The BYOK header, as looked up (lower case)."""
 KEY_HEADER_SHOWN = "X-Luma-Agents-Api-Key"
 """The same header as messages name it."""
-Confirm = Callable[["Price", "GenerationRequest", int], Awaitable[None]]
-"""Asked, once a call's price (for its count of images) is known and reserved, whether to spend it:
-returns to go on, raises (a `LumaError`, or the tool layer's own signal) to send nothing."""
+
+
+class Confirm(Protocol):
+    """Asked, once a call's price (for its count of images) is known and reserved, whether to spend it:
+    returns to go on, raises (a `LumaError`, or the tool layer's own signal) to send nothing."""
+
+    def asks(self, price: Price) -> bool:
+        """Whether a call of `price` is confirmed at all (a question, or a refusal with its quote)."""
+        ...
+
+    async def __call__(self, price: Price, request: GenerationRequest, count: int) -> None: ...
+
 
 KEPT_WORKSPACES = 256
 """Workspaces kept warm in BYOK mode; the least recently used idle ones beyond this are dropped."""
@@ -112,8 +121,11 @@ class Workspace(NamedTuple):  # not a dataclass (nor AppState): making one costs
             inputs = await self.inputs.resolve_all(order.images(), deadline=self.runner.inputs_deadline(started))
             request = order.request(inputs.refs)
             try:
-                async with self.spending.call(tool, request, order.count) as reserved:
-                    if confirm is not None:
+                # One image's reservation goes with the ledger's claim (one trip to the store), unless
+                # the user is asked first: a call past a cap is refused before any question.
+                async with self.spending.call(tool, request, order.count, queued=order.count == 1) as reserved:
+                    if confirm is not None and confirm.asks(reserved.price):
+                        await self.spending.reserved(reserved.members[0])
                         await confirm(reserved.price, request, order.count)
                     made = await self.runner.run_many(
                         request, order.count, progress, preview=order.preview, started=started,

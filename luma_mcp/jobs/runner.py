@@ -80,12 +80,10 @@ class GenerationRunner:
         self._preview: PreviewMode = settings.preview
         self._max_bytes = int(settings.max_download_mb * 1024 * 1024)
         keep_files = self._keeps_files = settings.keeps_files
-        place: OutputFolder | BucketOutputs
+        place: OutputFolder | BucketOutputs | None = bucket
         logs: list[LegacyLog] = []
         self._folder: OutputFolder | None = None
-        if bucket is not None:
-            place = bucket
-        else:
+        if place is None:
             preferred = folder or settings.output_dir
             if not isinstance(preferred, Path):
                 raise TypeError("outputs bound for a bucket need `bucket`")
@@ -178,10 +176,10 @@ class GenerationRunner:
     ) -> SetReport:
         """`count` separate generations of `request`, created in parallel and waited on within one
         budget, as `run` does one; `charges` (one per member) are their part of the call's
-        reservation, marked sent as their creates go out. Each member is its own identical request to the ledger (member
-        `i` of an identical call is given member `i`'s job back): the members never collapse into
-        one job. A member that cannot be made is named in the failures; the others stand. Raises
-        only when none could be made."""
+        reservation, checked and marked sent as their creates go out. Each member is its own
+        identical request to the ledger (member `i` of an identical call is given member `i`'s job
+        back): they never collapse into one job. A member that cannot be made is named in the
+        failures; the others stand. Raises only when none could be made."""
         deadline = (self.now() if started is None else started) + self._wait_seconds
         mode = preview or self._preview
         key = request_key(request)
@@ -245,8 +243,8 @@ class GenerationRunner:
     async def _create(
         self, request: GenerationRequest, ticket: Ticket, deadline: float, charge: MemberCharge | None
     ) -> Generation:
-        """Send the create `ticket` allows, and note its outcome: in the ledger, and the job in the
-        history.
+        """Send the create `ticket` allows (if its reservation stands), and note its outcome: in the
+        ledger, and the job in the history.
 
         Cancelling the call (or the server draining) ends a pause before the create is sent again
         (nothing is queued then); a create already sent is awaited by the client even so, since it
@@ -255,6 +253,7 @@ class GenerationRunner:
             await self._ledger.released(ticket)
             raise ShuttingDownError
         try:
+            await self.spending.reserved(charge)  # sent with the ledger's claim, if it was queued
             with self._draining.interruptible() as interrupted:
                 generation = await self._client.create(request, deadline=deadline)
         except OutcomeUnknownError as exc:
@@ -263,7 +262,7 @@ class GenerationRunner:
             minutes = self._ledger.refusal_seconds / 60
             refused = f"an identical call is refused for {minutes:g} minutes, in case this one was queued"
             raise exc.resent_by(f"call again with new_variation=true ({refused})") from exc
-        except BaseException:  # refused, or cancelled between attempts: nothing was queued
+        except BaseException:  # refused (or past a cap), or cancelled between attempts: nothing was queued
             await self._ledger.released(ticket)
             raise
         if interrupted.cancelled_caught:  # drained while pausing between attempts: nothing queued

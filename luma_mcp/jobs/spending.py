@@ -25,7 +25,7 @@ import anyio
 from ..api import GenerationRequest
 from ..config import Settings
 from ..errors import BudgetExceededError, StoreError
-from ..store.base import Account, Caps, Charge, Totals
+from ..store.base import Account, Caps, Charge, Pending, Totals
 from .pricing import Price, format_micro, request_price
 from .report import Report
 
@@ -51,6 +51,8 @@ class MemberCharge:
     charge: Charge
     sent: bool = False
     """Its create went out (answered, or its answer lost): the charge stays until settled."""
+    queued: Pending[Totals | None] | None = None
+    """The call's reservation, while queued for the ledger's claim to carry (`Spending.call`)."""
 
 
 @dataclass(frozen=True)
@@ -94,10 +96,14 @@ class Spending:
         self._byok = settings.byok
 
     @asynccontextmanager
-    async def call(self, tool: str, request: GenerationRequest, count: int) -> AsyncGenerator[CallCharges]:
+    async def call(
+        self, tool: str, request: GenerationRequest, count: int, *, queued: bool = False
+    ) -> AsyncGenerator[CallCharges]:
         """Reserve what sending `request` `count` times may cost, for the call inside; on the way
         out, release each member whose create was not sent. Raises `BudgetExceededError` (a cap
-        would be passed) or `StoreError` before anything is sent."""
+        would be passed) or `StoreError` before anything is sent. `queued`: the reservation goes
+        with the account's next trip (the ledger's claim); `reserved` then says whether it stands,
+        before a create is sent."""
         each = request_price(request)
         total = Price(each.micro_usd * count, each.estimate)
         now = self._wall()
@@ -107,10 +113,10 @@ class Spending:
                    estimate=each.estimate)
             for _ in range(count)
         ]  # fmt: skip
-        refused = await self._account.reserve(charges, self.caps)
-        if refused is not None:
+        pending = self._account.queue_reservation(charges, self.caps) if queued else None
+        if pending is None and (refused := await self._account.reserve(charges, self.caps)) is not None:
             raise self._refusal(refused, total)
-        members = tuple(MemberCharge(charge) for charge in charges)
+        members = tuple(MemberCharge(charge, queued=pending) for charge in charges)
         try:
             yield CallCharges(members, total)
         finally:
@@ -121,6 +127,19 @@ class Spending:
                         await self._account.release(unsent)
                     except StoreError as exc:  # counted at its reservation: too much, never too little
                         logger.warning("could not release a reservation nothing was sent for: %s", exc)
+
+    async def reserved(self, member: MemberCharge | None) -> None:
+        """Returns once `member`'s reservation stands (one queued is sent first, if no trip carried
+        it yet). Raises `BudgetExceededError` (a cap would be passed) or `StoreError`: its create
+        must not be sent."""
+        if member is None or member.queued is None:
+            return
+        if not member.queued.sent:
+            await self._account.flush()
+        refused = member.queued.answer()
+        if refused is not None:
+            # Only a call of one image is queued: its member's price is the call's.
+            raise self._refusal(refused, Price(member.charge.micro_usd, member.charge.estimate))
 
     def _refusal(self, spent: Totals, price: Price) -> BudgetExceededError:
         daily, monthly = self.caps.daily_micro, self.caps.monthly_micro

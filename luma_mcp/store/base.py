@@ -17,10 +17,11 @@ What an account holds, each part behind its own group of methods:
   it), summed by UTC day and month, reserved against caps atomically across processes.
 
 Writes that need no answer can wait for the next trip (`later=True`): queued in the account, they
-are sent ahead of its next call to the store, in the same round trip (one pipeline on Redis, one
-trip to the connection on SQLite), or by `flush()`. A step that writes several things in a row (a
+are sent ahead of its next call to the store, in the same round trip (one script on Redis, one
+transaction on SQLite), or by `flush()`. A step that writes several things in a row (a
 create's outcome in the ledger, its charge and its history entry) so costs one round trip, not
-three. A queued write is kept only once sent: the code that queues one flushes before it goes on
+three. A reservation can be queued too (`queue_reservation`): its answer (`Pending`) comes with
+that trip. A queued write is kept only once sent: the code that queues one flushes before it goes on
 to anything that depends on it (a wait, a response), and a queued write the store refuses is said
 in the log by whichever call sent it.
 """
@@ -36,11 +37,14 @@ import sys
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
 
 import anyio
 
 from .records import HistoryEntry
+
+if TYPE_CHECKING:
+    from ..errors import StoreError
 
 T = TypeVar("T")
 
@@ -121,6 +125,35 @@ class Totals:
     month_micro: int
 
 
+class Pending(Generic[T]):
+    """The answer to a call queued for an account's next trip to the store (`queue_reservation`):
+    set by the trip that carries it, or its failure."""
+
+    def __init__(self, convert: Callable[[Any], T] = lambda answer: answer) -> None:
+        self._convert = convert
+        self._answer: tuple[T] | None = None
+        self._failure: StoreError | None = None
+
+    def answered(self, raw: Any) -> None:
+        """The trip that carried it answered `raw` (for a backend's own `convert`)."""
+        self._answer, self._failure = (self._convert(raw),), None
+
+    def failed(self, failure: StoreError) -> None:
+        """The trip that carried it failed: it was not kept."""
+        self._answer, self._failure = None, failure
+
+    @property
+    def sent(self) -> bool:
+        return self._answer is not None or self._failure is not None
+
+    def answer(self) -> T:
+        """The answer, once sent. Raises the trip's `StoreError` if it failed."""
+        if self._failure is not None:
+            raise self._failure
+        assert self._answer is not None, "read before its trip was sent: flush first"
+        return self._answer[0]
+
+
 class Account(ABC):
     """One account's part of the store. Every method raises `StoreError` when the store is locked
     or unreachable."""
@@ -189,6 +222,11 @@ class Account(ABC):
     async def reserve(self, charges: Sequence[Charge], caps: Caps) -> Totals | None:
         """Atomically across processes: keep `charges` (all on one day) unless their sum would take
         that day's or month's spending past `caps`. None when kept; else the totals that refused them."""
+
+    @abstractmethod
+    def queue_reservation(self, charges: Sequence[Charge], caps: Caps) -> Pending[Totals | None]:
+        """`reserve`, queued for the account's next trip (a ledger's claim carries it): its answer
+        once sent."""
 
     @abstractmethod
     async def attach_job(self, charge_id: str, generation_id: str, *, later: bool = False) -> None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import anyio
 
 from ..errors import StoreError
-from .base import Account, Claim, Store, shielded
+from .base import Account, Claim, Pending, Store, shielded
 from .records import HistoryEntry
 from .redis_spending import SCRIPTS, RedisSpending
 from .words import entry_words
@@ -128,6 +128,8 @@ class Op:
     name: str
     keys: Sequence[str]
     args: Sequence[Any]
+    pending: Pending[Any] | None = None
+    """Where a queued op's answer goes (a queued reservation's)."""
 
 
 def _batch_source() -> str:
@@ -205,9 +207,15 @@ class RedisAccount(RedisSpending, Account):
         """Op `name`'s answer, the queued writes sent ahead of it in the same trip; or, if `later`,
         the op queued itself."""
         if later:
-            self._queued.append(Op(name, keys, args))
+            self._queued_op(name, keys, args)
             return None
         return (await self._trip(Op(name, keys, args)))[0]
+
+    def _queued_op(
+        self, name: str, keys: Sequence[str], args: Sequence[Any], pending: Pending[Any] | None = None
+    ) -> None:
+        """Op `name` queued for the next trip; its answer to `pending`, if given."""
+        self._queued.append(Op(name, keys, args, pending))
 
     async def _trip(self, *own: Op) -> list[Any]:
         """The answers to `own`, run after the queued writes in one trip. A trip that carries queued
@@ -226,8 +234,14 @@ class RedisAccount(RedisSpending, Account):
                 answers = await self._store.run([*queued, *own])
             except StoreError as exc:
                 if queued:
-                    logger.warning("the store did not keep %d queued writes: %s", len(queued), exc.problem)
+                    logger.warning("the store may not have kept %d queued writes: %s", len(queued), exc.problem)
+                for op in queued:
+                    if op.pending is not None:
+                        op.pending.failed(exc)
                 raise
+            for op, answer in zip(queued, answers, strict=False):
+                if op.pending is not None:
+                    op.pending.answered(answer)
             return answers[len(queued) :]
 
     def _waiting(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol, cast
 
-from .base import Caps, Charge, Totals
+from .base import Caps, Charge, Pending, Totals
 
 KEPT_SECONDS = 400 * 86_400
 """How long charges and counters are kept: a month's total outlives its month, and a year's listing."""
@@ -75,6 +75,11 @@ SCRIPTS = (("reserve", RESERVE), ("change", CHANGE))
 """Functions of `RedisStore`'s batch script, with its own (`redis.OPS`)."""
 
 
+def _refusal(answer: Any) -> Totals | None:
+    """The `reserve` op's answer: None, or the totals that refused it."""
+    return None if answer is None else Totals(int(answer[0]), int(answer[1]))
+
+
 class Scripts(Protocol):
     """What `RedisStore` offers its accounts: a guarded call."""
 
@@ -96,10 +101,25 @@ class RedisSpending:
         """Op `name` run after the queued writes, or queued itself (`RedisAccount._script`)."""
         raise NotImplementedError
 
+    def _queued_op(
+        self, name: str, keys: Sequence[str], args: Sequence[Any], pending: Pending[Any] | None = None
+    ) -> None:
+        """Op `name` queued for the next trip (`RedisAccount._queued_op`)."""
+        raise NotImplementedError
+
     async def flush(self) -> None:
         raise NotImplementedError
 
     async def reserve(self, charges: Sequence[Charge], caps: Caps) -> Totals | None:
+        return _refusal(await self._script("reserve", *self._reserving(charges, caps)))
+
+    def queue_reservation(self, charges: Sequence[Charge], caps: Caps) -> Pending[Totals | None]:
+        pending = Pending(_refusal)
+        self._queued_op("reserve", *self._reserving(charges, caps), pending)
+        return pending
+
+    def _reserving(self, charges: Sequence[Charge], caps: Caps) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of the `reserve` op."""
         p, day = self._prefix, charges[0].day
         args: list[Any] = [
             "" if caps.daily_micro is None else caps.daily_micro,
@@ -111,9 +131,7 @@ class RedisSpending:
         ]
         for charge in charges:
             args += [charge.charge_id, charge.dumps(), charge.at]
-        keys = [f"{p}sd:{day}", f"{p}sm:{day[:7]}", f"{p}srecent"]
-        refused = await self._script("reserve", keys, args)
-        return None if refused is None else Totals(int(refused[0]), int(refused[1]))
+        return [f"{p}sd:{day}", f"{p}sm:{day[:7]}", f"{p}srecent"], args
 
     async def _change(
         self,

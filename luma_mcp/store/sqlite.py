@@ -27,7 +27,7 @@ import anyio
 import anyio.to_thread
 
 from ..errors import StoreError
-from .base import Account, Claim, Store, shielded
+from .base import Account, Claim, Pending, Store, shielded
 from .records import HistoryEntry
 from .sqlite_schema import migrate
 from .sqlite_spending import SqliteSpending
@@ -144,6 +144,8 @@ class SqliteAccount(SqliteSpending, Account):
         self._name = name
         self._queued: list[Callable[[sqlite3.Connection], object]] = []
         """Writes queued with `later=True`, run ahead of the next call in one transaction."""
+        self._pending: list[Pending[Any]] = []
+        """The answers some of them give (a queued reservation's), failed if their trip fails."""
         self._sending = anyio.Lock(fast_acquire=True)
         """Held while queued writes are on their way: a call waits for them (a write another call
         took is sent before anything the caller does next)."""
@@ -157,7 +159,7 @@ class SqliteAccount(SqliteSpending, Account):
 
     async def _sent_with(self, work: Callable[[sqlite3.Connection], T], short: bool) -> T:
         async with self._sending:
-            queued, self._queued = self._queued, []
+            (queued, self._queued), (pending, self._pending) = (self._queued, []), (self._pending, [])
             sent = False
 
             def first_the_queued(connection: sqlite3.Connection) -> T:
@@ -178,6 +180,8 @@ class SqliteAccount(SqliteSpending, Account):
             except StoreError as exc:
                 if queued and not sent:
                     logger.warning("the store did not keep %d queued writes: %s", len(queued), exc.problem)
+                    for answer in pending:
+                        answer.failed(exc)
                 raise
 
     async def _now_or_later(
@@ -185,9 +189,14 @@ class SqliteAccount(SqliteSpending, Account):
     ) -> T | None:
         """`work` (a write) run now, or, if `later`, queued for the next call (None)."""
         if later:
-            self._queued.append(work)
+            self._queue(work)
             return None
         return await self._run(work, short=short)
+
+    def _queue(self, work: Callable[[sqlite3.Connection], object], pending: Pending[Any] | None = None) -> None:
+        self._queued.append(work)
+        if pending is not None:
+            self._pending.append(pending)
 
     async def flush(self) -> None:
         if self._queued or self._sending.locked():

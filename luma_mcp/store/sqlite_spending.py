@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from .base import Caps, Charge, Totals
+from .base import Caps, Charge, Pending, Totals
 from .sqlite_transactions import write
 
 T = TypeVar("T")
@@ -90,7 +90,21 @@ class SqliteSpending:
         """`work` run now, or queued for the next call (`SqliteAccount._now_or_later`)."""
         raise NotImplementedError
 
+    def _queue(self, work: Callable[[sqlite3.Connection], object], pending: Pending[Any] | None = None) -> None:
+        """`work` queued for the next trip; `pending` answered by it (`SqliteAccount._queue`)."""
+        raise NotImplementedError
+
     async def reserve(self, charges: Sequence[Charge], caps: Caps) -> Totals | None:
+        return await self._run(self._reserving(charges, caps))
+
+    def queue_reservation(self, charges: Sequence[Charge], caps: Caps) -> Pending[Totals | None]:
+        pending: Pending[Totals | None] = Pending()
+        take = self._reserving(charges, caps)
+        self._queue(lambda connection: pending.answered(take(connection)), pending)
+        return pending
+
+    def _reserving(self, charges: Sequence[Charge], caps: Caps) -> Callable[[sqlite3.Connection], Totals | None]:
+        """The work of `reserve`."""
         adding = sum(charge.micro_usd for charge in charges)
         rows = [
             (self._name, c.charge_id, c.call_id, c.at, c.day, c.month, c.tool, c.model, c.micro_usd, int(c.settled),
@@ -112,7 +126,7 @@ class SqliteSpending:
 
             return write(connection, work)
 
-        return await self._run(take)
+        return take
 
     async def attach_job(self, charge_id: str, generation_id: str, *, later: bool = False) -> None:
         await self._now_or_later(

@@ -87,12 +87,16 @@ class Confirmation:
         self._tool = tool
         self._given = given
 
+    def asks(self, price: Price) -> bool:
+        return self._threshold is not None and price.micro_usd > self._threshold
+
     async def __call__(self, price: Price, request: GenerationRequest, count: int) -> None:
         """Returns when the call of `count` images may spend `price`; raises otherwise (nothing sent)."""
-        if self._threshold is None or price.micro_usd <= self._threshold:
+        if not self.asks(price):
             return None
         if self._given is not None and micro(self._given) == price.micro_usd:
             return None
+        assert self._threshold is not None
         shown, what = format_usd(price.usd), describes(request, count)
         if self._given is None and _answers_forms(self._ctx.client_capabilities):
             message = (

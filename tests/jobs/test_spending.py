@@ -65,6 +65,19 @@ async def test_the_running_total_of_a_call_is_what_get_spending_says_after_it(ca
         assert made.meta["spending"]["today_usd"] == spent["today_usd"] == 0.0404
 
 
+async def test_an_identical_call_at_the_cap_gets_its_image_back_free(capped: Client, emulator: Emulator) -> None:
+    """A retry of a call (a host timed it out) is handed the job it made, which costs nothing: the
+    cap, reached meanwhile, does not refuse it."""
+    first = await capped.call_tool("generate_image", {"prompt": "a fox"})
+    assert not (await capped.call_tool("generate_image", {"prompt": "a hen"})).is_error  # $0.0808 of $0.10
+    again = await capped.call_tool("generate_image", {"prompt": "a fox"})
+    assert not again.is_error
+    assert structured(again)["reused"]
+    assert structured(again)["generation_id"] == structured(first)["generation_id"]
+    assert creates(emulator) == 2
+    assert structured(await capped.call_tool("get_spending", {}))["today_usd"] == 0.0808
+
+
 async def test_a_set_reserves_count_times_the_price(capped: Client, emulator: Emulator) -> None:
     refused = await capped.call_tool("generate_image", {"prompt": "foxes", "count": 3})
     assert "$0.1212" in error_text(refused)
@@ -225,6 +238,18 @@ async def test_a_client_that_can_answer_is_asked_before_a_big_spend(
     else:
         assert "nothing was sent" in error_text(big)
         assert creates(emulator) == 1
+
+
+async def test_a_call_past_the_cap_is_refused_for_it_before_the_user_is_asked(
+    settings: Settings, emulator: Emulator
+) -> None:
+    answers = Answers("accept")
+    server = with_settings(settings, emulator, confirm_above_usd=0.05, budget_daily_usd=0.08)
+    async with Client(server, elicitation_callback=answers) as client:  # pyright: ignore[reportArgumentType]
+        refused = await client.call_tool("generate_image", {"prompt": "a fox", "model": "uni-1-max"})
+    assert "LUMA_MCP_BUDGET_DAILY_USD" in error_text(refused)
+    assert answers.asked == []  # never asked to approve what the cap refuses anyway
+    assert creates(emulator) == 0
 
 
 async def test_a_client_that_cannot_answer_gets_the_quote_which_then_confirms_the_call(

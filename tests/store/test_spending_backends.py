@@ -7,7 +7,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from luma_mcp.store.base import Account, Caps, Charge, Totals
+from luma_mcp.store.base import Account, Caps, Charge, Claim, Totals
 
 from ..support.stores import Opener
 
@@ -86,3 +86,18 @@ async def test_a_queued_settlement_counts_in_the_totals_read_next(opener: Opener
     assert await elsewhere.totals(DAY) == Totals(434_000, 434_000)  # not sent yet: the reservation counts
     assert await account.totals(DAY) == Totals(2 * 43_400, 2 * 43_400)
     assert await elsewhere.totals(DAY) == Totals(2 * 43_400, 2 * 43_400)
+
+
+async def test_a_queued_reservation_is_answered_by_the_trip_that_carries_it(opener: Opener) -> None:
+    """A call of one image queues its reservation for the ledger's claim to carry: one trip, and the
+    reservation is checked against the cap in it as if sent alone."""
+    account, elsewhere = opener().account("server"), opener().account("server")
+    caps = Caps(daily_micro=100_000)
+    kept = account.queue_reservation([charge("kept", 60_000)], caps)
+    refused = account.queue_reservation([charge("refused", 60_000)], caps)
+    assert not kept.sent
+    assert await elsewhere.totals(DAY) == Totals(0, 0)  # not sent yet
+    assert await account.claim("request-key", Claim("creating", "a", NOW, NOW + 60)) is None
+    assert kept.answer() is None
+    assert refused.answer() == Totals(60_000, 60_000)
+    assert await elsewhere.totals(DAY) == Totals(60_000, 60_000)
