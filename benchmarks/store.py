@@ -250,7 +250,7 @@ def own_process(generations: int, url: str | None, calls: int, warm_up: int = 5)
     label, counts = f"{'sqlite' if url is None else 'redis'} own process:", [len(line["calls"]) for line in measured]
     print(
         f"{label:30s}{p50_ms([line['seconds'] for line in measured])}, {spread(counts)} store calls each, "
-        f"{spread([line['trips'] for line in measured])} round trips, {looks:g} looks at the job"
+        f"{spread([line['trips'] for line in measured])} round trips, {looks:g} GET of the job per call"
     )
 
 
