@@ -9,9 +9,12 @@ history, in temporary HOMEs:
 - with a store: its own work per generating call (create, wait, save), p50, in-process on the
   emulator's clock, on SQLite and on Redis over loopback (a `redis-server` is started if found),
   with its round trips, and what one SQLite call costs on the event loop's worker thread;
+- the same work in a server process of its own ("own process"), spawned over stdio as hosts do
+  and timed inside by `_store_timing.py`, against the emulator in another process, on real time;
 - a reservation and a running total read with as many charges this month as generations.
 
-    uv run python benchmarks/store.py [--generations 100000] [--runs 15] [--code PATH]
+    uv run python benchmarks/store.py [--generations 100000] [--runs 15] [--calls 50] [--code PATH]
+        [--store-only]
 
 `--code PATH` runs the servers from another checkout (e.g. main, for the figures before); run it
 from a folder without a `luma_mcp` in it (`cd /tmp`), or `python -m` finds this checkout's first.
@@ -22,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
@@ -30,56 +32,17 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _process import cpu_seconds, memory_mb  # beside this script
+from _history import fill, make_home  # beside this script
+from _process import cpu_seconds, memory_mb
 
 from tests.support.processes import StdioServer, child, stdio_server  # the tests' stdio client
 
-WORDS = " ".join(
-    (
-        "fox whale heron lantern harbor mountain river forest city night dawn snow rain storm desert garden "
-        "castle bridge tower street market portrait poster logo sketch watercolor oil neon cyber vintage golden "
-        "silver crimson azure emerald misty foggy sunny cozy quiet busy ancient modern tiny giant floating "
-        "glowing broken shiny soft sharp red blue green purple orange black white",
-    )
-).split()
-VOCABULARY = WORDS + [f"{a}{b}" for a in WORDS[:30] for b in ("ish", "scape", "light", "craft", "wood", "fall")]
 QUERY = "harbor lantern"
-
-
-def history_lines(count: int, folder: Path) -> Iterator[str]:
-    """Two lines a generation, as servers before the store logged them: created, then saved."""
-    rng = random.Random(15)
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    for number in range(count):
-        generation_id = f"{number:08x}-0000-4000-8000-{rng.getrandbits(48):012x}"
-        created = (start + timedelta(seconds=number * 300)).isoformat().replace("+00:00", "Z")
-        prompt = " ".join(rng.choice(VOCABULARY) for _ in range(rng.randint(6, 14)))
-        base: dict[str, Any] = {
-            "generation_id": generation_id, "prompt": prompt, "model": "uni-1", "type": "image",
-            "aspect_ratio": "16:9", "created_at": created, "recorded_at": created,
-            "inputs": [{"field": "image_ref[0]", "kind": "url", "value": "https://example.com/ref.jpg"}],
-        }  # fmt: skip
-        yield json.dumps(base) + "\n"
-        saved = {
-            "index": 0, "path": str(folder / f"{created[:10]}_{generation_id[:8]}_1.png"), "media_type": "image/png",
-            "size_bytes": 1_234_567, "sha256": f"{rng.getrandbits(256):064x}", "width": 2048, "height": 1152,
-        }  # fmt: skip
-        yield json.dumps({**base, "state": "completed", "recorded_at": created, "files": [saved]}) + "\n"
-
-
-def make_home(root: Path, name: str, generations: int) -> Path:
-    home = root / name
-    images = home / "images"
-    (images / ".luma-agents").mkdir(parents=True)
-    if generations:
-        with (images / ".luma-agents" / "history.jsonl").open("w") as log:
-            log.writelines(history_lines(generations, images))
-    return home
+HERE = Path(__file__).resolve().parent
 
 
 def environment(home: Path, code: Path | None, **extra: str) -> dict[str, str]:
@@ -129,14 +92,15 @@ def over_stdio(home: Path, code: Path | None, calls: int) -> dict[str, Any]:
     return {"plain": plain, "query": query, "rss": memory, "cpu": cpu}
 
 
-def store_work(generations: int, redis_url: str | None, calls: int) -> None:
-    """Time spent in the store per generating call (create, wait, save), in-process."""
+def store_work(generations: int, url: str | None, calls: int) -> None:
+    """Time spent in the store per generating call (create, wait, save), in-process, on SQLite
+    (`url` None) or the Redis at `url`."""
     import anyio
 
-    anyio.run(_store_work, generations, redis_url, calls)
+    anyio.run(_store_work, generations, url, calls)
 
 
-async def _store_work(generations: int, redis_url: str | None, calls: int) -> None:
+async def _store_work(generations: int, url: str | None, calls: int) -> None:
     import logging
 
     from mcp import Client
@@ -147,7 +111,6 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
     from luma_mcp.server import build_server
     from luma_mcp.store import base
     from luma_mcp.store.location import open_store
-    from luma_mcp.store.records import HistoryEntry
     from luma_mcp.store.redis import RedisStore
     from luma_mcp.store.sqlite import SqliteStore
     from tests.support.clocks import VirtualTime
@@ -156,100 +119,139 @@ async def _store_work(generations: int, redis_url: str | None, calls: int) -> No
     spent: list[float] = []
     trace: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
     methods = [name for name in vars(base.Account) if not name.startswith("_")]
-    for backend in ("sqlite", "redis"):
-        url = redis_url if backend == "redis" else None
-        if backend == "redis" and url is None:
-            print("redis:                        skipped (no redis-server)")
-            continue
-        with tempfile.TemporaryDirectory() as folder:
-            os.environ["XDG_STATE_HOME"] = folder
-            output = Path(folder) / "images"
-            store = open_store(url, output)
-            account = store.account(base.SERVER_ACCOUNT)
-            lines = [json.loads(line) for line in history_lines(generations, output)]
-            for start in range(0, len(lines), 2000):
-                await account.put_entries([HistoryEntry.model_validate(line) for line in lines[start : start + 2000]])
-            timed = type(account)
-            originals = {name: getattr(timed, name) for name in methods}
+    backend = "sqlite" if url is None else "redis"
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["XDG_STATE_HOME"] = folder
+        output = Path(folder) / "images"
+        store = open_store(url, output)
+        account = store.account(base.SERVER_ACCOUNT)
+        await fill(account, generations, output)
+        timed = type(account)
+        originals = {name: getattr(timed, name) for name in methods}
 
-            def timing(name: str, original: Any) -> Any:
-                async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                    trace.append((name, args[1:], kwargs))
-                    started = time.perf_counter()
-                    try:
-                        return await original(*args, **kwargs)
-                    finally:
-                        spent.append(time.perf_counter() - started)
-
-                return wrapper
-
-            for name, original in originals.items():
-                setattr(timed, name, timing(name, original))
-            # A round trip: one call of the backend's own (SQLite's connection, Redis's client).
-            trips: list[int] = [0]
-            own = SqliteStore.run if url is None else RedisStore.guarded
-
-            async def counted_trip(*args: Any, trips: list[int] = trips, own: Any = own, **kwargs: Any) -> Any:
-                trips[0] += 1
-                return await own(*args, **kwargs)
-
-            setattr(type(store), own.__name__, counted_trip)
-            emulator = Emulator(EmulatorConfig(long_edge=64, latency=0))
-            settings = Settings(
-                api_key="luma-api-benchmark", base_url=emulator.base_url, output_dir=output,  # pyright: ignore[reportArgumentType]
-                store_url=SecretStr(url) if url else None,
-            )  # fmt: skip
-            mcp_server = build_server(
-                settings,
-                transport=emulator.transport(),
-                timekeeper=VirtualTime(emulator.clock),
-                clock=emulator.clock.now,
-            )
-            per_call: list[float] = []
-            traces: list[list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = []
-            counted = 0
-            async with Client(mcp_server) as client:
-                await client.call_tool("list_generations", {})
-                for number in range(calls):
-                    spent.clear()
-                    trace.clear()
-                    trips[0] = 0
-                    await client.call_tool("generate_image", {"prompt": f"a stored fox {number}"})
-                    per_call.append(sum(spent))
-                    traces.append(list(trace))
-                    counted = len(spent)
-            for name, original in originals.items():
-                setattr(timed, name, original)
-            setattr(type(store), own.__name__, own)
-            print(
-                f"{backend + ' store work per call:':30s}{p50_ms(per_call)}, {counted} store calls each, "
-                f"{trips[0]} round trips"
-            )
-            # The same calls again, alone, each call's sequence in an account of its own: the time
-            # above also holds whatever the server's other tasks ran while a call awaited its answer.
-            alone: list[float] = []
-            for number, recorded in enumerate(traces):
-                replay = store.account(f"replay-{number}")
+        def timing(name: str, original: Any) -> Any:
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                trace.append((name, args[1:], kwargs))
                 started = time.perf_counter()
-                for method, positional, named in recorded:
-                    await getattr(replay, method)(*positional, **named)
-                alone.append(time.perf_counter() - started)
-            print(f"{backend + ' same calls, alone:':30s}{p50_ms(alone)}")
-            if isinstance(store, SqliteStore):
-                hops = []
-                for _ in range(2000):
-                    started = time.perf_counter()
-                    await store.run(lambda connection: connection.execute("SELECT 1").fetchone(), short=False)
-                    hops.append(time.perf_counter() - started)
-                inline = []
-                connection = store._connection  # pyright: ignore[reportPrivateUsage]
-                assert connection is not None
-                for _ in range(2000):
-                    started = time.perf_counter()
-                    connection.execute("SELECT 1").fetchone()
-                    inline.append(time.perf_counter() - started)
-                print(f"{'sqlite call, worker thread:':30s}{p50_ms(hops)}; in place {p50_ms(inline)}")
+                try:
+                    return await original(*args, **kwargs)
+                finally:
+                    spent.append(time.perf_counter() - started)
+
+            return wrapper
+
+        for name, original in originals.items():
+            setattr(timed, name, timing(name, original))
+        # A round trip: one call of the backend's own (SQLite's connection, Redis's client).
+        trips: list[int] = [0]
+        own = SqliteStore.run if url is None else RedisStore.guarded
+
+        async def counted_trip(*args: Any, trips: list[int] = trips, own: Any = own, **kwargs: Any) -> Any:
+            trips[0] += 1
+            return await own(*args, **kwargs)
+
+        setattr(type(store), own.__name__, counted_trip)
+        emulator = Emulator(EmulatorConfig(long_edge=64, latency=0))
+        settings = Settings(
+            api_key="luma-api-benchmark", base_url=emulator.base_url, output_dir=output,  # pyright: ignore[reportArgumentType]
+            store_url=SecretStr(url) if url else None,
+        )  # fmt: skip
+        mcp_server = build_server(
+            settings,
+            transport=emulator.transport(),
+            timekeeper=VirtualTime(emulator.clock),
+            clock=emulator.clock.now,
+        )
+        per_call: list[float] = []
+        traces: list[list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = []
+        counted = 0
+        async with Client(mcp_server) as client:
+            await client.call_tool("list_generations", {})
+            for number in range(calls):
+                spent.clear()
+                trace.clear()
+                trips[0] = 0
+                await client.call_tool("generate_image", {"prompt": f"a stored fox {number}"})
+                per_call.append(sum(spent))
+                traces.append(list(trace))
+                counted = len(spent)
+        for name, original in originals.items():
+            setattr(timed, name, original)
+        setattr(type(store), own.__name__, own)
+        print(
+            f"{backend + ' store work per call:':30s}{p50_ms(per_call)}, {counted} store calls each, "
+            f"{trips[0]} round trips"
+        )
+        # The same calls again, alone, each call's sequence in an account of its own: the time
+        # above also holds whatever the server's other tasks ran while a call awaited its answer.
+        alone: list[float] = []
+        for number, recorded in enumerate(traces):
+            replay = store.account(f"replay-{number}")
+            started = time.perf_counter()
+            for method, positional, named in recorded:
+                await getattr(replay, method)(*positional, **named)
+            alone.append(time.perf_counter() - started)
+        print(f"{backend + ' same calls, alone:':30s}{p50_ms(alone)}")
+        if isinstance(store, SqliteStore):
+            hops = []
+            for _ in range(2000):
+                started = time.perf_counter()
+                await store.run(lambda connection: connection.execute("SELECT 1").fetchone(), short=False)
+                hops.append(time.perf_counter() - started)
+            inline = []
+            connection = store._connection  # pyright: ignore[reportPrivateUsage]
+            assert connection is not None
+            for _ in range(2000):
+                started = time.perf_counter()
+                connection.execute("SELECT 1").fetchone()
+                inline.append(time.perf_counter() - started)
+            print(f"{'sqlite call, worker thread:':30s}{p50_ms(hops)}; in place {p50_ms(inline)}")
+        await store.aclose()
+
+
+def own_process(generations: int, url: str | None, calls: int, warm_up: int = 5) -> None:
+    """The store's work per generating call in a server process of its own, spawned over stdio as
+    hosts do and timed inside by `_store_timing.py`, against the emulator in another process, on real
+    time (one look at each job, 2 s after its create): p50 over the calls after `warm_up`."""
+    import anyio
+
+    from luma_mcp.store.base import SERVER_ACCOUNT
+    from luma_mcp.store.location import default_database, open_store
+    from luma_mcp.store.sqlite import SqliteStore
+    from tests.support.processes import standalone_emulator
+
+    emulator = ("--latency", "0", "--long-edge", "64", "--rpm", "100000", "--concurrency", "1000", "--stock-images")
+    with tempfile.TemporaryDirectory() as folder, standalone_emulator(*emulator) as api:
+        home = make_home(Path(folder).resolve(), "own", 0)
+        images, timing = home / "images", home / "timing.jsonl"
+        env = {**api.server_environment(home), "XDG_STATE_HOME": str(home / "state"), "STORE_TIMING_FILE": str(timing)}
+        if url is not None:
+            env["LUMA_MCP_STORE_URL"] = url
+        # The history, put where the server will find it: its output folder's file, or the Redis.
+        store = SqliteStore(default_database(images, env)) if url is None else open_store(url, images)
+
+        async def prefill() -> None:
+            await fill(store.account(SERVER_ACCOUNT), generations, images)
             await store.aclose()
+
+        anyio.run(prefill)
+        with stdio_server(env, [str(HERE / "_store_timing.py")]) as running:
+            running.tool("list_generations", {})
+            for number in range(calls):
+                made = running.tool("generate_image", {"prompt": f"a fox of its own process {number}"}, seconds=60)
+                assert made.get("state") == "completed", made
+        looks = [request["route"] for request in api.requests()].count("get") / calls
+        lines = [json.loads(line) for line in timing.read_text().splitlines()]
+    measured = [line for line in lines if line["tool"] == "generate_image"][warm_up:]
+
+    def spread(values: list[int]) -> str:  # e.g. "12", or "12–13" if calls differ
+        return f"{min(values)}" if min(values) == max(values) else f"{min(values)}–{max(values)}"
+
+    label, counts = f"{'sqlite' if url is None else 'redis'} own process:", [len(line["calls"]) for line in measured]
+    print(
+        f"{label:30s}{p50_ms([line['seconds'] for line in measured])}, {spread(counts)} store calls each, "
+        f"{spread([line['trips'] for line in measured])} round trips, {looks:g} GET of the job per call"
+    )
 
 
 def spending_at_scale(charges: int, redis_url: str | None) -> None:
@@ -315,7 +317,8 @@ def redis_server() -> Iterator[str | None]:
         yield f"redis://127.0.0.1:{port}/0"
 
 
-def main(generations: int, runs: int, calls: int, code: Path | None) -> None:
+def history_costs(generations: int, runs: int, calls: int, code: Path | None) -> None:
+    """Start-up, lists, memory and CPU of servers over stdio, with and without the history."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         empty, full = make_home(root, "empty", 0), make_home(root, "full", generations)
@@ -346,9 +349,19 @@ def main(generations: int, runs: int, calls: int, code: Path | None) -> None:
         print(f"server RSS:                   {rss:7.1f} MB, {extra_rss:+.1f} MB over empty (goal <= +20)")
         extra_cpu = (measured[full]["cpu"] - measured[empty]["cpu"]) * 1000
         print(f"CPU per generating call:      {measured[full]['cpu'] * 1000:7.2f} ms, {extra_cpu:+.2f} ms over empty")
+
+
+def main(generations: int, runs: int, calls: int, code: Path | None, store_only: bool) -> None:
+    if not store_only:
+        history_costs(generations, runs, calls, code)
     if code is None:
         with redis_server() as redis_url:
-            store_work(generations, redis_url, calls)
+            for url in (None,) if redis_url is None else (None, redis_url):
+                store_work(generations, url, calls)
+                # On Redis, a database of its own: the run above has put calls into the same account.
+                own_process(generations, url and url.removesuffix("/0") + "/1", calls)
+            if redis_url is None:
+                print("redis:                        skipped (no redis-server)")
             spending_at_scale(generations, redis_url)
 
 
@@ -358,5 +371,6 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--code", type=Path, default=None, help="run the servers from this checkout (figures before)")
+    parser.add_argument("--store-only", action="store_true", help="only the store's own figures (from the store on)")
     options = parser.parse_args()
-    main(options.generations, options.runs, options.calls, options.code)
+    main(options.generations, options.runs, options.calls, options.code, options.store_only)

@@ -277,10 +277,11 @@ class StdioServer:
 
 
 @contextmanager
-def stdio_server(env: Mapping[str, str]) -> Iterator[StdioServer]:
-    """`python -m luma_mcp` over stdio with `env` (and PATH), initialized (the 2025-11-25 handshake)."""
+def stdio_server(env: Mapping[str, str], command: Sequence[str] = ("-m", "luma_mcp")) -> Iterator[StdioServer]:
+    """`python -m luma_mcp` (or `python <command>`) over stdio with `env` (and PATH), initialized (the
+    2025-11-25 handshake)."""
     with child(
-        [sys.executable, "-m", "luma_mcp", "--log-level", "INFO"],
+        [sys.executable, *command, "--log-level", "INFO"],
         env={"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1", **env},
         stdin=subprocess.PIPE,
     ) as running:
