@@ -15,6 +15,7 @@ The first look at a new job comes `POLL_INTERVAL` after the create, without the 
 from __future__ import annotations
 
 import contextvars
+import inspect
 import json
 import os
 import time
@@ -59,7 +60,11 @@ def counted(original: Any) -> Any:
 
 
 for account in (SqliteAccount, RedisAccount):
-    for name in [name for name in vars(base.Account) if not name.startswith("_")]:
+    for name in [
+        name
+        for name, method in vars(base.Account).items()
+        if not name.startswith("_") and inspect.iscoroutinefunction(method)
+    ]:
         setattr(account, name, timed(name, getattr(account, name)))
 SqliteStore.run = counted(SqliteStore.run)
 RedisStore.guarded = counted(RedisStore.guarded)

@@ -23,6 +23,7 @@ from a folder without a `luma_mcp` in it (`cd /tmp`), or `python -m` finds this 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import statistics
@@ -118,7 +119,9 @@ async def _store_work(generations: int, url: str | None, calls: int) -> None:
     logging.disable(logging.INFO)
     spent: list[float] = []
     trace: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-    methods = [name for name in vars(base.Account) if not name.startswith("_")]
+    methods = [
+        n for n, method in vars(base.Account).items() if not n.startswith("_") and inspect.iscoroutinefunction(method)
+    ]
     backend = "sqlite" if url is None else "redis"
     with tempfile.TemporaryDirectory() as folder:
         os.environ["XDG_STATE_HOME"] = folder

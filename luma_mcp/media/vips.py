@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 @functools.cache
 def libvips() -> Any | None:
     """The configured `pyvips` module (untyped: it ships no stubs), or None where it cannot load."""
+    # pyvips's DEBUG messages format an image with `repr`, which logs again: where DEBUG is on (a
+    # host or a test that records everything), two image threads deadlock on two handlers' locks.
+    # Its INFO messages are libvips's chatter: warnings and errors are kept.
+    logging.getLogger("pyvips").setLevel(logging.WARNING)
     try:
         vips = importlib.import_module("pyvips")
     except (ImportError, OSError) as exc:  # no wheel for this platform, or its library would not load

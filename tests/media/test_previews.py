@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,21 @@ def test_an_image_libvips_cannot_read_is_left_to_pillow(tmp_path: Path) -> None:
     damaged = tmp_path / "damaged.png"
     damaged.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not a PNG after all" * 10)
     assert shrunk(damaged, 1024) is None  # no exception: the caller tries Pillow, which names the damage
+
+
+def test_previews_at_once_never_hang_where_everything_is_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A host (or a test) logging at DEBUG: pyvips's own debug messages, which log again while they
+    are formatted and so deadlock two image threads on the handlers' locks, are never made."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from luma_mcp.media.vips import shrunk
+
+    picture = tmp_path / "picture.png"
+    Image.new("RGB", (640, 360), (200, 90, 40)).save(picture)
+    caplog.set_level(logging.DEBUG)
+    with ThreadPoolExecutor(4) as threads:
+        made = list(threads.map(lambda _: shrunk(picture, 256), range(16)))
+    assert all(image is not None and image.size == (256, 144) for image in made)
+    assert not [record for record in caplog.records if record.name.startswith("pyvips")]
