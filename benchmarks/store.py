@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _history import fill, make_home  # beside this script
+from _floors import print_floor  # beside this script
+from _history import fill, make_home
 from _process import cpu_seconds, memory_mb
 
 from tests.support.processes import StdioServer, child, stdio_server  # the tests' stdio client
@@ -212,7 +213,7 @@ async def _store_work(generations: int, url: str | None, calls: int) -> None:
         await store.aclose()
 
 
-def own_process(generations: int, url: str | None, calls: int, warm_up: int = 5) -> None:
+def own_process(generations: int, url: str | None, calls: int, warm_up: int = 5) -> int:
     """The store's work per generating call in a server process of its own, spawned over stdio as
     hosts do and timed inside by `_store_timing.py`, against the emulator in another process, on real
     time (one look at each job, 2 s after its create): p50 over the calls after `warm_up`."""
@@ -255,6 +256,15 @@ def own_process(generations: int, url: str | None, calls: int, warm_up: int = 5)
         f"{label:30s}{p50_ms([line['seconds'] for line in measured])}, {spread(counts)} store calls each, "
         f"{spread([line['trips'] for line in measured])} round trips, {looks:g} GET of the job per call"
     )
+    by_call: dict[str, list[float]] = {}
+    for line in measured:
+        for name, microseconds in line["calls"]:
+            by_call.setdefault(name, []).append(microseconds / 1000)
+    parts = [
+        f"{name} {statistics.median(times):.3f}" for name, times in by_call.items() if statistics.median(times) > 0.02
+    ]
+    print(f"{'  of which (ms, p50):':30s}{', '.join(parts)}")
+    return max(line["trips"] for line in measured)
 
 
 def spending_at_scale(charges: int, redis_url: str | None) -> None:
@@ -362,7 +372,8 @@ def main(generations: int, runs: int, calls: int, code: Path | None, store_only:
             for url in (None,) if redis_url is None else (None, redis_url):
                 store_work(generations, url, calls)
                 # On Redis, a database of its own: the run above has put calls into the same account.
-                own_process(generations, url and url.removesuffix("/0") + "/1", calls)
+                trips = own_process(generations, url and url.removesuffix("/0") + "/1", calls)
+                print_floor(url, trips)
             if redis_url is None:
                 print("redis:                        skipped (no redis-server)")
             spending_at_scale(generations, redis_url)
