@@ -60,13 +60,36 @@ MARGIN_SECONDS = 10.0
 class SharedLocks:
     """Locks that hold across every process on one store (a `saving` claim under `saving:<name>`),
     and within this process. A holder that died (its process is gone, or its time ran out) loses
-    its lock to the next caller."""
+    its lock to the next caller.
+
+    A lock on a job just created is taken with the create's record (`take_new`, no trip of its
+    own): nobody else can know the job yet. The call that waits for it then saves without asking
+    the store (`hold`), or lets it go (`let_go`) if it does not."""
 
     def __init__(self, account: Account, *, wall: Callable[[], float], time: Timekeeper) -> None:
         self._account = account
         self._wall = wall
         self._time = time
         self._local = KeyedLocks()
+        self._taken: dict[str, tuple[Claim, HistoryEntry]] = {}
+        """Locks taken with a create's record, not used yet: the claim, and the entry recorded."""
+
+    async def take_new(self, name: str, entry: HistoryEntry, *, until: float) -> None:
+        """Queue the lock on job `name`, just created (recorded as `entry`), held until `until` (on
+        `time`) and `MARGIN_SECONDS` more: sent with the create's record."""
+        mine = self._claim(until)
+        await self._account.claim(f"saving:{name}", mine, later=True)
+        self._taken[name] = (mine, entry)
+
+    async def let_go(self, name: str) -> None:
+        """Queue the release of the lock `take_new` took on `name`, if no `hold` used it."""
+        taken = self._taken.pop(name, None)
+        if taken is not None:
+            await self._account.swap(f"saving:{name}", taken[0], None, later=True)
+
+    def _claim(self, until: float) -> Claim:
+        now = self._wall()
+        return Claim("saving", this_process(), now, now + max(until - self._time.monotonic(), 0) + MARGIN_SECONDS)
 
     @asynccontextmanager
     async def hold(self, name: str, *, until: float, poll: float) -> AsyncGenerator[Hold]:
@@ -77,8 +100,14 @@ class SharedLocks:
         once; one that raises sends them before it goes on."""
         async with self._local.hold(name):
             key = f"saving:{name}"
+            taken = self._taken.pop(name, None)
             try:
-                claim, hold = await self._take(key, name, until, poll)
+                if taken is not None and self._wall() < taken[0].expires - MARGIN_SECONDS:  # still ours
+                    claim, hold = taken[0], Hold("held", read=True, entry=taken[1])
+                else:
+                    if taken is not None:  # past its time: let go (with the trip that takes it again)
+                        await self._account.swap(key, taken[0], None, later=True)
+                    claim, hold = await self._take(key, name, until, poll)
             except StoreError as exc:
                 logger.warning("no shared lock on %s (%s): going on under this process's alone", name, exc)
                 claim, hold = None, Hold("unknown")
@@ -100,8 +129,7 @@ class SharedLocks:
 
     async def _take(self, key: str, name: str, until: float, poll: float) -> tuple[Claim | None, Hold]:
         while True:
-            now = self._wall()
-            mine = Claim("saving", this_process(), now, now + max(until - self._time.monotonic(), 0) + MARGIN_SECONDS)
+            mine = self._claim(until)
             held, entry = await self._account.claim_and_read(key, mine, name)
             if held is None:
                 return mine, Hold("held", read=True, entry=entry)

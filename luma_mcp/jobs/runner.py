@@ -230,8 +230,9 @@ class GenerationRunner:
             if isinstance(decided, Ticket):
                 generation = await self._create(request, decided, deadline, charge)
         if generation is not None:
-            await progress(0, self._wait_seconds, f"Queued as {generation.id}")
-            return await self._waited(generation, deadline, progress, scratch, budget=self._wait_seconds)
+            async with self._saver.unless_waited(generation.id):
+                await progress(0, self._wait_seconds, f"Queued as {generation.id}")
+                return await self._waited(generation, deadline, progress, scratch, budget=self._wait_seconds)
         assert not isinstance(decided, Ticket)
         logger.info("identical request: reusing generation %s", decided.generation_id)
         try:
@@ -272,7 +273,7 @@ class GenerationRunner:
             # The ledger's claim, the charge and the history entry: one trip to the store.
             await self._ledger.created(ticket, generation.id, later=True)
             await self.spending.created(charge, generation.id, later=True)
-            await self._saver.record_created(generation, request, later=True)
+            await self._saver.record_created(generation, request, save_by=deadline + SAVE_SECONDS, later=True)
             await self.flush(f"job {generation.id} is not in the store: an identical request may not reuse it")
         logger.info("generation %s queued (%s, %s) and recorded", generation.id, request.model, request.type)
         return generation
@@ -301,9 +302,8 @@ class GenerationRunner:
         with self.busy(), self._saver.scratch(mode) as scratch:
             generation = await self._client.get(generation_id, deadline=deadline)
             await self._ledger.note_outcome(generation, later=True)  # sent with the save's first call
-            report = await self._saver.finish(
-                generation, waited=None, finish_by=deadline + SAVE_SECONDS, scratch=scratch
-            )
+            finish_by = deadline + SAVE_SECONDS
+            report = await self._saver.finish(generation, waited=None, finish_by=finish_by, scratch=scratch)
             return await previewed(await self._settled(report), mode)
 
     async def wait(

@@ -11,8 +11,8 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Generator
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -79,8 +79,11 @@ class Saver:
         except OSError as exc:
             raise OutputError(f"{saved.path} cannot be read ({exc.strerror or type(exc).__name__})") from exc
 
-    async def record_created(self, generation: Generation, request: GenerationRequest, *, later: bool = False) -> None:
-        """Note a job just created (before anything else can happen to it); `later`: queued."""
+    async def record_created(
+        self, generation: Generation, request: GenerationRequest, *, save_by: float | None = None, later: bool = False
+    ) -> None:
+        """Note a job just created (before anything else can happen to it); `later`: queued. With
+        `save_by`, its save lock is taken with it, for the call that waits for it (`let_go`)."""
         entry = HistoryEntry(
             generation_id=generation.id,
             prompt=request.prompt,
@@ -94,6 +97,18 @@ class Saver:
             inputs=_input_records(request),
         )
         await self._history.record(entry, later=later)
+        if save_by is not None and self._keep_files:
+            await self._saving.take_new(generation.id, entry, until=save_by)
+
+    @asynccontextmanager
+    async def unless_waited(self, generation_id: str) -> AsyncGenerator[None]:
+        """Around the wait for a job just created: if it fails, the save lock `record_created` took
+        is let go (queued: the failing call's flush sends it)."""
+        try:
+            yield
+        except BaseException:
+            await self._saving.let_go(generation_id)
+            raise
 
     @contextmanager
     def scratch(self, preview: PreviewMode) -> Generator[Path | None]:
@@ -121,6 +136,8 @@ class Saver:
         warnings = list(notes)
         errors: dict[int, str] = {}
         spooled: dict[int, Path] = {}
+        if generation.state != "completed" or not self._keep_files:  # no save: a lock taken with the create goes
+            await self._saving.let_go(generation.id)
         if generation.state == "completed" and not self._keep_files:
             known = await self._known(generation.id, warnings)
             entry = await self._updated_entry(generation, known)

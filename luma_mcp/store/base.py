@@ -182,9 +182,10 @@ class Account(ABC):
     # ------------------------------------------------------------------ ledger and locks
 
     @abstractmethod
-    async def claim(self, key: str, claim: Claim) -> Claim | None:
+    async def claim(self, key: str, claim: Claim, *, later: bool = False) -> Claim | None:
         """Atomically across processes: keep `claim` under `key` and return None if nothing (or
-        only an expired claim) is there; otherwise return what is there and change nothing."""
+        only an expired claim) is there; otherwise return what is there and change nothing.
+        `later`: queued (None), for a key nobody else can know yet (a lock on a job just created)."""
 
     @abstractmethod
     async def claim_and_read(

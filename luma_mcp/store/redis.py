@@ -267,9 +267,9 @@ class RedisAccount(RedisSpending, Account):
         )
         return int(found) if found else 0
 
-    async def claim(self, key: str, claim: Claim) -> Claim | None:
+    async def claim(self, key: str, claim: Claim, *, later: bool = False) -> Claim | None:
         ttl = _milliseconds(claim.expires - claim.at)
-        held = await self._script("claim", [f"{self._prefix}c:{key}"], [claim.dumps(), ttl, claim.at])
+        held = await self._script("claim", [f"{self._prefix}c:{key}"], [claim.dumps(), ttl, claim.at], later=later)
         return None if held is None else Claim.loads(cast("bytes", held))
 
     async def claim_and_read(

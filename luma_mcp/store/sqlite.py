@@ -281,8 +281,8 @@ class SqliteAccount(SqliteSpending, Account):
 
         return await self._run(get)
 
-    async def claim(self, key: str, claim: Claim) -> Claim | None:
-        return await self._run(self._taking(key, claim))
+    async def claim(self, key: str, claim: Claim, *, later: bool = False) -> Claim | None:
+        return await self._now_or_later(self._taking(key, claim), later)
 
     async def claim_and_read(
         self, key: str, claim: Claim, generation_id: str

@@ -107,3 +107,31 @@ async def test_an_output_saved_before_a_cancel_is_recorded_and_not_saved_again(
     assert len(saved) == len(done["outputs"]) == 3
     assert not any(re.search(r"-\d\.png$", p.name) for p in saved)  # none saved twice under a new name
     assert {o["path"] for o in done["outputs"]} == {str(p) for p in saved}
+
+
+async def test_a_generating_call_cancelled_mid_wait_leaves_its_job_free_for_another_server_to_save(
+    settings: Settings, emulator: Emulator, output_dir: Path
+) -> None:
+    """A generating call takes its job's save lock with the create's record; cancelled while it
+    waits, it lets the lock go, so another server on the store saves the image at its first look."""
+    stuck = AutojumpTime(emulator.clock)  # never driven: its waits last until the test moves the clock
+    waiting = build_server(settings, transport=emulator.transport(), timekeeper=stuck, clock=emulator.clock.now)
+    call = anyio.CancelScope()
+    async with Client(waiting) as client:
+
+        async def generate() -> None:
+            with call:
+                await client.call_tool("generate_image", {"prompt": "a fox, cancelled"})
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(generate)
+            await until_requested(emulator, "create")  # created, recorded, waiting
+            call.cancel()
+    [generation_id] = emulator.generation_ids()
+    emulator.clock.advance(31)  # done (30 s jobs), well inside the wait the call would have made
+    looked_at = emulator.clock.now()
+    async with Client(make_server(settings, emulator)) as client:  # its waits move the clock
+        done = structured(await client.call_tool("get_generation", {"generation_id": generation_id}))
+    assert done["state"] == "completed"
+    assert emulator.clock.now() - looked_at < 5  # saved at once, not once the lock ran out
+    assert [Path(output["path"]).parent for output in done["outputs"]] == [output_dir]

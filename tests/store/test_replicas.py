@@ -98,6 +98,22 @@ async def test_a_job_started_on_one_replica_is_finished_and_saved_by_the_other(
     assert seen_by_first["state"] == "completed"
 
 
+async def test_a_call_that_hands_its_job_off_leaves_it_free_for_any_replica_to_save(
+    api: Standalone, redis_url: str, tmp_path: Path
+) -> None:
+    """A generating call takes its job's save lock with the create's record (one trip less); one that
+    ends before the job does lets it go, so another replica's look saves the image at once."""
+    with replicas(api, redis_url, tmp_path, LUMA_MCP_SAVE_OUTPUTS="true") as (one, two):
+        async with connected((one, None), (two, None)) as (first, second):
+            queued = structured(await first.call_tool("generate_image", {"prompt": "a fox handed off"}))
+            api.admin("clock", advance=60)
+            done = structured(await second.call_tool("get_generation", {"generation_id": queued["generation_id"]}))
+    assert queued["state"] == "queued"
+    assert done["state"] == "completed"
+    assert not any("saving this image right now" in warning for warning in done.get("warnings", []))
+    assert Path(done["outputs"][0]["path"]).parent == tmp_path / "shared-volume"
+
+
 async def test_bring_your_own_key_users_on_two_replicas_see_only_their_own(
     api: Standalone, redis_url: str, tmp_path: Path
 ) -> None:
