@@ -11,7 +11,7 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Clock, Emulator
 from luma_mcp.server import build_server
 
-from ..support.clocks import AutojumpTime, VirtualTime, until_requested
+from ..support.clocks import AutojumpTime, VirtualTime, cancelled_once_requested
 from ..support.samples import b64, png_bytes
 from ..support.servers import error_text, make_server, structured
 
@@ -142,19 +142,10 @@ async def test_a_call_cancelled_while_it_waits_out_a_429_sends_nothing_more(
     time = AutojumpTime(emulator.clock)  # sleeps wait for the clock, which only this test moves
     server = build_server(settings, transport=emulator.transport(), timekeeper=time)
     emulator.inject("create", "status", status=429, retry_after=10)
-    call = anyio.CancelScope()
     async with Client(server) as client:
-
-        async def generate() -> None:
-            with call:
-                await client.call_tool("generate_image", {"prompt": "a fox"})
-
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(generate)
-            await until_requested(emulator, "create")  # the 429 came back: the client waits 10 s to resend
-            call.cancel()  # the user presses stop meanwhile
-            await anyio.wait_all_tasks_blocked()
-            emulator.clock.advance(60)
-            await anyio.wait_all_tasks_blocked()
+        # The 429 came back: the client waits 10 s to resend, and the user presses stop meanwhile.
+        await cancelled_once_requested(client, "generate_image", {"prompt": "a fox"}, emulator, "create")
+        emulator.clock.advance(60)
+        await anyio.wait_all_tasks_blocked()
     assert len(emulator.requests_to("create")) == 1
     assert emulator.generation_ids() == []  # nothing queued, nothing charged

@@ -16,7 +16,7 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.server import build_server
 
-from ..support.clocks import AutojumpTime, until_requested
+from ..support.clocks import AutojumpTime, cancelled_once_requested, until_requested
 from ..support.samples import b64, layering_job, png_bytes
 from ..support.servers import make_server, structured
 
@@ -116,17 +116,8 @@ async def test_a_generating_call_cancelled_mid_wait_leaves_its_job_free_for_anot
     waits, it lets the lock go, so another server on the store saves the image at its first look."""
     stuck = AutojumpTime(emulator.clock)  # never driven: its waits last until the test moves the clock
     waiting = build_server(settings, transport=emulator.transport(), timekeeper=stuck, clock=emulator.clock.now)
-    call = anyio.CancelScope()
-    async with Client(waiting) as client:
-
-        async def generate() -> None:
-            with call:
-                await client.call_tool("generate_image", {"prompt": "a fox, cancelled"})
-
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(generate)
-            await until_requested(emulator, "create")  # created, recorded, waiting
-            call.cancel()
+    async with Client(waiting) as client:  # cancelled once created, recorded and waiting
+        await cancelled_once_requested(client, "generate_image", {"prompt": "a fox, cancelled"}, emulator, "create")
     [generation_id] = emulator.generation_ids()
     emulator.clock.advance(31)  # done (30 s jobs), well inside the wait the call would have made
     looked_at = emulator.clock.now()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import anyio.lowlevel
+from mcp import Client
 
 from luma_mcp.emulator import Clock, Emulator
 
@@ -47,3 +50,21 @@ async def until_requested(emulator: Emulator, route: str, count: int = 1) -> Non
         await anyio.wait_all_tasks_blocked()
         await anyio.lowlevel.checkpoint()
     await anyio.wait_all_tasks_blocked()
+
+
+async def cancelled_once_requested(
+    client: Client, tool: str, arguments: dict[str, Any], emulator: Emulator, route: str
+) -> None:
+    """Call `tool`, and cancel the call (a user pressing stop) once the emulator has received its
+    request on `route` and every task waits; returns when the cancellation has run its course."""
+    call = anyio.CancelScope()
+
+    async def calling() -> None:
+        with call:
+            await client.call_tool(tool, arguments)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(calling)
+        await until_requested(emulator, route)
+        call.cancel()
+        await anyio.wait_all_tasks_blocked()
