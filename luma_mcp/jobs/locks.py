@@ -15,7 +15,7 @@ import anyio
 
 from ..api import Timekeeper
 from ..errors import StoreError
-from ..store.base import Account, Claim, is_alive, this_process
+from ..store.base import Account, Claim, Pending, is_alive, this_process
 from ..store.records import HistoryEntry
 
 logger = logging.getLogger(__name__)
@@ -71,21 +71,28 @@ class SharedLocks:
         self._wall = wall
         self._time = time
         self._local = KeyedLocks()
-        self._taken: dict[str, tuple[Claim, HistoryEntry]] = {}
-        """Locks taken with a create's record, not used yet: the claim, and the entry recorded."""
+        self._taken: dict[str, tuple[Claim, Pending[Claim | None], HistoryEntry]] = {}
+        """Locks queued with a create's record, not used yet: the claim, its answer, the entry."""
 
-    async def take_new(self, name: str, entry: HistoryEntry, *, until: float) -> None:
+    def take_new(self, name: str, entry: HistoryEntry, *, until: float) -> None:
         """Queue the lock on job `name`, just created (recorded as `entry`), held until `until` (on
         `time`) and `MARGIN_SECONDS` more: sent with the create's record."""
         mine = self._claim(until)
-        await self._account.claim(f"saving:{name}", mine, later=True)
-        self._taken[name] = (mine, entry)
+        self._taken[name] = (mine, self._account.queue_claim(f"saving:{name}", mine), entry)
 
     async def let_go(self, name: str) -> None:
         """Queue the release of the lock `take_new` took on `name`, if no `hold` used it."""
         taken = self._taken.pop(name, None)
         if taken is not None:
-            await self._account.swap(f"saving:{name}", taken[0], None, later=True)
+            await self._account.swap(f"saving:{name}", taken[0], None, later=True)  # a no-op if never kept
+
+    def _lasts(self, taken: tuple[Claim, Pending[Claim | None], HistoryEntry], until: float) -> bool:
+        """Whether a lock queued with a create was kept (its trip went through, nobody held it) and
+        lasts for a save that must end by `until` (on `time`)."""
+        claim, pending = taken[0], taken[1]
+        if not pending.sent or pending.failed_with is not None or pending.answer() is not None:
+            return False
+        return claim.expires - MARGIN_SECONDS >= self._wall() + max(until - self._time.monotonic(), 0)
 
     def _claim(self, until: float) -> Claim:
         now = self._wall()
@@ -102,10 +109,10 @@ class SharedLocks:
             key = f"saving:{name}"
             taken = self._taken.pop(name, None)
             try:
-                if taken is not None and self._wall() < taken[0].expires - MARGIN_SECONDS:  # still ours
-                    claim, hold = taken[0], Hold("held", read=True, entry=taken[1])
+                if taken is not None and self._lasts(taken, until):  # kept with the create, for long enough
+                    claim, hold = taken[0], Hold("held", read=True, entry=taken[2])
                 else:
-                    if taken is not None:  # past its time: let go (with the trip that takes it again)
+                    if taken is not None:  # too short, or not kept: let go (with the trip that takes it anew)
                         await self._account.swap(key, taken[0], None, later=True)
                     claim, hold = await self._take(key, name, until, poll)
             except StoreError as exc:

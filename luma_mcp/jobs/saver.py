@@ -98,7 +98,7 @@ class Saver:
         )
         await self._history.record(entry, later=later)
         if save_by is not None and self._keep_files:
-            await self._saving.take_new(generation.id, entry, until=save_by)
+            self._saving.take_new(generation.id, entry, until=save_by)
 
     @asynccontextmanager
     async def unless_waited(self, generation_id: str) -> AsyncGenerator[None]:

@@ -146,6 +146,11 @@ class Pending(Generic[T]):
     def sent(self) -> bool:
         return self._answer is not None or self._failure is not None
 
+    @property
+    def failed_with(self) -> StoreError | None:
+        """The failure of the trip that carried it, if it failed."""
+        return self._failure
+
     def answer(self) -> T:
         """The answer, once sent. Raises the trip's `StoreError` if it failed."""
         if self._failure is not None:
@@ -182,10 +187,14 @@ class Account(ABC):
     # ------------------------------------------------------------------ ledger and locks
 
     @abstractmethod
-    async def claim(self, key: str, claim: Claim, *, later: bool = False) -> Claim | None:
+    async def claim(self, key: str, claim: Claim) -> Claim | None:
         """Atomically across processes: keep `claim` under `key` and return None if nothing (or
-        only an expired claim) is there; otherwise return what is there and change nothing.
-        `later`: queued (None), for a key nobody else can know yet (a lock on a job just created)."""
+        only an expired claim) is there; otherwise return what is there and change nothing."""
+
+    @abstractmethod
+    def queue_claim(self, key: str, claim: Claim) -> Pending[Claim | None]:
+        """`claim`, queued for the account's next trip (a lock on a job just created, with its
+        record): its answer once sent."""
 
     @abstractmethod
     async def claim_and_read(

@@ -5,9 +5,10 @@ account's keys share a prefix, `luma-mcp:<account>:`.
 
 A trip to the server is one `EVALSHA` of `redis_scripts.BATCH`, which runs several of those
 functions in order: an account's queued writes and the call they go with (`Op`). One command per
-trip costs less than a pipeline of several (fewer bytes, no script text, one reply), and a batch
-is atomic: either the server knows the script and runs all of it, or it runs none (a restarted
-server answers `NOSCRIPT`; the script is loaded and the batch sent again).
+trip costs less than a pipeline of several (fewer bytes, no script text, one reply). A server
+that forgot the script runs none of a batch (a restarted one answers `NOSCRIPT`; the script is
+loaded and the batch sent again); one op that fails (foreign or damaged data) stops the ops after
+it, and those before it are kept, as Redis keeps a script's writes up to an error.
 
 Keys of an account: `g:<id>` (a hash: the entry and when it was recorded), `recent` (ids by
 creation time), `w:<word>` (ids whose entry has that word) and `vocab` (every word, to expand a
@@ -45,6 +46,11 @@ EXPANDED_WORDS = 100
 that starts more is matched against the entries the other words find, a page at a time."""
 SCAN_PAGE = 200
 """Entries read at a time when a query word starts too many words to look them all up."""
+
+
+def _held(answer: Any) -> Claim | None:
+    """The `claim` op's answer: None (taken), or the claim held there."""
+    return None if answer is None else Claim.loads(cast("bytes", answer))
 
 
 def _milliseconds(seconds: float) -> int:
@@ -267,22 +273,25 @@ class RedisAccount(RedisSpending, Account):
         )
         return int(found) if found else 0
 
-    async def claim(self, key: str, claim: Claim, *, later: bool = False) -> Claim | None:
-        ttl = _milliseconds(claim.expires - claim.at)
-        held = await self._script("claim", [f"{self._prefix}c:{key}"], [claim.dumps(), ttl, claim.at], later=later)
-        return None if held is None else Claim.loads(cast("bytes", held))
+    async def claim(self, key: str, claim: Claim) -> Claim | None:
+        return _held(await self._script("claim", *self._claiming(key, claim)))
+
+    def queue_claim(self, key: str, claim: Claim) -> Pending[Claim | None]:
+        pending = Pending(_held)
+        self._queued_op("claim", *self._claiming(key, claim), pending)
+        return pending
+
+    def _claiming(self, key: str, claim: Claim) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of the `claim` op."""
+        return [f"{self._prefix}c:{key}"], [claim.dumps(), _milliseconds(claim.expires - claim.at), claim.at]
 
     async def claim_and_read(
         self, key: str, claim: Claim, generation_id: str
     ) -> tuple[Claim | None, HistoryEntry | None]:
-        args = [claim.dumps(), _milliseconds(claim.expires - claim.at), claim.at]
         held, text = await self._trip(
-            Op("claim", [f"{self._prefix}c:{key}"], args), Op("hget", [f"{self._prefix}g:{generation_id}"], ["e"])
+            Op("claim", *self._claiming(key, claim)), Op("hget", [f"{self._prefix}g:{generation_id}"], ["e"])
         )
-        return (
-            None if held is None else Claim.loads(cast("bytes", held)),
-            None if text is None else HistoryEntry.model_validate_json(cast("bytes", text)),
-        )
+        return _held(held), None if text is None else HistoryEntry.model_validate_json(cast("bytes", text))
 
     async def swap(self, key: str, expected: Claim, new: Claim | None, *, later: bool = False) -> bool | None:
         if new is None:

@@ -281,8 +281,14 @@ class SqliteAccount(SqliteSpending, Account):
 
         return await self._run(get)
 
-    async def claim(self, key: str, claim: Claim, *, later: bool = False) -> Claim | None:
-        return await self._now_or_later(self._taking(key, claim), later)
+    async def claim(self, key: str, claim: Claim) -> Claim | None:
+        return await self._run(self._taking(key, claim))
+
+    def queue_claim(self, key: str, claim: Claim) -> Pending[Claim | None]:
+        pending: Pending[Claim | None] = Pending()
+        take = self._taking(key, claim)
+        self._queue(lambda connection: pending.answered(take(connection)), pending)
+        return pending
 
     async def claim_and_read(
         self, key: str, claim: Claim, generation_id: str

@@ -202,3 +202,35 @@ async def test_queued_writes_are_sent_even_by_a_call_that_is_cancelled(opener: O
     found = await opener().account("server").entry("g4")
     assert found is not None
     assert found.prompt == "a cancelled heron"
+
+
+class ManualTime:
+    """A `Timekeeper` the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def test_a_save_lock_queued_with_a_create_serves_only_a_save_it_lasts_for(opener: Opener) -> None:
+    """A job's save lock goes with its create's record. A look that saves for longer than that lock
+    lasts (its own wait is longer than the creating call's) takes the lock anew for its own time, so
+    a look elsewhere meanwhile finds it held and saves nothing twice."""
+    from luma_mcp.jobs.locks import SharedLocks
+
+    time = ManualTime()
+    here, elsewhere = opener().account("server"), opener().account("server")
+    mine = SharedLocks(here, wall=lambda: NOW + time.now, time=time)
+    theirs = SharedLocks(elsewhere, wall=lambda: NOW + time.now, time=time)
+    mine.take_new("job-1", entry("job-1", "a fox", "2026-01-01T00:00:00Z"), until=time.now + 5)
+    await here.flush()  # the create's record
+    async with mine.hold("job-1", until=time.now + 60, poll=1) as held:
+        assert held.state == "held"
+        time.now += 20  # past what the create's lock lasts, well within this look's own 60 s
+        async with theirs.hold("job-1", until=time.now + 5, poll=1) as other:
+            assert other.state == "busy"
