@@ -123,7 +123,7 @@ class Workspace(NamedTuple):  # not a dataclass (nor AppState): making one costs
             try:
                 # One image's reservation goes with the ledger's claim (one trip to the store), unless
                 # the user is asked first: a call past a cap is refused before any question.
-                async with self.spending.call(tool, request, order.count, queued=order.count == 1) as reserved:
+                async with self.spending.call(tool, request, order.count) as reserved:
                     if confirm is not None and confirm.asks(reserved.price):
                         await self.spending.reserved(reserved.members[0])
                         await confirm(reserved.price, request, order.count)

@@ -96,14 +96,12 @@ class Spending:
         self._byok = settings.byok
 
     @asynccontextmanager
-    async def call(
-        self, tool: str, request: GenerationRequest, count: int, *, queued: bool = False
-    ) -> AsyncGenerator[CallCharges]:
+    async def call(self, tool: str, request: GenerationRequest, count: int) -> AsyncGenerator[CallCharges]:
         """Reserve what sending `request` `count` times may cost, for the call inside; on the way
         out, release each member whose create was not sent. Raises `BudgetExceededError` (a cap
-        would be passed) or `StoreError` before anything is sent. `queued`: the reservation goes
-        with the account's next trip (the ledger's claim); `reserved` then says whether it stands,
-        before a create is sent."""
+        would be passed) or `StoreError` before anything is sent. A call of one image queues its
+        reservation for the account's next trip (the ledger's claim): `reserved` says whether it
+        stands, before the create is sent."""
         each = request_price(request)
         total = Price(each.micro_usd * count, each.estimate)
         now = self._wall()
@@ -113,7 +111,7 @@ class Spending:
                    estimate=each.estimate)
             for _ in range(count)
         ]  # fmt: skip
-        pending = self._account.queue_reservation(charges, self.caps) if queued else None
+        pending = self._account.queue_reservation(charges, self.caps) if count == 1 else None
         if pending is None and (refused := await self._account.reserve(charges, self.caps)) is not None:
             raise self._refusal(refused, total)
         members = tuple(MemberCharge(charge, queued=pending) for charge in charges)
@@ -138,7 +136,7 @@ class Spending:
             await self._account.flush()
         refused = member.queued.answer()
         if refused is not None:
-            # Only a call of one image is queued: its member's price is the call's.
+            # Only a call of one image is queued (`call`): its member's price is the call's.
             raise self._refusal(refused, Price(member.charge.micro_usd, member.charge.estimate))
 
     def _refusal(self, spent: Totals, price: Price) -> BudgetExceededError:

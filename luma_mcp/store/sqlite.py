@@ -189,14 +189,15 @@ class SqliteAccount(SqliteSpending, Account):
     ) -> T | None:
         """`work` (a write) run now, or, if `later`, queued for the next call (None)."""
         if later:
-            self._queue(work)
+            self._queued.append(work)
             return None
         return await self._run(work, short=short)
 
-    def _queue(self, work: Callable[[sqlite3.Connection], object], pending: Pending[Any] | None = None) -> None:
-        self._queued.append(work)
-        if pending is not None:
-            self._pending.append(pending)
+    def _answer_later(self, work: Callable[[sqlite3.Connection], T]) -> Pending[T]:
+        pending: Pending[T] = Pending()
+        self._queued.append(lambda connection: pending.answered(work(connection)))
+        self._pending.append(pending)
+        return pending
 
     async def flush(self) -> None:
         if self._queued or self._sending.locked():
@@ -285,10 +286,7 @@ class SqliteAccount(SqliteSpending, Account):
         return await self._run(self._taking(key, claim))
 
     def queue_claim(self, key: str, claim: Claim) -> Pending[Claim | None]:
-        pending: Pending[Claim | None] = Pending()
-        take = self._taking(key, claim)
-        self._queue(lambda connection: pending.answered(take(connection)), pending)
-        return pending
+        return self._answer_later(self._taking(key, claim))
 
     async def claim_and_read(
         self, key: str, claim: Claim, generation_id: str

@@ -90,18 +90,15 @@ class SqliteSpending:
         """`work` run now, or queued for the next call (`SqliteAccount._now_or_later`)."""
         raise NotImplementedError
 
-    def _queue(self, work: Callable[[sqlite3.Connection], object], pending: Pending[Any] | None = None) -> None:
-        """`work` queued for the next trip; `pending` answered by it (`SqliteAccount._queue`)."""
+    def _answer_later(self, work: Callable[[sqlite3.Connection], T]) -> Pending[T]:
+        """`work` queued for the next trip, its answer to come (`SqliteAccount._answer_later`)."""
         raise NotImplementedError
 
     async def reserve(self, charges: Sequence[Charge], caps: Caps) -> Totals | None:
         return await self._run(self._reserving(charges, caps))
 
     def queue_reservation(self, charges: Sequence[Charge], caps: Caps) -> Pending[Totals | None]:
-        pending: Pending[Totals | None] = Pending()
-        take = self._reserving(charges, caps)
-        self._queue(lambda connection: pending.answered(take(connection)), pending)
-        return pending
+        return self._answer_later(self._reserving(charges, caps))
 
     def _reserving(self, charges: Sequence[Charge], caps: Caps) -> Callable[[sqlite3.Connection], Totals | None]:
         """The work of `reserve`."""
