@@ -8,7 +8,8 @@ history, in temporary HOMEs:
 - CPU per generating call handed off at once (`LUMA_MCP_WAIT_SECONDS=0`), full minus empty;
 - with a store: its own work per generating call (create, wait, save), p50, in-process on the
   emulator's clock, on SQLite and on Redis over loopback (a `redis-server` is started if found),
-  with its round trips, and what one SQLite call costs on the event loop's worker thread;
+  with its round trips; the same store calls replayed alone, back to back and after a short idle
+  time each (the CPU caches cold: `_replay`); and what one SQLite call costs on the event loop's worker thread;
 - the same work in a server process of its own ("own process"), spawned over stdio as hosts do
   and timed inside by `_store_timing.py`, against the emulator in another process, on real time;
 - a reservation and a running total read with as many charges this month as generations.
@@ -40,10 +41,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _floors import print_floor  # beside this script
 from _history import fill, make_home
 from _process import cpu_seconds, memory_mb
+from _replay import replay
 
 from tests.support.processes import StdioServer, child, stdio_server  # the tests' stdio client
 
 QUERY = "harbor lantern"
+IDLE_SECONDS = 0.003
+"""Idle time before each store call replayed "after idle" (`_replay`): the caches go cold."""
 HERE = Path(__file__).resolve().parent
 
 
@@ -186,16 +190,11 @@ async def _store_work(generations: int, url: str | None, calls: int) -> None:
             f"{backend + ' store work per call:':30s}{p50_ms(per_call)}, {counted} store calls each, "
             f"{trips[0]} round trips"
         )
-        # The same calls again, alone, each call's sequence in an account of its own: the time
-        # above also holds whatever the server's other tasks ran while a call awaited its answer.
-        alone: list[float] = []
-        for number, recorded in enumerate(traces):
-            replay = store.account(f"replay-{number}")
-            started = time.perf_counter()
-            for method, positional, named in recorded:
-                await getattr(replay, method)(*positional, **named)
-            alone.append(time.perf_counter() - started)
-        print(f"{backend + ' same calls, alone:':30s}{p50_ms(alone)}")
+        # The same calls again, alone (`_replay`): the time above also holds whatever the server's
+        # other tasks ran while a call awaited its answer, and its other work evicted from the caches.
+        print(f"{backend + ' same calls, alone:':30s}{p50_ms(await replay(store, traces))}")
+        cold = await replay(store, traces, IDLE_SECONDS)
+        print(f"{backend + ' same, each after idle:':30s}{p50_ms(cold)} ({IDLE_SECONDS * 1000:g} ms idle: caches cold)")
         if isinstance(store, SqliteStore):
             hops = []
             for _ in range(2000):

@@ -133,6 +133,22 @@ class SqliteStore(Store):
         return self._claims_written % PURGE_EVERY == 1
 
 
+def _update_entry(connection: sqlite3.Connection, found: Any, row: tuple[str, float, str, str, str]) -> None:
+    """A later record (`row`, as `put_entries` makes it) of the entry `found` (seq, recorded_at,
+    words, created): only what changed is written, so the indexes of what did not (when it was
+    made, its words) are left alone."""
+    seq, _, old_words, old_created = cast("tuple[int, str, str, float]", found)
+    _, created, recorded_at, words, text = row
+    changes: dict[str, object] = {"recorded_at": recorded_at, "entry": text}
+    if created != old_created:
+        changes["created"] = created
+    if words != old_words:  # the prompt, hence the index, rarely changes
+        changes["words"] = words
+        connection.execute("UPDATE generation_words SET words = ? WHERE rowid = ?", (words, seq))
+    columns = ", ".join(f"{column} = ?" for column in changes)
+    connection.execute(f"UPDATE generations SET {columns} WHERE seq = ?", (*changes.values(), seq))  # noqa: S608
+
+
 def _claim(row: Any) -> Claim:
     state, owner, at, expires, generation_id, finished_at, token = cast("tuple[Any, ...]", row)
     return Claim(state, owner, at, expires, generation_id, finished_at, token)
@@ -214,9 +230,11 @@ class SqliteAccount(SqliteSpending, Account):
 
         def put(connection: sqlite3.Connection) -> None:
             def work() -> None:
-                for generation_id, created, recorded_at, words, text in rows:
+                for row in rows:
+                    generation_id, created, recorded_at, words, text = row
                     found = connection.execute(
-                        "SELECT seq, recorded_at, words FROM generations WHERE account = ? AND generation_id = ?",
+                        "SELECT seq, recorded_at, words, created FROM generations "
+                        "WHERE account = ? AND generation_id = ?",
                         (self._name, generation_id),
                     ).fetchone()
                     if found is None:
@@ -227,14 +245,7 @@ class SqliteAccount(SqliteSpending, Account):
                         ).lastrowid
                         connection.execute("INSERT INTO generation_words (rowid, words) VALUES (?, ?)", (seq, words))
                     elif recorded_at >= found[1]:  # the later record of the job wins
-                        connection.execute(
-                            "UPDATE generations SET created = ?, recorded_at = ?, words = ?, entry = ? WHERE seq = ?",
-                            (created, recorded_at, words, text, found[0]),
-                        )
-                        if words != found[2]:  # the prompt, hence the index, rarely changes
-                            connection.execute(
-                                "UPDATE generation_words SET words = ? WHERE rowid = ?", (words, found[0])
-                            )
+                        _update_entry(connection, found, row)
                 if legacy is not None:
                     connection.execute(
                         "INSERT OR REPLACE INTO legacy_logs (account, path, read_to) VALUES (?, ?, ?)",
@@ -322,16 +333,19 @@ class SqliteAccount(SqliteSpending, Account):
         return take
 
     async def swap(self, key: str, expected: Claim, new: Claim | None, *, later: bool = False) -> bool | None:
-        def replace(connection: sqlite3.Connection) -> bool:
-            def work() -> bool:
-                gone = connection.execute(
-                    "DELETE FROM claims WHERE account = ? AND key = ? AND token = ?", (self._name, key, expected.token)
-                ).rowcount
-                if gone and new is not None:
-                    self._insert(connection, key, new)
-                return bool(gone)
+        where = (self._name, key, expected.token)
 
-            return write(connection, work)
+        def replace(connection: sqlite3.Connection) -> bool:  # one statement: the claim's row kept in place
+            if new is None:
+                sql, parameters = "DELETE FROM claims WHERE account = ? AND key = ? AND token = ?", where
+            else:
+                sql = (
+                    "UPDATE claims SET state = ?, owner = ?, at = ?, expires = ?, generation_id = ?, finished_at = ?, "
+                    "token = ? WHERE account = ? AND key = ? AND token = ?"
+                )
+                parameters = (new.state, new.owner, new.at, new.expires, new.generation_id, new.finished_at,
+                              new.token, *where)  # fmt: skip
+            return write(connection, lambda: bool(connection.execute(sql, parameters).rowcount))
 
         return await self._now_or_later(replace, later)
 

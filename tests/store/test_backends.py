@@ -94,6 +94,12 @@ async def test_the_history_is_newest_created_first_searched_by_words_and_paged(o
     # An older record arriving late (an old log imported) does not replace a newer one.
     await account.put_entries([entry("id-old", "stale", "2026-01-01T00:00:00Z", "2026-06-01T00:00:00.000000Z")])
     assert (await account.entry("id-old")).prompt == "a red fox in the snow"  # type: ignore[union-attr]
+    # A later record whose words or creation time changed is found by its new words, in its new place.
+    await account.put_entries(
+        [entry("id-mid", "two red foxes on a hill", "2026-04-01T00:00:00Z", "2027-03-01T00:00:00.000000Z")]
+    )
+    assert await ids("hill") == ["id-mid"]
+    assert await ids() == ["id-mid", "id-new", "id-old"]
 
 
 async def test_a_query_word_that_starts_hundreds_of_words_still_finds_every_entry(opener: Opener) -> None:
