@@ -9,7 +9,7 @@ import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import anyio
 
@@ -57,6 +57,18 @@ MARGIN_SECONDS = 10.0
 """A shared lock outlives its holder's deadline by this much, then anyone may take it."""
 
 
+class Taken(NamedTuple):
+    """A job's save lock queued with its create's record (`SharedLocks.take_new`), not used yet."""
+
+    claim: Claim
+    answer: Pending[Claim | None]
+    """The store's answer to the claim: None once kept."""
+    entry: HistoryEntry
+    """The job's entry, recorded in the same trip."""
+    until: float
+    """The deadline (on `time`) of the save it was taken for."""
+
+
 class SharedLocks:
     """Locks that hold across every process on one store (a `saving` claim under `saving:<name>`),
     and within this process. A holder that died (its process is gone, or its time ran out) loses
@@ -71,28 +83,31 @@ class SharedLocks:
         self._wall = wall
         self._time = time
         self._local = KeyedLocks()
-        self._taken: dict[str, tuple[Claim, Pending[Claim | None], HistoryEntry]] = {}
-        """Locks queued with a create's record, not used yet: the claim, its answer, the entry."""
+        self._taken: dict[str, Taken] = {}
+        """Locks queued with a create's record, not used yet."""
 
     def take_new(self, name: str, entry: HistoryEntry, *, until: float) -> None:
         """Queue the lock on job `name`, just created (recorded as `entry`), held until `until` (on
         `time`) and `MARGIN_SECONDS` more: sent with the create's record."""
         mine = self._claim(until)
-        self._taken[name] = (mine, self._account.queue_claim(f"saving:{name}", mine), entry)
+        self._taken[name] = Taken(mine, self._account.queue_claim(f"saving:{name}", mine), entry, until)
 
     async def let_go(self, name: str) -> None:
         """Queue the release of the lock `take_new` took on `name`, if no `hold` used it."""
         taken = self._taken.pop(name, None)
         if taken is not None:
-            await self._account.swap(f"saving:{name}", taken[0], None, later=True)  # a no-op if never kept
+            await self._account.swap(f"saving:{name}", taken.claim, None, later=True)  # a no-op if never kept
 
-    def _lasts(self, taken: tuple[Claim, Pending[Claim | None], HistoryEntry], until: float) -> bool:
+    @staticmethod
+    def _lasts(taken: Taken, until: float) -> bool:
         """Whether a lock queued with a create was kept (its trip went through, nobody held it) and
-        lasts for a save that must end by `until` (on `time`)."""
-        claim, pending = taken[0], taken[1]
-        if not pending.sent or pending.failed_with is not None or pending.answer() is not None:
+        lasts for a save that must end by `until` (on `time`): one the lock was taken for, or sooner.
+        (Both deadlines on one clock: the claim's expiry, on the wall clock, would be compared with
+        one made of two clocks' readings, which differ by rounding from one reading to the next.)"""
+        answer = taken.answer
+        if not answer.sent or answer.failed_with is not None or answer.answer() is not None:
             return False
-        return claim.expires - MARGIN_SECONDS >= self._wall() + max(until - self._time.monotonic(), 0)
+        return until <= taken.until
 
     def _claim(self, until: float) -> Claim:
         now = self._wall()
@@ -110,10 +125,10 @@ class SharedLocks:
             taken = self._taken.pop(name, None)
             try:
                 if taken is not None and self._lasts(taken, until):  # kept with the create, for long enough
-                    claim, hold = taken[0], Hold("held", read=True, entry=taken[2])
+                    claim, hold = taken.claim, Hold("held", read=True, entry=taken.entry)
                 else:
                     if taken is not None:  # too short, or not kept: let go (with the trip that takes it anew)
-                        await self._account.swap(key, taken[0], None, later=True)
+                        await self._account.swap(key, taken.claim, None, later=True)
                     claim, hold = await self._take(key, name, until, poll)
             except StoreError as exc:
                 logger.warning("no shared lock on %s (%s): going on under this process's alone", name, exc)

@@ -240,3 +240,44 @@ async def test_a_save_lock_queued_with_a_create_serves_only_a_save_it_lasts_for(
         time.now += 20  # past what the create's lock lasts, well within this look's own 60 s
         async with theirs.hold("job-1", until=time.now + 5, poll=1) as other:
             assert other.state == "busy"
+
+
+class RunningTime(ManualTime):
+    """Time that also moves while it is read, a few microseconds each time (as a real clock does
+    between reading it and reading another)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def monotonic(self) -> float:
+        self.reads += 1
+        self.now += (1, 7, 3, 5, 2)[self.reads % 5] * 1e-6
+        return self.now
+
+
+async def test_a_creating_calls_save_uses_the_lock_taken_with_its_create_on_real_clocks(opener: Opener) -> None:
+    """On running clocks (the wall and the monotonic one read one after the other), the creating
+    call's own save is served by the lock its create's record took: it asks the store for none."""
+    from luma_mcp.jobs.locks import SharedLocks
+
+    time = RunningTime()
+    here = opener().account("server")
+    asked: list[str] = []
+    claim_and_read = here.claim_and_read
+
+    async def counted(key: str, claim: Claim, generation_id: str) -> tuple[Claim | None, HistoryEntry | None]:
+        asked.append(key)
+        return await claim_and_read(key, claim, generation_id)
+
+    here.claim_and_read = counted  # type: ignore[method-assign]
+    mine = SharedLocks(here, wall=lambda: NOW + time.now, time=time)
+    for number in range(10):
+        name = f"job-{number}"
+        save_by = time.monotonic() + 127  # the call's deadline and its save's time
+        mine.take_new(name, entry(name, "a fox", "2026-01-01T00:00:00Z"), until=save_by)
+        await here.flush()  # the create's record
+        time.now += 2.5  # the job's end, seen
+        async with mine.hold(name, until=save_by, poll=1) as held:
+            assert held.state == "held"
+    assert asked == []
