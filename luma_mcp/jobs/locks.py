@@ -55,6 +55,11 @@ class Hold:
 
 MARGIN_SECONDS = 10.0
 """A shared lock outlives its holder's deadline by this much, then anyone may take it."""
+CLOCK_SLACK_SECONDS = 1.0
+"""How much of `MARGIN_SECONDS` a lock taken with a create may lose, for its save: the wall and the
+monotonic clock, read one after the other, differ by microseconds from one reading to the next
+(without it, half the creating calls took their lock anew). A larger move of the wall clock (a
+machine that slept, a clock set) means the lock may end in the store first: it is taken anew."""
 
 
 class Taken(NamedTuple):
@@ -65,8 +70,6 @@ class Taken(NamedTuple):
     """The store's answer to the claim: None once kept."""
     entry: HistoryEntry
     """The job's entry, recorded in the same trip."""
-    until: float
-    """The deadline (on `time`) of the save it was taken for."""
 
 
 class SharedLocks:
@@ -90,7 +93,7 @@ class SharedLocks:
         """Queue the lock on job `name`, just created (recorded as `entry`), held until `until` (on
         `time`) and `MARGIN_SECONDS` more: sent with the create's record."""
         mine = self._claim(until)
-        self._taken[name] = Taken(mine, self._account.queue_claim(f"saving:{name}", mine), entry, until)
+        self._taken[name] = Taken(mine, self._account.queue_claim(f"saving:{name}", mine), entry)
 
     async def let_go(self, name: str) -> None:
         """Queue the release of the lock `take_new` took on `name`, if no `hold` used it."""
@@ -98,16 +101,14 @@ class SharedLocks:
         if taken is not None:
             await self._account.swap(f"saving:{name}", taken.claim, None, later=True)  # a no-op if never kept
 
-    @staticmethod
-    def _lasts(taken: Taken, until: float) -> bool:
+    def _lasts(self, taken: Taken, until: float) -> bool:
         """Whether a lock queued with a create was kept (its trip went through, nobody held it) and
-        lasts for a save that must end by `until` (on `time`): one the lock was taken for, or sooner.
-        (Both deadlines on one clock: the claim's expiry, on the wall clock, would be compared with
-        one made of two clocks' readings, which differ by rounding from one reading to the next.)"""
+        lasts, in the store, for a save that must end by `until` (on `time`)."""
         answer = taken.answer
         if not answer.sent or answer.failed_with is not None or answer.answer() is not None:
             return False
-        return until <= taken.until
+        remaining = max(until - self._time.monotonic(), 0)
+        return taken.claim.expires - MARGIN_SECONDS + CLOCK_SLACK_SECONDS >= self._wall() + remaining
 
     def _claim(self, until: float) -> Claim:
         now = self._wall()

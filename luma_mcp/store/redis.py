@@ -10,9 +10,9 @@ that forgot the script runs none of a batch (a restarted one answers `NOSCRIPT`;
 loaded and the batch sent again); one op that fails (foreign or damaged data) stops the ops after
 it, and those before it are kept, as Redis keeps a script's writes up to an error.
 
-Keys of an account: `g:<id>` (a hash: the entry and when it was recorded), `recent` (ids by
-creation time), `w:<word>` (ids whose entry has that word) and `vocab` (every word, to expand a
-query word to the words it starts), `c:<key>` (a claim) and `j:<id>` (the claim of a created job),
+Keys of an account: `g:<id>` (a hash: the entry, when it was recorded, what it is indexed by),
+`recent` (ids by creation time), `w:<word>` (ids whose entry has that word) and `vocab` (every word,
+to expand a query word to the words it starts), `c:<key>` (a claim) and `j:<id>` (the claim of a created job),
 `u:<digest>` (an upload), `legacy` (offsets of imported logs); spending's are in `redis_spending`.
 Claims and uploads expire by themselves; windows are checked against the caller's clock too, so a
 claim is never trusted past its time.
@@ -46,9 +46,6 @@ EXPANDED_WORDS = 100
 that starts more is matched against the entries the other words find, a page at a time."""
 SCAN_PAGE = 200
 """Entries read at a time when a query word starts too many words to look them all up."""
-INDEXED_REMEMBERED = 1024
-"""Entries whose words an account remembers having indexed: the saved entry of a job this process
-recorded is put without its words (the same as its created entry's), which are not added again."""
 
 
 def _held(answer: Any) -> Claim | None:
@@ -112,8 +109,6 @@ class RedisAccount(RedisSpending, Account):
         self._prefix = prefix
         self._queued: list[Op] = []
         """Writes queued with `later=True`, run ahead of the next call's own in its trip."""
-        self._indexed: dict[str, str] = {}
-        """The last `INDEXED_REMEMBERED` entries put by this account, by id: their words, indexed."""
         self._sending = anyio.Lock(fast_acquire=True)
         """Held while queued writes are on their way: a call waits for them (a write another call
         took is sent before anything the caller does next)."""
@@ -143,18 +138,8 @@ class RedisAccount(RedisSpending, Account):
         writes is sent even by a call cancelled meanwhile (one may be a lock's release), after any
         another call took."""
         if not self._waiting():
-            return await self._run(own) if own else []
+            return await self._store.run(own) if own else []
         return await shielded(lambda: self._sent_with(own))
-
-    async def _run(self, ops: Sequence[Op]) -> list[Any]:
-        """`RedisStore.run`, noting the entries whose words it indexed."""
-        answers = await self._store.run(ops)
-        for op in ops:  # kept or not (a later record is there), the entry's words are indexed
-            if op.name == "put" and len(op.keys) > 3:
-                self._indexed[cast("str", op.args[3])] = " ".join(cast("Sequence[str]", op.args[4:]))
-                if len(self._indexed) > INDEXED_REMEMBERED:
-                    del self._indexed[next(iter(self._indexed))]
-        return answers
 
     async def _sent_with(self, own: Sequence[Op]) -> list[Any]:
         async with self._sending:
@@ -162,7 +147,7 @@ class RedisAccount(RedisSpending, Account):
             if not queued and not own:
                 return []
             try:
-                answers = await self._run([*queued, *own])
+                answers = await self._store.run([*queued, *own])
             except StoreError as exc:
                 if queued:
                     logger.warning("the store may not have kept %d queued writes: %s", len(queued), exc.problem)
@@ -189,8 +174,6 @@ class RedisAccount(RedisSpending, Account):
         runs: list[tuple[list[str], list[Any]]] = []
         for entry in entries:
             words = entry_words(entry)
-            if self._indexed.get(entry.generation_id) == " ".join(words):
-                words = []  # indexed with its created entry: only the entry itself changes
             keys = [f"{p}g:{entry.generation_id}", f"{p}recent", f"{p}vocab", *(f"{p}w:{word}" for word in words)]
             json_text = entry.model_dump_json(exclude_defaults=True)
             runs.append((keys, [json_text, entry.recorded_at, entry.created_seconds(), entry.generation_id, *words]))

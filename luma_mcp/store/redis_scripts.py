@@ -14,14 +14,20 @@ from .redis_spending import SCRIPTS
 PUT_ENTRY = """
 local recorded = redis.call('HGET', KEYS[1], 'r')
 if recorded and recorded > ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'e', ARGV[1], 'r', ARGV[2])
+local indexed = redis.sha1hex(table.concat(ARGV, ' ', 3))
+local same = redis.call('HGET', KEYS[1], 'i') == indexed
+redis.call('HSET', KEYS[1], 'e', ARGV[1], 'r', ARGV[2], 'i', indexed)
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+if same then return 1 end
 for i = 4, #KEYS do
   redis.call('ZADD', KEYS[i], ARGV[3], ARGV[4])
   redis.call('ZADD', KEYS[3], 0, ARGV[i + 1])
 end
 return 1
 """
+"""An entry (`g:<id>`: its JSON `e`, when recorded `r`, and `i`, a hash of what it is indexed by),
+unless a later record is there; its place in `recent`, and its words. A later record indexed by the
+same words at the same time (a job's saved entry after its created one) adds none again."""
 CLAIM = """
 local held = redis.call('GET', KEYS[1])
 if held and cjson.decode(held).expires >= tonumber(ARGV[3]) then return held end

@@ -100,6 +100,10 @@ async def test_the_history_is_newest_created_first_searched_by_words_and_paged(o
     )
     assert await ids("hill") == ["id-mid"]
     assert await ids() == ["id-mid", "id-new", "id-old"]
+    await account.put_entries(
+        [entry("id-mid", "two red foxes on a hill", "2025-01-01T00:00:00Z", "2027-04-01T00:00:00.000000Z")]
+    )
+    assert await ids("red") == ["id-old", "id-mid"]  # the same words, a new place among them too
 
 
 async def test_a_query_word_that_starts_hundreds_of_words_still_finds_every_entry(opener: Opener) -> None:
@@ -258,7 +262,8 @@ class RunningTime(ManualTime):
 
 async def test_a_creating_calls_save_uses_the_lock_taken_with_its_create_on_real_clocks(opener: Opener) -> None:
     """On running clocks (the wall and the monotonic one read one after the other), the creating
-    call's own save is served by the lock its create's record took: it asks the store for none."""
+    call's own save is served by the lock its create's record took: it asks the store for none,
+    unless the wall clock jumped meanwhile."""
     from luma_mcp.jobs.locks import SharedLocks
 
     time = RunningTime()
@@ -271,7 +276,8 @@ async def test_a_creating_calls_save_uses_the_lock_taken_with_its_create_on_real
         return await claim_and_read(key, claim, generation_id)
 
     here.claim_and_read = counted  # type: ignore[method-assign]
-    mine = SharedLocks(here, wall=lambda: NOW + time.now, time=time)
+    slept = [0.0]
+    mine = SharedLocks(here, wall=lambda: NOW + slept[0] + time.now, time=time)
     for number in range(10):
         name = f"job-{number}"
         save_by = time.monotonic() + 127  # the call's deadline and its save's time
@@ -281,3 +287,12 @@ async def test_a_creating_calls_save_uses_the_lock_taken_with_its_create_on_real
         async with mine.hold(name, until=save_by, poll=1) as held:
             assert held.state == "held"
     assert asked == []
+    # The wall clock moved 5 minutes further than the monotonic one (the machine slept): the lock
+    # may end in the store before the save does, so it is taken anew for the save's own time.
+    save_by = time.monotonic() + 127
+    mine.take_new("job-slept", entry("job-slept", "a fox", "2026-01-01T00:00:00Z"), until=save_by)
+    await here.flush()
+    slept[0] = 300.0
+    async with mine.hold("job-slept", until=save_by, poll=1) as held:
+        assert held.state == "held"
+    assert asked == ["saving:job-slept"]

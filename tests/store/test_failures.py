@@ -73,6 +73,23 @@ async def test_a_redis_that_lost_the_stores_script_runs_each_trip_once(redis_url
     await store.aclose()
 
 
+async def test_a_redis_that_lost_its_data_indexes_the_saved_entry_again(redis_url: str, tmp_path: Path) -> None:
+    """A Redis restarted without persistence (or flushed) between a job's create and its save has
+    forgotten the created entry: the saved one is found by its words all the same."""
+    import redis
+
+    store = open_store(redis_url, tmp_path / "images")
+    account = store.account("server")
+    created = HistoryEntry(generation_id="job-1", prompt="a red fox", created_at="2026-01-01T00:00:00Z",
+                           recorded_at="2027-01-01T00:00:00.000000Z")  # fmt: skip
+    await account.put_entries([created])
+    with redis.Redis.from_url(redis_url) as client:  # pyright: ignore[reportUnknownMemberType]
+        client.flushdb()
+    await account.put_entries([created.model_copy(update={"recorded_at": "2027-01-01T00:01:00.000000Z"})])
+    assert [entry.generation_id for entry in await account.recent(["fox"], 10, 0)] == ["job-1"]
+    await store.aclose()
+
+
 def test_a_store_url_that_cannot_be_used_is_refused_at_start_without_its_password() -> None:
     with pytest.raises(ConfigError) as refused:
         Settings.load({}, {"LUMA_MCP_STORE_URL": f"postgres://app:{PASSWORD}@db:5432/x", "HOME": "/nowhere"})
