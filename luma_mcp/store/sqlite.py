@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 BUSY_SECONDS = 5.0
 """How long a write waits for another process's lock before the store counts as locked."""
 PURGE_EVERY = 500
-"""Claims written between two sweeps of the expired ones."""
+"""Claims written between two sweeps of the expired ones (a scan: claims last an hour at most)."""
 RETRY_SECONDS = 0.01
 """Between two tries of a call SQLite answered "busy" without waiting."""
 CHECKPOINT_EVERY = 200

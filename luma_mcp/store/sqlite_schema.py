@@ -33,6 +33,17 @@ MIGRATIONS: list[list[str]] = [
     ],
     SPENDING_MIGRATION,  # 3: spending, one row per charge
     TOTALS_MIGRATION,  # 4: the running totals of each day and month
+    [  # 5: claims in one b-tree (their key), with one index (their job): every trip writes a claim
+        """CREATE TABLE claims_kept (
+            account TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL, owner TEXT NOT NULL,
+            token TEXT NOT NULL, at REAL NOT NULL, expires REAL NOT NULL, generation_id TEXT,
+            finished_at REAL, PRIMARY KEY (account, key)) WITHOUT ROWID""",
+        "INSERT INTO claims_kept SELECT account, key, state, owner, token, at, expires, generation_id, finished_at "
+        "FROM claims",
+        "DROP TABLE claims",
+        "ALTER TABLE claims_kept RENAME TO claims",
+        "CREATE INDEX claims_job ON claims (account, generation_id)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -17,7 +17,7 @@ from luma_mcp.config import Settings
 from luma_mcp.emulator import Emulator
 from luma_mcp.errors import ConfigError
 from luma_mcp.store import sqlite as sqlite_store
-from luma_mcp.store.base import Caps, Charge, Totals
+from luma_mcp.store.base import Caps, Charge, Claim, Totals
 from luma_mcp.store.location import default_database, open_store
 from luma_mcp.store.records import HistoryEntry
 from luma_mcp.store.sqlite import SqliteStore
@@ -125,11 +125,25 @@ async def test_a_database_of_an_earlier_schema_is_brought_up_to_date(tmp_path: P
         "INSERT INTO generations (account, generation_id, created, recorded_at, words, entry) "
         "VALUES ('server', 'g1', 1.0, 'x', 'a red fox g1', '{\"generation_id\": \"g1\", \"prompt\": \"a red fox\"}')"
     )
+    # A job in flight when the server is upgraded: an identical call after it is handed the job.
+    in_flight = Claim("created", "old-server", 1.8e9, 1.8e9 + 600, generation_id="g1")
+    old.execute(
+        "INSERT INTO claims (account, key, state, owner, token, at, expires, generation_id) VALUES "
+        "('server', 'request', 'created', 'old-server', ?, 1.8e9, ?, 'g1')",
+        (in_flight.token, 1.8e9 + 600),
+    )
     old.close()
     store = SqliteStore(path)
-    found = await store.account("server").recent(["fox"], 10, 0)
+    account = store.account("server")
+    found = await account.recent(["fox"], 10, 0)
+    held = await account.claim("request", Claim("creating", "new-server", 1.8e9 + 1, 1.8e9 + 61))
+    await account.job_finished("g1", 1.8e9 + 30, 1.8e9 + 330)
+    finished = await account.claim("request", Claim("creating", "new-server", 1.8e9 + 31, 1.8e9 + 91))
     await store.aclose()
     assert [entry.prompt for entry in found] == ["a red fox"]
+    assert held == in_flight
+    assert finished is not None
+    assert (finished.finished_at, finished.expires) == (1.8e9 + 30, 1.8e9 + 330)
     with sqlite3.connect(path) as reopened:
         assert reopened.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
