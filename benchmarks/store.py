@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _floors import print_floor  # beside this script
 from _history import fill, make_home
 from _process import cpu_seconds, memory_mb
-from _replay import replay
+from _replay import Trace, replay
 
 from tests.support.processes import StdioServer, child, stdio_server  # the tests' stdio client
 
@@ -123,7 +123,7 @@ async def _store_work(generations: int, url: str | None, calls: int) -> None:
 
     logging.disable(logging.INFO)
     spent: list[float] = []
-    trace: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+    trace: Trace = []
     methods = [
         n for n, method in vars(base.Account).items() if not n.startswith("_") and inspect.iscoroutinefunction(method)
     ]
@@ -171,7 +171,7 @@ async def _store_work(generations: int, url: str | None, calls: int) -> None:
             clock=emulator.clock.now,
         )
         per_call: list[float] = []
-        traces: list[list[tuple[str, tuple[Any, ...], dict[str, Any]]]] = []
+        traces: list[Trace] = []
         counted = 0
         async with Client(mcp_server) as client:
             await client.call_tool("list_generations", {})

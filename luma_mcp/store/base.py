@@ -126,8 +126,8 @@ class Totals:
 
 
 class Pending(Generic[T]):
-    """The answer to a call queued for an account's next trip to the store (`queue_reservation`):
-    set by the trip that carries it, or its failure."""
+    """The answer to a call queued for an account's next trip to the store (`queue_reservation`,
+    `queue_claim`): set by the trip that carries it, or its failure."""
 
     def __init__(self, convert: Callable[[Any], T] = lambda answer: answer) -> None:
         self._convert = convert

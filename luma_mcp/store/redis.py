@@ -11,9 +11,9 @@ loaded and the batch sent again); one op that fails (foreign or damaged data) st
 it, and those before it are kept, as Redis keeps a script's writes up to an error.
 
 Keys of an account: `g:<id>` (a hash: the entry, when it was recorded, what it is indexed by),
-`recent` (ids by creation time), `w:<word>` (ids whose entry has that word) and `vocab` (every word,
-to expand a query word to the words it starts), `c:<key>` (a claim) and `j:<id>` (the claim of a created job),
-`u:<digest>` (an upload), `legacy` (offsets of imported logs); spending's are in `redis_spending`.
+`recent` (ids by creation time), `w:<word>` (ids whose entry has that word) and `vocab` (every
+word, to expand a query word to the words it starts), `c:<key>` (a claim) and `j:<id>` (the claim
+of a created job), `u:<digest>` (an upload), `legacy` (offsets of imported logs); spending's are in `redis_spending`.
 Claims and uploads expire by themselves; windows are checked against the caller's clock too, so a
 claim is never trusted past its time.
 """
@@ -183,7 +183,7 @@ class RedisAccount(RedisSpending, Account):
         if later:
             self._queued += ops
         else:
-            await self._trip(*ops)  # one batch: all of it, atomically
+            await self._trip(*ops)  # one batch: no other client's command between them
 
     async def entry(self, generation_id: str) -> HistoryEntry | None:
         text = cast("bytes | None", await self._script("hget", [f"{self._prefix}g:{generation_id}"], ["e"]))

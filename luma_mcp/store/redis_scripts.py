@@ -100,7 +100,7 @@ class Op:
     keys: Sequence[str]
     args: Sequence[Any]
     pending: Pending[Any] | None = None
-    """Where a queued op's answer goes (a queued reservation's)."""
+    """Where a queued op's answer goes (a queued reservation's or claim's)."""
 
 
 def batch_source() -> str:

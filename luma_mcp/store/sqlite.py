@@ -161,7 +161,7 @@ class SqliteAccount(SqliteSpending, Account):
         self._queued: list[Callable[[sqlite3.Connection], object]] = []
         """Writes queued with `later=True`, run ahead of the next call in one transaction."""
         self._pending: list[Pending[Any]] = []
-        """The answers some of them give (a queued reservation's), failed if their trip fails."""
+        """The answers some of them give (a queued reservation's or claim's), failed if their trip fails."""
         self._sending = anyio.Lock(fast_acquire=True)
         """Held while queued writes are on their way: a call waits for them (a write another call
         took is sent before anything the caller does next)."""
